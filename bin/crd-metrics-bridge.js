@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Launcher: checks the Node version before loading any TypeScript (Node 24 strips types natively,
+// so there is no build step), then hands over to the CLI.
+const major = Number(process.versions.node.split('.')[0]);
+if (major !== 24) {
+  process.stderr.write(
+    `crd-metrics-bridge needs Node.js 24 LTS, but this is Node ${process.version}.\n` +
+      'Run `npm ci` in the project (it installs Node 24 from the npm registry) and start it with `npx crd-metrics-bridge`.\n',
+  );
+  process.exit(1);
+}
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

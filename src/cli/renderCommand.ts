@@ -1,0 +1,80 @@
+import { ConfigError, formatProblem } from '../config/ConfigError.ts';
+import type { CompiledResource, ObjectSeries } from '../engine/CompiledResource.ts';
+import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import { formatObjectRef, objectGvk, objectRef, resourceFor } from '../engine/objectIdentity.ts';
+import { ObjectErrors } from '../engine/ObjectErrors.ts';
+import { renderFamilies } from '../exposition/renderFamilies.ts';
+import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import { listObjectFiles, readObjectFile } from '../sources/objectFiles.ts';
+import type { CommandIo } from './CommandIo.ts';
+import { loadCompiledConfig } from './loadCompiledConfig.ts';
+
+export interface RenderOptions {
+  readonly config: string;
+  readonly format: ExpositionFormat;
+  readonly paths: readonly string[];
+}
+
+/**
+ * `render --config FILE PATH...`: the families the config gives for the objects in the files,
+ * exactly as the bridge would serve them, and nothing else on stdout. Exit 1 for a bad config or
+ * an unreadable input file (after printing what could be rendered).
+ */
+export async function renderCommand(options: RenderOptions, io: CommandIo): Promise<number> {
+  let compiled;
+  try {
+    compiled = await loadCompiledConfig(options.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const { files, problems } = await listObjectFiles(options.paths);
+  const blocks = new Map<number, SeriesBlock[]>();
+  const errors = new ObjectErrors();
+  const unmatched = new Map<string, number>();
+  let matched = 0;
+  for (const file of files) {
+    const read = await readObjectFile(file);
+    problems.push(...read.problems);
+    for (const { object, index } of read.objects) {
+      const gvk = objectGvk(object);
+      const resource = gvk ? resourceFor(compiled.resources, gvk) : undefined;
+      if (!gvk || !resource) {
+        const what = gvk ? `${gvk.group ? gvk.group + '/' : ''}${gvk.version} ${gvk.kind}` : 'objects without apiVersion/kind';
+        unmatched.set(what, (unmatched.get(what) ?? 0) + 1);
+        continue;
+      }
+      matched++;
+      const series = resource.computeSeries(object, gvk.version, gvk.kind, errors, objectRef(object, `${file}#${index}`));
+      collect(resource, series, blocks);
+    }
+  }
+  io.stdout(renderFamilies(compiled.families, (f: FamilyMeta) => blocks.get(f.index) ?? [], options.format));
+
+  for (const p of problems) io.stderr(`error: ${p.file}: ${p.message}\n`);
+  for (const s of errors.summaries()) {
+    io.stderr(
+      `object error: ${s.metric} (${s.kind}): ${s.count} time${s.count === 1 ? '' : 's'}, e.g. ${formatObjectRef(s.exampleObject)}: ${s.exampleMessage}\n`,
+    );
+  }
+  if (unmatched.size > 0) {
+    const total = [...unmatched.values()].reduce((a, b) => a + b, 0);
+    io.stderr(`skipped ${total} object${total === 1 ? '' : 's'} matching no configured resource: ${[...unmatched].map(([k, n]) => `${k} (${n})`).join(', ')}\n`);
+  }
+  if (matched === 0 && problems.length === 0) io.stderr('warning: no object matched a configured resource\n');
+  return problems.length > 0 ? 1 : 0;
+}
+
+function collect(resource: CompiledResource, series: ObjectSeries, into: Map<number, SeriesBlock[]>): void {
+  series.forEach((block, i) => {
+    if (!block) return;
+    const index = resource.families[i]!.meta.index;
+    let list = into.get(index);
+    if (!list) into.set(index, (list = []));
+    list.push(block);
+  });
+}

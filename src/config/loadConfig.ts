@@ -1,0 +1,319 @@
+import { readFile } from 'node:fs/promises';
+import { isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import type { Node } from 'yaml';
+import { ConfigError } from './ConfigError.ts';
+import { joinKey, YamlReader } from './YamlReader.ts';
+import type {
+  BridgeConfig,
+  EachConfig,
+  ExpressionConfig,
+  GaugeConfig,
+  InfoConfig,
+  LabelSources,
+  MetricConfig,
+  PathConfig,
+  ResourceConfig,
+  StateSetConfig,
+} from './types.ts';
+import type { SourceLocation } from './SourceLocation.ts';
+
+const TOP_FIELDS = ['kind', 'apiVersion', 'spec'];
+const SPEC_FIELDS = ['resources'];
+const LABEL_FIELDS = ['commonLabels', 'labelsFromPath', 'labelsFromExpression'];
+const RESOURCE_FIELDS = [
+  'groupVersionKind',
+  'resourcePlural',
+  'metricNamePrefix',
+  'errorLogV',
+  'metrics',
+  'customResourceLabels',
+  'labelOrder',
+  ...LABEL_FIELDS,
+];
+const GVK_FIELDS = ['group', 'version', 'kind'];
+const METRIC_FIELDS = ['name', 'help', 'errorLogV', 'each', ...LABEL_FIELDS];
+const EACH_FIELDS = ['type', 'gauge', 'stateSet', 'info'];
+const EACH_COMMON_FIELDS = ['path', 'labelsFromPath', 'labelsFromExpression'];
+const GAUGE_FIELDS = [...EACH_COMMON_FIELDS, 'valueFrom', 'valueExpression', 'labelFromKey', 'nilIsZero'];
+const STATESET_FIELDS = [...EACH_COMMON_FIELDS, 'valueFrom', 'valueExpression', 'labelName', 'list'];
+const INFO_FIELDS = [...EACH_COMMON_FIELDS, 'labelFromKey'];
+const PATH_HINT = ' (a path is a list of segments, e.g. [status, phase])';
+
+/** Reads and validates a config file. Throws ConfigError listing every problem found. */
+export async function loadConfig(file: string): Promise<BridgeConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
+  }
+  return parseConfig(text, file);
+}
+
+/** Parses config text (see loadConfig). `file` is only used in messages. */
+export function parseConfig(text: string, file: string): BridgeConfig {
+  const lines = new LineCounter();
+  const reader = new YamlReader(file, lines);
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const documents = Array.isArray(docs) ? docs : [];
+  for (const doc of documents) {
+    for (const err of [...doc.errors, ...doc.warnings]) {
+      const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
+      const message = err.message.split('\n')[0] ?? err.message;
+      reader.reportAt({ file, line: pos.line, column: pos.col, keyPath: '' }, `YAML: ${message}`);
+    }
+  }
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  const nonEmpty = documents.filter((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null));
+  if (nonEmpty.length === 0) {
+    throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: 'the config is empty' }]);
+  }
+  if (nonEmpty.length > 1) {
+    reader.report(
+      nonEmpty[1]!.contents,
+      '',
+      'the file holds more than one YAML document; put every resource under one spec.resources list',
+    );
+  }
+  const root = nonEmpty[0]!.contents as Node;
+  const resources = readRoot(reader, root);
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return { file, resources };
+}
+
+function readRoot(r: YamlReader, root: Node): ResourceConfig[] {
+  const top = r.entries(root, '', TOP_FIELDS);
+  if (!top) return [];
+  const kind = r.string(top.get('kind')?.value, 'kind');
+  if (kind !== undefined && kind !== 'CustomResourceStateMetrics') {
+    r.report(top.get('kind')!.value, 'kind', `expected "CustomResourceStateMetrics", got "${kind}"`);
+  }
+  const specEntry = top.get('spec');
+  if (!specEntry) {
+    r.report(root, '', 'missing field "spec" (the config is a CustomResourceStateMetrics document: spec.resources[...])');
+    return [];
+  }
+  const spec = r.entries(specEntry.value, 'spec', SPEC_FIELDS, specEntry.key);
+  if (!spec) return [];
+  const list = spec.get('resources');
+  if (!list || list.value === null || (isScalar(list.value) && list.value.value === null)) {
+    r.report(list?.key ?? specEntry.key, 'spec.resources', 'no resources configured: the bridge would produce nothing');
+    return [];
+  }
+  const seq = list.value;
+  if (!('items' in seq) || isScalar(seq) || !Array.isArray((seq as { items: unknown }).items) || seq.constructor.name !== 'YAMLSeq') {
+    r.report(seq, 'spec.resources', 'expected a list of resources');
+    return [];
+  }
+  const items = (seq as unknown as { items: (Node | null)[] }).items;
+  if (items.length === 0) r.report(seq, 'spec.resources', 'no resources configured: the bridge would produce nothing');
+  return items.flatMap((item, i) => {
+    const res = readResource(r, item, `spec.resources[${i}]`, seq);
+    return res ? [res] : [];
+  });
+}
+
+function readLabels(r: YamlReader, entries: Map<string, { key: Node; value: Node | null }>, keyPath: string, allowCommon: boolean): LabelSources {
+  const nameLocations = new Map<string, SourceLocation>();
+  const commonLabels = new Map<string, string>();
+  if (allowCommon) {
+    for (const [name, { value, key }] of r.stringMap(entries.get('commonLabels')?.value, joinKey(keyPath, 'commonLabels'))) {
+      commonLabels.set(name, value);
+      nameLocations.set(name, r.locate(key, joinKey(joinKey(keyPath, 'commonLabels'), name)));
+    }
+  }
+  const labelsFromPath = new Map<string, PathConfig>();
+  const fromPathKey = joinKey(keyPath, 'labelsFromPath');
+  for (const [name, { value, key }] of r.nodeMap(entries.get('labelsFromPath')?.value, fromPathKey)) {
+    const location = r.locate(key, joinKey(fromPathKey, name));
+    const segments = r.stringList(value, joinKey(fromPathKey, name), PATH_HINT) ?? [];
+    labelsFromPath.set(name, { segments, location: r.locate(value, joinKey(fromPathKey, name), key) });
+    nameLocations.set(name, location);
+  }
+  const labelsFromExpression = new Map<string, ExpressionConfig>();
+  const fromExprKey = joinKey(keyPath, 'labelsFromExpression');
+  for (const [name, { value, key }] of r.nodeMap(entries.get('labelsFromExpression')?.value, fromExprKey)) {
+    const source = r.string(value, joinKey(fromExprKey, name));
+    if (source === undefined) {
+      r.report(value, joinKey(fromExprKey, name), 'expected a CEL expression', key);
+      continue;
+    }
+    labelsFromExpression.set(name, { source, location: r.locate(value, joinKey(fromExprKey, name), key) });
+    nameLocations.set(name, r.locate(key, joinKey(fromExprKey, name)));
+  }
+  return { commonLabels, labelsFromPath, labelsFromExpression, nameLocations };
+}
+
+function readResource(r: YamlReader, node: Node | null, keyPath: string, parent: Node): ResourceConfig | undefined {
+  const e = r.entries(node, keyPath, RESOURCE_FIELDS, parent);
+  if (!e) return undefined;
+  const location = r.locate(node, keyPath, parent);
+  const gvkEntry = e.get('groupVersionKind');
+  let group = '';
+  let version = '';
+  let kind = '';
+  if (!gvkEntry) {
+    r.report(node, keyPath, 'missing field "groupVersionKind"', parent);
+  } else {
+    const gvk = r.entries(gvkEntry.value, `${keyPath}.groupVersionKind`, GVK_FIELDS, gvkEntry.key);
+    if (gvk) {
+      group = r.string(gvk.get('group')?.value, `${keyPath}.groupVersionKind.group`) ?? '';
+      version = r.string(gvk.get('version')?.value, `${keyPath}.groupVersionKind.version`) ?? '';
+      kind = r.string(gvk.get('kind')?.value, `${keyPath}.groupVersionKind.kind`) ?? '';
+      if (group === '' || group === '*') {
+        r.report(gvk.get('group')?.value ?? gvkEntry.key, `${keyPath}.groupVersionKind.group`, 'group is required and cannot be a wildcard', gvkEntry.key);
+      }
+    }
+  }
+  const prefixEntry = e.get('metricNamePrefix');
+  const metricNamePrefix = prefixEntry ? r.string(prefixEntry.value, `${keyPath}.metricNamePrefix`) : undefined;
+  const labelOrderText = r.string(e.get('labelOrder')?.value, `${keyPath}.labelOrder`) ?? 'sorted';
+  if (labelOrderText !== 'sorted' && labelOrderText !== 'declared') {
+    r.report(e.get('labelOrder')!.value, `${keyPath}.labelOrder`, `expected "sorted" or "declared", got "${labelOrderText}"`);
+  }
+  const metrics: MetricConfig[] = [];
+  const metricsEntry = e.get('metrics');
+  const metricItems = metricsEntry?.value && 'items' in metricsEntry.value ? (metricsEntry.value.items as (Node | null)[]) : undefined;
+  if (!metricsEntry || metricItems === undefined || metricItems.length === 0) {
+    if (metricsEntry && metricsEntry.value !== null && metricItems === undefined) {
+      r.report(metricsEntry.value, `${keyPath}.metrics`, 'expected a list of metrics');
+    } else {
+      r.report(metricsEntry?.key ?? node, `${keyPath}.metrics`, 'no metrics configured for this resource', parent);
+    }
+  } else {
+    metricItems.forEach((item, i) => {
+      const m = readMetric(r, item, `${keyPath}.metrics[${i}]`, metricsEntry.value);
+      if (m) metrics.push(m);
+    });
+  }
+  return {
+    groupVersionKind: { group, version, kind },
+    resourcePlural: r.string(e.get('resourcePlural')?.value, `${keyPath}.resourcePlural`),
+    metricNamePrefix,
+    customResourceLabels: r.bool(e.get('customResourceLabels')?.value, `${keyPath}.customResourceLabels`) ?? true,
+    labelOrder: labelOrderText === 'declared' ? 'declared' : 'sorted',
+    errorLogV: r.integer(e.get('errorLogV')?.value, `${keyPath}.errorLogV`) ?? 0,
+    metrics,
+    location,
+    ...readLabels(r, e, keyPath, true),
+  };
+}
+
+function readMetric(r: YamlReader, node: Node | null, keyPath: string, parent: Node | null): MetricConfig | undefined {
+  const e = r.entries(node, keyPath, METRIC_FIELDS, parent);
+  if (!e) return undefined;
+  const name = r.string(e.get('name')?.value, `${keyPath}.name`);
+  if (name === undefined || name === '') r.report(e.get('name')?.value ?? node, `${keyPath}.name`, 'a metric needs a name', parent);
+  const eachEntry = e.get('each');
+  let each: EachConfig | undefined;
+  if (!eachEntry) r.report(node, `${keyPath}.each`, 'missing field "each" (type and gauge, stateSet or info block)', parent);
+  else each = readEach(r, eachEntry.value, `${keyPath}.each`, eachEntry.key);
+  if (!each || name === undefined) return undefined;
+  return {
+    name,
+    help: r.string(e.get('help')?.value, `${keyPath}.help`) ?? '',
+    errorLogV: r.integer(e.get('errorLogV')?.value, `${keyPath}.errorLogV`) ?? 0,
+    each,
+    location: r.locate(node, keyPath, parent),
+    ...readLabels(r, e, keyPath, true),
+  };
+}
+
+const TYPE_BLOCKS = { gauge: 'gauge', stateset: 'stateSet', info: 'info' } as const;
+
+function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node): EachConfig | undefined {
+  const e = r.entries(node, keyPath, EACH_FIELDS, owner);
+  if (!e) return undefined;
+  const location = r.locate(node, keyPath, owner);
+  const typeText = r.string(e.get('type')?.value, `${keyPath}.type`);
+  if (typeText === undefined) {
+    r.report(node, `${keyPath}.type`, 'missing field "type" (Gauge, StateSet or Info)', owner);
+    return undefined;
+  }
+  const type = typeText.toLowerCase();
+  if (type !== 'gauge' && type !== 'stateset' && type !== 'info') {
+    r.report(e.get('type')!.value, `${keyPath}.type`, `unknown metric type "${typeText}" (expected Gauge, StateSet or Info)`);
+    return undefined;
+  }
+  const blockName = TYPE_BLOCKS[type];
+  for (const other of Object.values(TYPE_BLOCKS)) {
+    if (other !== blockName && e.has(other)) {
+      r.report(e.get(other)!.key, `${keyPath}.${other}`, `"${other}" block given for a metric of type ${typeText}; it would be ignored`);
+    }
+  }
+  const block = e.get(blockName);
+  const blockPath = `${keyPath}.${blockName}`;
+  if (!block || block.value === null) {
+    r.report(block?.key ?? node, blockPath, `expected each.${blockName} to not be nil (type ${typeText} needs a "${blockName}" block)`, owner);
+    return undefined;
+  }
+  if (type === 'gauge') {
+    const g = r.entries(block.value, blockPath, GAUGE_FIELDS, block.key);
+    if (!g) return undefined;
+    const gauge: GaugeConfig = {
+      ...readEachCommon(r, g, blockPath, block.value),
+      valueFrom: readPath(r, g, 'valueFrom', blockPath, block.value),
+      valueExpression: readExpression(r, g, 'valueExpression', blockPath),
+      labelFromKey: r.string(g.get('labelFromKey')?.value, `${blockPath}.labelFromKey`) ?? '',
+      nilIsZero: r.bool(g.get('nilIsZero')?.value, `${blockPath}.nilIsZero`) ?? false,
+    };
+    if (gauge.valueExpression && g.has('valueFrom')) {
+      r.report(g.get('valueExpression')!.key, `${blockPath}.valueExpression`, 'give either valueFrom or valueExpression, not both');
+    }
+    return { type, gauge, location };
+  }
+  if (type === 'stateset') {
+    const s = r.entries(block.value, blockPath, STATESET_FIELDS, block.key);
+    if (!s) return undefined;
+    const list = r.stringList(s.get('list')?.value, `${blockPath}.list`) ?? [];
+    if (list.length === 0) r.report(s.get('list')?.value ?? block.value, `${blockPath}.list`, 'a StateSet needs a non-empty list of states', block.key);
+    const labelName = r.string(s.get('labelName')?.value, `${blockPath}.labelName`) ?? '';
+    if (labelName === '') r.report(s.get('labelName')?.value ?? block.value, `${blockPath}.labelName`, 'a StateSet needs a labelName', block.key);
+    const stateSet: StateSetConfig = {
+      ...readEachCommon(r, s, blockPath, block.value),
+      valueFrom: readPath(r, s, 'valueFrom', blockPath, block.value),
+      valueExpression: readExpression(r, s, 'valueExpression', blockPath),
+      labelName,
+      list,
+    };
+    if (stateSet.valueExpression && s.has('valueFrom')) {
+      r.report(s.get('valueExpression')!.key, `${blockPath}.valueExpression`, 'give either valueFrom or valueExpression, not both');
+    }
+    return { type, stateSet, location };
+  }
+  const i = r.entries(block.value, blockPath, INFO_FIELDS, block.key);
+  if (!i) return undefined;
+  const info: InfoConfig = {
+    ...readEachCommon(r, i, blockPath, block.value),
+    labelFromKey: r.string(i.get('labelFromKey')?.value, `${blockPath}.labelFromKey`) ?? '',
+  };
+  return { type, info, location };
+}
+
+function readPath(r: YamlReader, e: Map<string, { key: Node; value: Node | null }>, field: string, keyPath: string, owner: Node | null): PathConfig {
+  const entry = e.get(field);
+  const segments = r.stringList(entry?.value, `${keyPath}.${field}`, PATH_HINT) ?? [];
+  return { segments, location: r.locate(entry?.value ?? entry?.key, `${keyPath}.${field}`, owner) };
+}
+
+function readExpression(r: YamlReader, e: Map<string, { key: Node; value: Node | null }>, field: string, keyPath: string): ExpressionConfig | undefined {
+  const entry = e.get(field);
+  if (!entry) return undefined;
+  const source = r.string(entry.value, `${keyPath}.${field}`);
+  if (source === undefined || source.trim() === '') {
+    r.report(entry.value, `${keyPath}.${field}`, 'expected a CEL expression', entry.key);
+    return undefined;
+  }
+  return { source, location: r.locate(entry.value, `${keyPath}.${field}`, entry.key) };
+}
+
+function readEachCommon(r: YamlReader, e: Map<string, { key: Node; value: Node | null }>, keyPath: string, owner: Node | null) {
+  const labels = readLabels(r, e, keyPath, false);
+  return {
+    path: readPath(r, e, 'path', keyPath, owner),
+    labelsFromPath: labels.labelsFromPath,
+    labelsFromExpression: labels.labelsFromExpression,
+    nameLocations: labels.nameLocations,
+  };
+}

@@ -1,0 +1,127 @@
+import type { SourceLocation } from './SourceLocation.ts';
+
+/**
+ * The config model: kube-state-metrics' `CustomResourceStateMetrics` (every field, same meaning)
+ * plus this project's extensions, each marked "Extension". Produced by `loadConfig`, consumed by
+ * the engine's compiler. Scalars keep their YAML source text, as KSM's decoder does, so `[spec, 0]`
+ * is the segment "0" and `1.0` stays "1.0".
+ */
+export interface BridgeConfig {
+  /** The file the config was read from (as given on the command line). */
+  readonly file: string;
+  readonly resources: readonly ResourceConfig[];
+}
+
+/** A path: a list of segments applied left to right (see docs/config.md, "Paths"). Empty = the value itself. */
+export interface PathConfig {
+  readonly segments: readonly string[];
+  readonly location: SourceLocation;
+}
+
+/** Extension: a CEL expression evaluated against the object when it changes. */
+export interface ExpressionConfig {
+  readonly source: string;
+  readonly location: SourceLocation;
+}
+
+/** Label sources shared by the resource, metric and `each` levels. Maps keep declaration order. */
+export interface LabelSources {
+  /** Constant labels. Not allowed inside `each` (as in KSM). */
+  readonly commonLabels: ReadonlyMap<string, string>;
+  /** Labels read from the object; keys starting or ending with `*` copy a whole map. */
+  readonly labelsFromPath: ReadonlyMap<string, PathConfig>;
+  /** Extension: labels computed by CEL. Evaluated after `labelsFromPath` at the same level, so they win. */
+  readonly labelsFromExpression: ReadonlyMap<string, ExpressionConfig>;
+  /** Where each label name was declared, for error messages. */
+  readonly nameLocations: ReadonlyMap<string, SourceLocation>;
+}
+
+export interface GroupVersionKind {
+  /** Required; never a wildcard. */
+  readonly group: string;
+  /** `""` or `"*"`: every served version (resolved through CRD discovery). */
+  readonly version: string;
+  /** `""` or `"*"`: every kind of the group (resolved through CRD discovery). */
+  readonly kind: string;
+}
+
+export interface ResourceConfig extends LabelSources {
+  readonly groupVersionKind: GroupVersionKind;
+  /** Accepted for compatibility; the plural always comes from discovery, as in KSM. */
+  readonly resourcePlural: string | undefined;
+  /**
+   * Prefix joined to every metric name with `_`. Absent or null: `kube_customresource`.
+   * `""`: no prefix.
+   */
+  readonly metricNamePrefix: string | undefined;
+  /**
+   * Extension. Whether to add the `customresource_group`, `customresource_version` and
+   * `customresource_kind` labels. @default true
+   */
+  readonly customResourceLabels: boolean;
+  /**
+   * Extension. `sorted` orders labels alphabetically (KSM's output); `declared` keeps the order in
+   * which labels are written in the config (resource level, then metric level, then `each`).
+   * @default "sorted"
+   */
+  readonly labelOrder: 'sorted' | 'declared';
+  /** Log verbosity for this resource's per-object errors (KSM `errorLogV`). @default 0 */
+  readonly errorLogV: number;
+  readonly metrics: readonly MetricConfig[];
+  readonly location: SourceLocation;
+}
+
+export interface MetricConfig extends LabelSources {
+  /** Metric name, joined to the prefix. */
+  readonly name: string;
+  /** HELP text. @default "" */
+  readonly help: string;
+  /** Overrides the resource's `errorLogV` when non-zero. @default 0 */
+  readonly errorLogV: number;
+  readonly each: EachConfig;
+  readonly location: SourceLocation;
+}
+
+export type MetricType = 'gauge' | 'stateset' | 'info';
+
+export type EachConfig =
+  | { readonly type: 'gauge'; readonly gauge: GaugeConfig; readonly location: SourceLocation }
+  | { readonly type: 'stateset'; readonly stateSet: StateSetConfig; readonly location: SourceLocation }
+  | { readonly type: 'info'; readonly info: InfoConfig; readonly location: SourceLocation };
+
+interface EachCommon {
+  /** Where to iterate from. Empty: the whole object. */
+  readonly path: PathConfig;
+  /** Labels read relative to each element under `path`. */
+  readonly labelsFromPath: ReadonlyMap<string, PathConfig>;
+  /** Extension: CEL labels, with `self` bound to the element and `object` to the whole object. */
+  readonly labelsFromExpression: ReadonlyMap<string, ExpressionConfig>;
+  readonly nameLocations: ReadonlyMap<string, SourceLocation>;
+}
+
+export interface GaugeConfig extends EachCommon {
+  /** Where the value is, relative to each element. Empty: the element itself. */
+  readonly valueFrom: PathConfig;
+  /** Extension: the value as a CEL expression (instead of `valueFrom`). */
+  readonly valueExpression: ExpressionConfig | undefined;
+  /** When `path` is a map: name of the label that carries each map key. */
+  readonly labelFromKey: string;
+  /** A missing value counts as 0 instead of an error. @default false */
+  readonly nilIsZero: boolean;
+}
+
+export interface StateSetConfig extends EachCommon {
+  /** Where the state string is, relative to each element. Empty: the element itself. */
+  readonly valueFrom: PathConfig;
+  /** Extension: the state as a CEL expression returning a string (instead of `valueFrom`). */
+  readonly valueExpression: ExpressionConfig | undefined;
+  /** The label that carries each entry of `list`. */
+  readonly labelName: string;
+  /** Every possible state; one series each, 1 for the current state and 0 for the others. */
+  readonly list: readonly string[];
+}
+
+export interface InfoConfig extends EachCommon {
+  /** When `path` is a map: name of the label that carries each map key. */
+  readonly labelFromKey: string;
+}

@@ -1,0 +1,175 @@
+import type { GroupVersionKind, ResourceConfig } from '../config/types.ts';
+import { renderBlock } from '../exposition/SeriesBlock.ts';
+import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import { CelConversionCache } from './cel/CelExpression.ts';
+import type { ExpressionLabel } from './each/eachLabels.ts';
+import { addExpressionLabels } from './each/eachLabels.ts';
+import type { EachContext, EachGenerator, EachValue, ErrorSink, ObjectErrorKind } from './each/EachGenerator.ts';
+import type { FamilyMeta } from './FamilyRegistry.ts';
+import { addPathLabels } from './labels.ts';
+import type { CompiledPathLabels } from './labels.ts';
+import type { ObjectErrors, ObjectRef } from './ObjectErrors.ts';
+import type { ValuePath } from './ValuePath.ts';
+
+/** One configured metric of a resource, compiled. */
+export interface CompiledFamily {
+  readonly meta: FamilyMeta;
+  /** The metric name as configured (without prefix), for error reports. */
+  readonly metricName: string;
+  readonly path: ValuePath;
+  readonly each: EachGenerator;
+  /** Metric-level constant labels (resource-level ones and customresource_* are merged in per GVK). */
+  readonly metricCommonLabels: ReadonlyMap<string, string>;
+  readonly pathLabels: CompiledPathLabels;
+  readonly expressionLabels: readonly ExpressionLabel[];
+  readonly errorLogV: number;
+}
+
+/** The series of one object, one slot per family of the resource (undefined: no series). */
+export type ObjectSeries = readonly (SeriesBlock | undefined)[];
+
+const CUSTOM_RESOURCE_LABELS = ['customresource_group', 'customresource_version', 'customresource_kind'] as const;
+
+/**
+ * A configured resource, ready to turn objects into series. All per-object work happens in
+ * `computeSeries`, called when an object is added or changes, never on a scrape.
+ */
+export class CompiledResource {
+  /** Stable id for caches and self-metrics: `group/version/kind` as configured, with its position. */
+  readonly id: string;
+  readonly config: ResourceConfig;
+  readonly families: readonly CompiledFamily[];
+  private readonly _labelRank: ReadonlyMap<string, number> | undefined;
+  private readonly _bound = new Map<string, BoundLabels>();
+
+  constructor(config: ResourceConfig, index: number, families: readonly CompiledFamily[], labelRank: ReadonlyMap<string, number> | undefined) {
+    const { group, version, kind } = config.groupVersionKind;
+    this.id = `${index}:${group}/${version || '*'}/${kind || '*'}`;
+    this.config = config;
+    this.families = families;
+    this._labelRank = labelRank;
+  }
+
+  get groupVersionKind(): GroupVersionKind {
+    return this.config.groupVersionKind;
+  }
+
+  /** Whether an object of this apiVersion and kind belongs to this resource (wildcards included). */
+  matches(group: string, version: string, kind: string): boolean {
+    const gvk = this.config.groupVersionKind;
+    return (
+      gvk.group === group &&
+      (gvk.version === '' || gvk.version === '*' || gvk.version === version) &&
+      (gvk.kind === '' || gvk.kind === '*' || gvk.kind === kind)
+    );
+  }
+
+  /**
+   * Computes every family's series for one object of the given (resolved) version and kind.
+   * Problems are counted in `errors`; they never throw.
+   */
+  computeSeries(object: unknown, version: string, kind: string, errors: ObjectErrors, ref: ObjectRef): ObjectSeries {
+    const bound = this._boundLabels(version, kind);
+    const cel = new CelConversionCache();
+    const out = new Array<SeriesBlock | undefined>(this.families.length);
+    for (let i = 0; i < this.families.length; i++) {
+      const family = this.families[i]!;
+      const sink: ErrorSink = {
+        report: (errorKind: ObjectErrorKind, message: string) =>
+          errors.record(this.id, family.meta.name, errorKind, message, ref),
+      };
+      const context: EachContext = { root: object, cel, errors: sink };
+      out[i] = this._family(family, bound.common[i]!, object, context);
+    }
+    return out;
+  }
+
+  private _family(family: CompiledFamily, common: ReadonlyMap<string, string>, object: unknown, context: EachContext): SeriesBlock | undefined {
+    const values = family.each.values(family.path.get(object), context);
+    if (values.length === 0) return undefined;
+    const base = new Map(common);
+    addPathLabels(object, family.pathLabels, base);
+    if (family.expressionLabels.length > 0) addExpressionLabels(object, family.expressionLabels, context, base);
+    if (values.length > 1) values.sort(compareEachValues);
+    const series: { labels: [string, string][]; value: number }[] = [];
+    // KSM emits series with identical label sets (e.g. a map iterated without labelFromKey); a
+    // scrape with duplicates is rejected by strict parsers, so keep the first and report.
+    const seen = values.length > 1 ? new Set<string>() : undefined;
+    for (const v of values) {
+      for (const [k, value] of base) if (!v.labels.has(k)) v.labels.set(k, value);
+      const labels = [...v.labels];
+      this._orderLabels(labels);
+      if (seen) {
+        const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
+        if (seen.has(key)) {
+          context.errors.report('duplicate-series', `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`);
+          continue;
+        }
+        seen.add(key);
+      }
+      series.push({ labels, value: v.value });
+    }
+    return renderBlock(family.meta.name, series);
+  }
+
+  private _orderLabels(labels: [string, string][]): void {
+    const rank = this._labelRank;
+    if (rank === undefined) {
+      labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      return;
+    }
+    labels.sort((a, b) => {
+      const ra = rank.get(a[0]) ?? Number.MAX_SAFE_INTEGER;
+      const rb = rank.get(b[0]) ?? Number.MAX_SAFE_INTEGER;
+      if (ra !== rb) return ra - rb;
+      return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+    });
+  }
+
+  private _boundLabels(version: string, kind: string): BoundLabels {
+    const key = `${version}/${kind}`;
+    let bound = this._bound.get(key);
+    if (!bound) {
+      const gvk = this.config.groupVersionKind;
+      const injected: [string, string][] = this.config.customResourceLabels
+        ? [
+            [CUSTOM_RESOURCE_LABELS[0], gvk.group],
+            [CUSTOM_RESOURCE_LABELS[1], version],
+            [CUSTOM_RESOURCE_LABELS[2], kind],
+          ]
+        : [];
+      bound = {
+        common: this.families.map((f) => {
+          // KSM writes these into the resource-level commonLabels (overriding the user's), so a
+          // metric-level commonLabel of the same name still wins.
+          const merged = new Map<string, string>(this.config.commonLabels);
+          for (const [k, v] of injected) merged.set(k, v);
+          for (const [k, v] of f.metricCommonLabels) merged.set(k, v);
+          return merged;
+        }),
+      };
+      this._bound.set(key, bound);
+    }
+    return bound;
+  }
+}
+
+interface BoundLabels {
+  readonly common: readonly ReadonlyMap<string, string>[];
+}
+
+/** KSM's `less`: compare sorted keys, then values, then the number of labels. */
+function compareEachValues(x: EachValue, y: EachValue): number {
+  const a = [...x.labels.keys()].sort();
+  const b = [...y.labels.keys()].sort();
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const ka = a[i]!;
+    const kb = b[i]!;
+    if (ka !== kb) return ka < kb ? -1 : 1;
+    const va = x.labels.get(ka)!;
+    const vb = y.labels.get(kb)!;
+    if (va !== vb) return va < vb ? -1 : 1;
+  }
+  return a.length - b.length;
+}

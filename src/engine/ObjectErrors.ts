@@ -1,0 +1,63 @@
+import type { ObjectErrorKind } from './each/EachGenerator.ts';
+
+/** The object a problem was seen on, for the one example kept per (metric, kind). */
+export interface ObjectRef {
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  /** Where it came from (a file path, or the API server). */
+  readonly origin?: string;
+}
+
+export interface ObjectErrorSummary {
+  readonly resource: string;
+  readonly metric: string;
+  readonly kind: ObjectErrorKind;
+  count: number;
+  readonly exampleMessage: string;
+  readonly exampleObject: ObjectRef;
+}
+
+export interface ObjectErrorListeners {
+  /** Called once per new (resource, metric, kind): the place to log, so logs never repeat per object. */
+  readonly onFirst?: (summary: ObjectErrorSummary) => void;
+  /** Called for every occurrence: the place to count. */
+  readonly onEvery?: (summary: ObjectErrorSummary) => void;
+}
+
+/**
+ * Counts per-object problems per resource, metric and kind, keeping one example each. Objects
+ * with bad fields are routine in a cluster (status not yet written), so this never throws and
+ * never logs more than once per (metric, kind).
+ */
+export class ObjectErrors {
+  private readonly _byKey = new Map<string, ObjectErrorSummary>();
+  private readonly _listeners: ObjectErrorListeners;
+
+  constructor(listeners: ObjectErrorListeners = {}) {
+    this._listeners = listeners;
+  }
+
+  record(resource: string, metric: string, kind: ObjectErrorKind, message: string, object: ObjectRef): void {
+    const key = `${resource}\u0000${metric}\u0000${kind}`;
+    const existing = this._byKey.get(key);
+    if (existing) {
+      existing.count++;
+      this._listeners.onEvery?.(existing);
+      return;
+    }
+    const summary: ObjectErrorSummary = { resource, metric, kind, count: 1, exampleMessage: message, exampleObject: object };
+    this._byKey.set(key, summary);
+    this._listeners.onFirst?.(summary);
+    this._listeners.onEvery?.(summary);
+  }
+
+  summaries(): readonly ObjectErrorSummary[] {
+    return [...this._byKey.values()];
+  }
+
+  get total(): number {
+    let n = 0;
+    for (const s of this._byKey.values()) n += s.count;
+    return n;
+  }
+}

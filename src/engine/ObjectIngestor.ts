@@ -1,0 +1,58 @@
+import type { CompiledConfig } from './compileConfig.ts';
+import { objectGvk, objectRef, resourceFor } from './objectIdentity.ts';
+import type { ObjectErrors } from './ObjectErrors.ts';
+import type { SeriesCache } from './SeriesCache.ts';
+
+/** What happened to one object event, for self-metrics. */
+export type IngestOutcome = 'upserted' | 'unmatched' | 'deleted' | 'unknown-delete' | 'failed';
+
+export type IngestListener = (outcome: IngestOutcome, resourceId: string | undefined) => void;
+
+/**
+ * The one place where object events become cache changes: it finds the resource an object belongs
+ * to, computes its series once and stores them. A source (files, API server) only reports
+ * add/update/delete. A failure on one object is counted and never stops the others.
+ */
+export class ObjectIngestor {
+  private readonly _config: CompiledConfig;
+  private readonly _cache: SeriesCache;
+  private readonly _errors: ObjectErrors;
+  private readonly _listener: IngestListener;
+
+  constructor(config: CompiledConfig, cache: SeriesCache, errors: ObjectErrors, listener: IngestListener = () => undefined) {
+    this._config = config;
+    this._cache = cache;
+    this._errors = errors;
+    this._listener = listener;
+  }
+
+  /** Adds or replaces the object stored under `key` (unique per source). */
+  upsert(key: string, object: unknown, origin?: string): IngestOutcome {
+    const gvk = objectGvk(object);
+    const resource = gvk ? resourceFor(this._config.resources, gvk) : undefined;
+    if (!gvk || !resource) {
+      // An object that no longer matches (e.g. its kind changed in a file) must not keep old series.
+      this._cache.delete(key);
+      this._listener('unmatched', undefined);
+      return 'unmatched';
+    }
+    try {
+      const series = resource.computeSeries(object, gvk.version, gvk.kind, this._errors, objectRef(object, origin));
+      this._cache.upsert(key, resource, series);
+      this._listener('upserted', resource.id);
+      return 'upserted';
+    } catch (err) {
+      // Generators report expected problems through ObjectErrors; anything thrown is a bug, but
+      // one object must not take the bridge down.
+      this._errors.record(resource.id, '*', 'conversion', `internal error: ${(err as Error).message}`, objectRef(object, origin));
+      this._listener('failed', resource.id);
+      return 'failed';
+    }
+  }
+
+  delete(key: string): IngestOutcome {
+    const outcome = this._cache.delete(key) ? 'deleted' : 'unknown-delete';
+    this._listener(outcome, undefined);
+    return outcome;
+  }
+}

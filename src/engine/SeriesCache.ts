@@ -1,0 +1,95 @@
+import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import type { CompiledResource, ObjectSeries } from './CompiledResource.ts';
+import type { FamilyMeta } from './FamilyRegistry.ts';
+
+interface CachedObject {
+  readonly resource: CompiledResource;
+  readonly series: ObjectSeries;
+}
+
+/**
+ * The series of every known object, computed when the object changed. Kept per family so a scrape
+ * only concatenates each family's blocks (contiguous samples under one HELP/TYPE) and deleting an
+ * object drops its series everywhere at once. Nothing here is computed at collection time.
+ */
+export class SeriesCache {
+  readonly families: readonly FamilyMeta[];
+  private readonly _objects = new Map<string, CachedObject>();
+  private readonly _byFamily: Map<string, SeriesBlock>[];
+  private readonly _objectsPerResource = new Map<string, number>();
+  private _generation = 0;
+
+  constructor(families: readonly FamilyMeta[]) {
+    this.families = families;
+    this._byFamily = families.map(() => new Map());
+  }
+
+  /** Increases on every change; lets readers skip work when nothing changed. */
+  get generation(): number {
+    return this._generation;
+  }
+
+  get objectCount(): number {
+    return this._objects.size;
+  }
+
+  /** Stores (or replaces) an object's series under a key unique across resources. */
+  upsert(key: string, resource: CompiledResource, series: ObjectSeries): void {
+    const previous = this._objects.get(key);
+    if (previous) this._removeBlocks(key, previous);
+    else this._objectsPerResource.set(resource.id, (this._objectsPerResource.get(resource.id) ?? 0) + 1);
+    this._objects.set(key, { resource, series });
+    for (let i = 0; i < series.length; i++) {
+      const block = series[i];
+      if (block) this._byFamily[resource.families[i]!.meta.index]!.set(key, block);
+    }
+    this._generation++;
+  }
+
+  delete(key: string): boolean {
+    const previous = this._objects.get(key);
+    if (!previous) return false;
+    this._removeBlocks(key, previous);
+    this._objects.delete(key);
+    const id = previous.resource.id;
+    const left = (this._objectsPerResource.get(id) ?? 1) - 1;
+    if (left === 0) this._objectsPerResource.delete(id);
+    else this._objectsPerResource.set(id, left);
+    this._generation++;
+    return true;
+  }
+
+  has(key: string): boolean {
+    return this._objects.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this._objects.keys();
+  }
+
+  /** Blocks of one family, in the order objects were first added. */
+  blocks(family: FamilyMeta): Iterable<SeriesBlock> {
+    return this._byFamily[family.index]!.values();
+  }
+
+  /** Whether any object has series in this family (O(1)). */
+  hasSeries(family: FamilyMeta): boolean {
+    return this._byFamily[family.index]!.size > 0;
+  }
+
+  seriesCount(family: FamilyMeta): number {
+    let n = 0;
+    for (const block of this._byFamily[family.index]!.values()) n += block.points.length;
+    return n;
+  }
+
+  objectsOf(resourceId: string): number {
+    return this._objectsPerResource.get(resourceId) ?? 0;
+  }
+
+  private _removeBlocks(key: string, cached: CachedObject): void {
+    for (let i = 0; i < cached.series.length; i++) {
+      if (cached.series[i]) this._byFamily[cached.resource.families[i]!.meta.index]!.delete(key);
+    }
+  }
+}

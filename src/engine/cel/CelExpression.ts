@@ -1,0 +1,118 @@
+import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
+import type { CelEnv } from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+import { GoFloat64 } from '../value/GoFloat64.ts';
+import { formatGoFloat } from '../value/goFormat.ts';
+
+let sharedEnv: CelEnv | undefined;
+function env(): CelEnv {
+  sharedEnv ??= celEnv({ funcs: strings });
+  return sharedEnv;
+}
+
+/** A CEL runtime failure for one object (missing field, wrong type, ...). */
+export class CelEvaluationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CelEvaluationError';
+  }
+}
+
+/** What an expression evaluated to, reduced to the few shapes a metric can use. */
+export type CelOutcome =
+  | { readonly kind: 'number'; readonly value: number }
+  | { readonly kind: 'string'; readonly value: string }
+  | { readonly kind: 'bool'; readonly value: boolean }
+  | { readonly kind: 'null' };
+
+interface ProtoLike {
+  readonly desc?: { readonly typeName?: string };
+  readonly message?: { readonly seconds?: bigint; readonly nanos?: number };
+}
+
+/**
+ * A CEL expression compiled once from the config (with @bufbuild/cel, which passes the cel-spec
+ * conformance suite) and evaluated when an object changes. Variables: `object` is the whole
+ * object, `self` the element under the metric's `path` (the object itself when there is none).
+ * Integers in the object are CEL `int`, as in Kubernetes' own CEL; other numbers are `double`.
+ */
+export class CelExpression {
+  readonly source: string;
+  private readonly _program: (vars: Record<string, unknown>) => unknown;
+
+  /** Throws with the parser's message when the expression does not compile. */
+  constructor(source: string) {
+    this.source = source;
+    this._program = plan(env(), parse(source)) as (vars: Record<string, unknown>) => unknown;
+  }
+
+  evaluate(object: unknown, self: unknown, conversions: CelConversionCache): CelOutcome {
+    let result: unknown;
+    try {
+      result = this._program({ object: conversions.convert(object), self: conversions.convert(self) });
+    } catch (err) {
+      throw new CelEvaluationError((err as Error).message);
+    }
+    if (isCelError(result)) throw new CelEvaluationError(result.message);
+    switch (typeof result) {
+      case 'number':
+        return { kind: 'number', value: result };
+      case 'bigint':
+        return { kind: 'number', value: Number(result) };
+      case 'string':
+        return { kind: 'string', value: result };
+      case 'boolean':
+        return { kind: 'bool', value: result };
+      default:
+        break;
+    }
+    if (result === null || result === undefined) return { kind: 'null' };
+    const proto = result as ProtoLike;
+    const typeName = proto.desc?.typeName;
+    if (typeName === 'google.protobuf.Timestamp' || typeName === 'google.protobuf.Duration') {
+      const seconds = Number(proto.message?.seconds ?? 0n) + (proto.message?.nanos ?? 0) / 1e9;
+      return { kind: 'number', value: seconds };
+    }
+    throw new CelEvaluationError(`expression returned a ${typeName ?? 'list or map'}, expected a number, string or bool`);
+  }
+}
+
+/** Turns an outcome into a label value (Go-style number formatting, `true`/`false`). */
+export function outcomeToLabel(outcome: CelOutcome): string | undefined {
+  switch (outcome.kind) {
+    case 'string':
+      return outcome.value;
+    case 'bool':
+      return outcome.value ? 'true' : 'false';
+    case 'number':
+      return Number.isInteger(outcome.value) ? String(outcome.value) : formatGoFloat(outcome.value);
+    case 'null':
+      return undefined;
+  }
+}
+
+/**
+ * Converts an object to CEL's value model once per object event, however many expressions read
+ * it: integers become bigint (CEL int) and nested values are converted on first use.
+ */
+export class CelConversionCache {
+  private readonly _done = new WeakMap<object, unknown>();
+
+  convert(value: unknown): unknown {
+    if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
+    if (value instanceof GoFloat64) return value.value;
+    if (typeof value !== 'object' || value === null) return value ?? null;
+    const cached = this._done.get(value);
+    if (cached !== undefined) return cached;
+    let converted: unknown;
+    if (Array.isArray(value)) {
+      converted = value.map((item) => this.convert(item));
+    } else {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) out[key] = this.convert(item);
+      converted = out;
+    }
+    this._done.set(value, converted);
+    return converted;
+  }
+}

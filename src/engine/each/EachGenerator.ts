@@ -1,0 +1,35 @@
+import type { CelConversionCache } from '../cel/CelExpression.ts';
+
+/** One series before the resource- and metric-level labels are merged in. */
+export interface EachValue {
+  readonly labels: Map<string, string>;
+  readonly value: number;
+}
+
+/** Why an object produced fewer series than configured; counted per resource and metric. */
+export type ObjectErrorKind =
+  | 'nil-value'
+  | 'conversion'
+  | 'not-a-string'
+  | 'cel'
+  | 'label-conflict'
+  | 'duplicate-series';
+
+/** Receives per-object problems; never throws, so one bad field cannot stop the other series. */
+export interface ErrorSink {
+  report(kind: ObjectErrorKind, message: string): void;
+}
+
+/** What a generator needs besides the value under `path`. */
+export interface EachContext {
+  /** The whole object, for CEL's `object`. */
+  readonly root: unknown;
+  readonly cel: CelConversionCache;
+  readonly errors: ErrorSink;
+}
+
+/** Turns the value found under a metric's `path` into series, following one KSM metric type. */
+export interface EachGenerator {
+  readonly pathText: string;
+  values(target: unknown, context: EachContext): EachValue[];
+}

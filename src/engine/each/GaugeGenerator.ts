@@ -1,0 +1,141 @@
+import { CelEvaluationError } from '../cel/CelExpression.ts';
+import type { CelExpression } from '../cel/CelExpression.ts';
+import { addPathLabels } from '../labels.ts';
+import type { CompiledPathLabels } from '../labels.ts';
+import { toFloat64, ValueConversionError } from '../value/toFloat64.ts';
+import { isMap } from '../ValuePath.ts';
+import type { ValuePath } from '../ValuePath.ts';
+import { addExpressionLabels } from './eachLabels.ts';
+import type { ExpressionLabel } from './eachLabels.ts';
+import type { EachContext, EachGenerator, EachValue } from './EachGenerator.ts';
+
+export interface GaugeOptions {
+  readonly path: ValuePath;
+  readonly valueFrom: ValuePath;
+  readonly valueExpression: CelExpression | undefined;
+  readonly labelsFromPath: CompiledPathLabels;
+  readonly labelsFromExpression: readonly ExpressionLabel[];
+  readonly labelFromKey: string;
+  readonly nilIsZero: boolean;
+}
+
+/** Result of reading one element: a series, nothing (silently), or an error message. */
+type ElementResult = EachValue | undefined | { readonly error: string; readonly kind: 'nil-value' | 'conversion' | 'cel' };
+
+function isError(r: ElementResult): r is { error: string; kind: 'nil-value' | 'conversion' | 'cel' } {
+  return r !== undefined && 'error' in r;
+}
+
+/**
+ * KSM's Gauge: a map under `path` gives one series per entry, a list one per element, anything
+ * else one series. Unlike KSM, conversion errors inside a map are reported instead of dropped.
+ */
+export class GaugeGenerator implements EachGenerator {
+  readonly pathText: string;
+  private readonly _o: GaugeOptions;
+  /** valueFrom of exactly one segment: lets a map entry with that key be the value itself (KSM). */
+  private readonly _singleValueKey: string | undefined;
+
+  constructor(options: GaugeOptions) {
+    this._o = options;
+    this.pathText = options.path.text;
+    const segs = options.valueFrom.segments;
+    this._singleValueKey = segs.length === 1 && options.valueExpression === undefined ? segs[0] : undefined;
+  }
+
+  values(target: unknown, context: EachContext): EachValue[] {
+    const out: EachValue[] = [];
+    const fail = (where: string, r: { error: string; kind: 'nil-value' | 'conversion' | 'cel' }) =>
+      context.errors.report(r.kind, `${this.pathText}: ${where}${r.error}`);
+    if (isMap(target)) {
+      for (const key of Object.keys(target)) {
+        const item = target[key];
+        let result: ElementResult;
+        if (this._singleValueKey !== undefined && key === this._singleValueKey) {
+          result = this._convert(item, new Map());
+        } else {
+          result = this._value(item, context);
+          // KSM skips entries whose valueFrom does not resolve; entries that are not objects are the usual case.
+          if (result === undefined) continue;
+        }
+        if (isError(result)) {
+          fail(`[${key}]: `, result);
+          continue;
+        }
+        if (result === undefined) continue;
+        if (key !== '' && this._o.labelFromKey !== '') result.labels.set(this._o.labelFromKey, key);
+        this._addLabels(item, result.labels, context);
+        this._addLabels(target, result.labels, context);
+        out.push(result);
+      }
+    } else if (Array.isArray(target)) {
+      target.forEach((item, index) => {
+        const result = this._value(item, context);
+        if (isError(result)) fail(`[${index}]: `, result);
+        else if (result !== undefined) {
+          this._addLabels(item, result.labels, context);
+          out.push(result);
+        }
+      });
+    } else {
+      const result = this._value(target, context);
+      if (isError(result)) fail('', result);
+      else if (result !== undefined) {
+        this._addLabels(target, result.labels, context);
+        out.push(result);
+      }
+    }
+    return out;
+  }
+
+  private _addLabels(element: unknown, labels: Map<string, string>, context: EachContext): void {
+    addPathLabels(element, this._o.labelsFromPath, labels);
+    if (this._o.labelsFromExpression.length > 0) addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
+  }
+
+  private _value(item: unknown, context: EachContext): ElementResult {
+    const labels = new Map<string, string>();
+    if (this._o.valueExpression) return this._expressionValue(item, labels, context);
+    const got = this._o.valueFrom.get(item);
+    if (got === undefined) {
+      if (this._o.nilIsZero) return { labels, value: 0 };
+      if (item === undefined || item === null) return { error: 'got nil while resolving path', kind: 'nil-value' };
+      return undefined;
+    }
+    const converted = this._convert(got, labels);
+    if (isError(converted)) return { error: `${this._o.valueFrom.text}: ${converted.error}`, kind: converted.kind };
+    return converted;
+  }
+
+  private _convert(value: unknown, labels: Map<string, string>): ElementResult {
+    try {
+      return { labels, value: toFloat64(value, this._o.nilIsZero) };
+    } catch (err) {
+      if (err instanceof ValueConversionError) return { error: err.message, kind: 'conversion' };
+      throw err;
+    }
+  }
+
+  private _expressionValue(item: unknown, labels: Map<string, string>, context: EachContext): ElementResult {
+    if ((item === undefined || item === null) && !this._o.path.isEmpty) {
+      return this._o.nilIsZero ? { labels, value: 0 } : { error: 'got nil while resolving path', kind: 'nil-value' };
+    }
+    const expression = this._o.valueExpression!;
+    try {
+      const outcome = expression.evaluate(context.root, item, context.cel);
+      switch (outcome.kind) {
+        case 'number':
+          return { labels, value: outcome.value };
+        case 'bool':
+          return { labels, value: outcome.value ? 1 : 0 };
+        case 'string':
+          return this._convert(outcome.value, labels);
+        case 'null':
+          return this._o.nilIsZero ? { labels, value: 0 } : undefined;
+      }
+    } catch (err) {
+      if (err instanceof CelEvaluationError) return { error: `${expression.source}: ${err.message}`, kind: 'cel' };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { Logger } from 'pino';
+import { acceptsGzip } from './negotiate.ts';
+import { formatListenAddress } from './listenAddress.ts';
+import type { ListenAddress } from './listenAddress.ts';
+
+const gzipAsync = promisify(gzip);
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  /** Compress when the client accepts gzip (metrics bodies; not small status pages). */
+  readonly compressible?: boolean;
+}
+
+export type RouteHandler = (request: IncomingMessage) => Promise<HttpResponse> | HttpResponse;
+
+export interface HttpServerOptions {
+  readonly name: string;
+  readonly address: ListenAddress;
+  readonly routes: ReadonlyMap<string, RouteHandler>;
+  readonly logger: Logger;
+  /** Paths counted against `maxInFlight` (the scrape endpoints). */
+  readonly limitedPaths?: ReadonlySet<string>;
+  /** Parallel requests on limited paths; 0 = unlimited. @default 40 */
+  readonly maxInFlight?: number;
+}
+
+/**
+ * A small HTTP server for the bridge's endpoints. Compression runs on libuv's thread pool
+ * (zlib async), so a large scrape never stalls the event loop for it.
+ */
+export class HttpServer {
+  private readonly _o: HttpServerOptions;
+  private readonly _server: Server;
+  private _inFlight = 0;
+
+  constructor(options: HttpServerOptions) {
+    this._o = options;
+    this._server = createServer((req, res) => {
+      this._handle(req, res).catch((err: unknown) => {
+        options.logger.error({ err, path: req.url }, 'request failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('internal error\n');
+      });
+    });
+    this._server.keepAliveTimeout = 65_000;
+  }
+
+  async listen(): Promise<string> {
+    const { host, port } = this._o.address;
+    await new Promise<void>((resolve, reject) => {
+      this._server.once('error', reject);
+      this._server.listen(port, host, () => {
+        this._server.off('error', reject);
+        resolve();
+      });
+    });
+    return formatListenAddress(this._server.address() as AddressInfo);
+  }
+
+  get port(): number {
+    return (this._server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this._server.close(() => resolve());
+      this._server.closeIdleConnections();
+    });
+  }
+
+  private async _handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = this._o.routes.get(path);
+    if (!route) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('404 page not found\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' });
+      res.end('method not allowed\n');
+      return;
+    }
+    const limited = this._o.limitedPaths?.has(path) ?? false;
+    const max = this._o.maxInFlight ?? 40;
+    if (limited && max > 0 && this._inFlight >= max) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`limit of concurrent requests reached (${max}), try again later\n`);
+      return;
+    }
+    if (limited) this._inFlight++;
+    try {
+      const response = await route(req);
+      let body: string | Buffer = response.body;
+      const headers: Record<string, string> = { 'content-type': response.contentType };
+      if (response.compressible && acceptsGzip(req.headers['accept-encoding'])) {
+        body = await gzipAsync(response.body);
+        headers['content-encoding'] = 'gzip';
+      }
+      if (response.compressible) headers.vary = 'Accept, Accept-Encoding';
+      headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+      res.writeHead(response.status, headers);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } finally {
+      if (limited) this._inFlight--;
+    }
+  }
+}

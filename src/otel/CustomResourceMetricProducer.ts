@@ -1,0 +1,82 @@
+import { ValueType } from '@opentelemetry/api';
+import type { HrTime } from '@opentelemetry/api';
+import { millisToHrTime } from '@opentelemetry/core';
+import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
+import type { CollectionResult, DataPoint, GaugeMetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { SeriesCache } from '../engine/SeriesCache.ts';
+import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+
+/** Instrumentation scope of the custom-resource families (the bridge's own metrics use another). */
+export const CUSTOM_RESOURCE_SCOPE = { name: 'crd-metrics-bridge/customresources' } as const;
+
+/**
+ * Marks a family produced from the cache, so the Prometheus writer can use the blocks rendered
+ * when objects changed instead of re-serialising every data point on each scrape.
+ */
+export const PRERENDERED = Symbol('crd-metrics-bridge.prerendered');
+
+export interface PrerenderedMetricData extends GaugeMetricData {
+  readonly [PRERENDERED]: { readonly family: FamilyMeta; readonly blocks: () => Iterable<SeriesBlock> };
+}
+
+export function isPrerendered(metric: object): metric is PrerenderedMetricData {
+  return PRERENDERED in metric;
+}
+
+/**
+ * Feeds the per-object series into the SDK at collection time (the SDK's extension point for an
+ * external source), registered on every reader of the one MeterProvider. Unlike observable
+ * instruments, it reports only live objects: a deleted object's series are gone from the next
+ * collection, and no cardinality limit or attribute memo grows with churn.
+ *
+ * Data points are built lazily, on first access of `dataPoints`: the Prometheus side reads the
+ * prerendered text and never pays for them; the OTLP side builds them once per export.
+ */
+export class CustomResourceMetricProducer implements MetricProducer {
+  private readonly _cache: () => SeriesCache | undefined;
+  private readonly _startTime: HrTime;
+
+  /** `cache` is a getter so a config reload can swap the cache without re-registering. */
+  constructor(cache: () => SeriesCache | undefined) {
+    this._cache = cache;
+    this._startTime = millisToHrTime(Date.now());
+  }
+
+  collect(): Promise<CollectionResult> {
+    const cache = this._cache();
+    const endTime = millisToHrTime(Date.now());
+    const startTime = this._startTime;
+    const metrics = (cache?.families ?? []).filter((f) => cache!.hasSeries(f)).map((family) => {
+      const blocks = () => cache!.blocks(family);
+      let points: DataPoint<number>[] | undefined;
+      const metric = {
+        descriptor: { name: family.name, description: family.help, unit: '', valueType: ValueType.DOUBLE },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.GAUGE,
+        [PRERENDERED]: { family, blocks },
+      } as Omit<PrerenderedMetricData, 'dataPoints'>;
+      Object.defineProperty(metric, 'dataPoints', {
+        enumerable: true,
+        get: () => {
+          if (points === undefined) {
+            points = [];
+            for (const block of blocks()) {
+              for (const p of block.points) points.push({ startTime, endTime, attributes: p.attributes, value: p.value });
+            }
+          }
+          return points;
+        },
+      });
+      return metric as PrerenderedMetricData;
+    });
+    return Promise.resolve({
+      resourceMetrics: {
+        resource: resourceFromAttributes({}),
+        scopeMetrics: [{ scope: CUSTOM_RESOURCE_SCOPE, metrics }],
+      },
+      errors: [],
+    });
+  }
+}

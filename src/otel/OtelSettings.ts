@@ -1,0 +1,165 @@
+import { mergeHeadersConfig, mergeResourceAttributesConfig, parseConfigFile } from '@opentelemetry/configuration';
+import type { Attributes } from '@opentelemetry/api';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+/** How the OTLP push is set up; `undefined` fields fall back to the exporter's own OTEL_* handling. */
+export interface OtlpSettings {
+  readonly protocol: OtlpProtocol;
+  /** Full URL of the metrics endpoint (…/v1/metrics). */
+  readonly url: string | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly compression: 'gzip' | 'none' | undefined;
+  readonly timeoutMillis: number | undefined;
+  readonly temporality: 'cumulative' | 'delta' | 'lowmemory';
+  readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | undefined;
+  /** Delay between exports. @default 60000 */
+  readonly intervalMillis: number;
+  /** Time allowed for one export, retries included. @default 30000 */
+  readonly exportTimeoutMillis: number;
+}
+
+/** The OpenTelemetry side of the bridge, from OTEL_* variables or an OTEL_CONFIG_FILE. */
+export interface OtelSettings {
+  /** OTEL_SDK_DISABLED / `disabled: true`: no OTLP push (the Prometheus endpoint stays). */
+  readonly disabled: boolean;
+  /** Serve the Prometheus pull endpoint. */
+  readonly prometheus: boolean;
+  /** From a declarative config's pull reader: where to serve it (overrides the default listen address). */
+  readonly prometheusAddress: { readonly host: string | undefined; readonly port: number } | undefined;
+  readonly otlp: readonly OtlpSettings[];
+  /** Extra resource attributes (service.name etc. come from the standard env detector as well). */
+  readonly resourceAttributes: Attributes;
+  /** Where these settings came from, for the startup log. */
+  readonly origin: string;
+}
+
+export class OtelSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OtelSettingsError';
+  }
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new OtelSettingsError(`${name}=${raw} is not a non-negative number of milliseconds`);
+  return n;
+}
+
+/**
+ * Reads the standard variables. OTEL_METRICS_EXPORTER defaults to `prometheus` (this bridge's
+ * Prometheus endpoint, as kube-state-metrics serves); `prometheus,otlp` adds the push.
+ */
+export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelSettings {
+  if (env.OTEL_CONFIG_FILE) return otelSettingsFromFile(env.OTEL_CONFIG_FILE);
+  const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
+  const exporters = (env.OTEL_METRICS_EXPORTER ?? 'prometheus')
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  for (const e of exporters) {
+    if (!['prometheus', 'otlp', 'none'].includes(e)) {
+      throw new OtelSettingsError(`OTEL_METRICS_EXPORTER: unsupported exporter "${e}" (use prometheus, otlp or none)`);
+    }
+  }
+  const protocolRaw = (env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
+  if (protocolRaw !== 'http/protobuf' && protocolRaw !== 'http/json') {
+    throw new OtelSettingsError(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocolRaw}: only http/protobuf and http/json are supported`);
+  }
+  const temporality = (env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ?? 'cumulative').trim().toLowerCase();
+  if (temporality !== 'cumulative' && temporality !== 'delta' && temporality !== 'lowmemory') {
+    throw new OtelSettingsError(`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${temporality}: use cumulative, delta or lowmemory`);
+  }
+  const interval = positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
+  const otlp: OtlpSettings[] =
+    exporters.includes('otlp') && !disabled
+      ? [
+          {
+            protocol: protocolRaw,
+            // The exporters read endpoint, headers, compression, timeout and certificates from
+            // OTEL_EXPORTER_OTLP_[METRICS_]* themselves (signal-specific first).
+            url: undefined,
+            headers: undefined,
+            compression: undefined,
+            timeoutMillis: undefined,
+            tls: undefined,
+            temporality,
+            intervalMillis: interval,
+            exportTimeoutMillis: Math.min(positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval),
+          },
+        ]
+      : [];
+  return {
+    disabled,
+    prometheus: exporters.includes('prometheus'),
+    prometheusAddress: undefined,
+    otlp,
+    resourceAttributes: {},
+    origin: 'environment',
+  };
+}
+
+/** Reads an OpenTelemetry declarative configuration file (file_format 1.x) with the official parser. */
+export function otelSettingsFromFile(file: string): OtelSettings {
+  let model;
+  try {
+    model = parseConfigFile(file);
+  } catch (err) {
+    throw new OtelSettingsError(`OTEL_CONFIG_FILE ${file}: ${(err as Error).message}`);
+  }
+  const disabled = model.disabled === true;
+  let prometheus = false;
+  let prometheusAddress: OtelSettings['prometheusAddress'];
+  const otlp: OtlpSettings[] = [];
+  (model.meter_provider?.readers ?? []).forEach((reader, i) => {
+    const where = `OTEL_CONFIG_FILE ${file}: meter_provider.readers[${i}]`;
+    if (reader.pull) {
+      const prom = reader.pull.exporter['prometheus/development'];
+      if (!prom && Object.keys(reader.pull.exporter).length > 0) {
+        throw new OtelSettingsError(`${where}.pull.exporter: only prometheus/development is supported`);
+      }
+      prometheus = true;
+      if (prom && (prom.host != null || prom.port != null)) {
+        prometheusAddress = { host: prom.host ?? undefined, port: prom.port ?? 9464 };
+      }
+    }
+    if (reader.periodic) {
+      const exporter = reader.periodic.exporter;
+      const http = exporter.otlp_http;
+      if (!http) {
+        throw new OtelSettingsError(`${where}.periodic.exporter: only otlp_http is supported (found ${Object.keys(exporter).join(', ') || 'none'})`);
+      }
+      const compression = http.compression ?? undefined;
+      if (compression !== undefined && compression !== 'gzip' && compression !== 'none') {
+        throw new OtelSettingsError(`${where}.periodic.exporter.otlp_http.compression: use gzip or none`);
+      }
+      const interval = reader.periodic.interval ?? 60_000;
+      const temporality = http.temporality_preference ?? 'cumulative';
+      otlp.push({
+        protocol: http.encoding === 'json' ? 'http/json' : 'http/protobuf',
+        url: http.endpoint ?? undefined,
+        headers: mergeHeadersConfig(http.headers, http.headers_list),
+        compression,
+        timeoutMillis: http.timeout ?? undefined,
+        temporality: temporality === 'low_memory' ? 'lowmemory' : temporality,
+        tls: http.tls
+          ? {
+              ...(http.tls.ca_file ? { caFile: http.tls.ca_file } : {}),
+              ...(http.tls.cert_file ? { certFile: http.tls.cert_file } : {}),
+              ...(http.tls.key_file ? { keyFile: http.tls.key_file } : {}),
+            }
+          : undefined,
+        intervalMillis: interval,
+        exportTimeoutMillis: Math.min(reader.periodic.timeout || 30_000, interval),
+      });
+    }
+  });
+  const resourceAttributes: Attributes = {};
+  for (const attr of mergeResourceAttributesConfig(model.resource?.attributes, model.resource?.attributes_list) ?? []) {
+    if (attr.value !== null) resourceAttributes[attr.name] = attr.value;
+  }
+  return { disabled, prometheus, prometheusAddress, otlp: disabled ? [] : otlp, resourceAttributes, origin: `OTEL_CONFIG_FILE ${file}` };
+}

@@ -1,0 +1,82 @@
+import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import { renderFamilies } from '../exposition/renderFamilies.ts';
+import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';
+
+export interface PrometheusPullReaderOptions {
+  readonly producers: readonly MetricProducer[];
+  /**
+   * Add OpenTelemetry's `target_info` (the resource's attributes) to the custom-resource
+   * endpoint. Off by default so the output matches kube-state-metrics. @default false
+   */
+  readonly targetInfo?: boolean;
+  /** Receives errors the SDK reports while collecting (a failing callback); collection goes on. */
+  readonly onCollectError?: (error: unknown) => void;
+}
+
+/**
+ * The pull side of the one MeterProvider: a MetricReader that collects on demand (each scrape)
+ * and serialises with content negotiation. Custom-resource families arrive through the producer
+ * already rendered; only the bridge's own metrics go through a per-scrape serializer.
+ */
+export class PrometheusPullReader extends MetricReader {
+  private readonly _targetInfo: boolean;
+  private readonly _onCollectError: (error: unknown) => void;
+  private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
+  private readonly _targetInfoSerializer = new PrometheusSerializer(undefined, false, undefined, false, true);
+
+  constructor(options: PrometheusPullReaderOptions) {
+    super({
+      metricProducers: [...options.producers],
+      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+    });
+    this._targetInfo = options.targetInfo ?? false;
+    this._onCollectError = options.onCollectError ?? (() => undefined);
+  }
+
+  /** The custom-resource families (what `render` prints), in the negotiated format. */
+  async scrapeCustomResources(format: ExpositionFormat): Promise<string> {
+    const { resourceMetrics, errors } = await this.collect();
+    this._reportErrors(errors);
+    return this._renderCustomResources(resourceMetrics, format);
+  }
+
+  /** The bridge's own metrics (text 0.0.4), for the telemetry listener. */
+  async scrapeSelfMetrics(): Promise<string> {
+    const { resourceMetrics, errors } = await this.collect();
+    this._reportErrors(errors);
+    return this._selfSerializer.serialize({
+      resource: resourceMetrics.resource,
+      scopeMetrics: resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name),
+    });
+  }
+
+  private _reportErrors(errors: readonly unknown[]): void {
+    for (const err of errors) this._onCollectError(err);
+  }
+
+  private _renderCustomResources(resourceMetrics: ResourceMetrics, format: ExpositionFormat): string {
+    const blocksByFamily = new Map<FamilyMeta, () => Iterable<SeriesBlock>>();
+    for (const scope of resourceMetrics.scopeMetrics) {
+      if (scope.scope.name !== CUSTOM_RESOURCE_SCOPE.name) continue;
+      for (const metric of scope.metrics) {
+        if (isPrerendered(metric)) blocksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].blocks);
+      }
+    }
+    const body = renderFamilies([...blocksByFamily.keys()], (f) => blocksByFamily.get(f)!(), format);
+    if (!this._targetInfo) return body;
+    return this._targetInfoSerializer.serialize({ resource: resourceMetrics.resource, scopeMetrics: [] }) + body;
+  }
+
+  protected override onForceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  protected override onShutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}

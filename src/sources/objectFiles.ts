@@ -1,0 +1,127 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { ScalarTag, Tags } from 'yaml';
+import { GoFloat64 } from '../engine/value/GoFloat64.ts';
+
+/** A Kubernetes object read from a file, with where it came from. */
+export interface FileObject {
+  readonly object: Record<string, unknown>;
+  readonly file: string;
+  /** Position of the document (or list item) in the file, 0-based. */
+  readonly index: number;
+}
+
+export interface FileProblem {
+  readonly file: string;
+  readonly message: string;
+}
+
+const OBJECT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const FLOAT_TAG = 'tag:yaml.org,2002:float';
+
+/**
+ * Floats written with a fraction or exponent stay float64 in Go even when integral, and format
+ * differently as labels (`1e+06` vs `1000000`); mark them so the engine can tell.
+ */
+const markIntegralFloats = (tags: Tags): Tags =>
+  tags.map((tag) => {
+    if (typeof tag !== 'object' || tag.tag !== FLOAT_TAG || !('resolve' in tag) || !tag.resolve) return tag;
+    const scalar = tag as ScalarTag;
+    return {
+      ...scalar,
+      resolve: (...args: Parameters<ScalarTag['resolve']>) => {
+        const value: unknown = scalar.resolve(...args);
+        return typeof value === 'number' && Number.isInteger(value) ? new GoFloat64(value) : value;
+      },
+    } as ScalarTag;
+  });
+
+/** Lists object files under the given paths: files as given, directories recursively, sorted. */
+export async function listObjectFiles(paths: readonly string[]): Promise<{ files: string[]; problems: FileProblem[] }> {
+  const files: string[] = [];
+  const problems: FileProblem[] = [];
+  const visit = async (path: string, explicit: boolean): Promise<void> => {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (err) {
+      problems.push({ file: path, message: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message });
+      return;
+    }
+    if (info.isDirectory()) {
+      const entries = (await readdir(path)).sort();
+      for (const entry of entries) if (!entry.startsWith('.')) await visit(join(path, entry), false);
+    } else if (explicit || OBJECT_EXTENSIONS.has(extname(path).toLowerCase())) {
+      files.push(path);
+    }
+  };
+  for (const path of paths) await visit(path, true);
+  return { files, problems };
+}
+
+/** Parses one file's text: JSON, or YAML with any number of documents; `kind: List` is unpacked. */
+export function parseObjects(text: string, file: string): { objects: FileObject[]; problems: FileProblem[] } {
+  const objects: FileObject[] = [];
+  const problems: FileProblem[] = [];
+  const add = (value: unknown, where: string) => {
+    if (value === null || value === undefined) return;
+    if (typeof value !== 'object' || Array.isArray(value) || value instanceof GoFloat64) {
+      problems.push({ file, message: `${where}: not a Kubernetes object (expected a mapping with apiVersion and kind)` });
+      return;
+    }
+    const obj = value as Record<string, unknown>;
+    if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj.items)) {
+      obj.items.forEach((item, i) => add(item, `${where}.items[${i}]`));
+      return;
+    }
+    objects.push({ object: obj, file, index: objects.length });
+  };
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      add(parseKubeJson(text), file);
+    } catch (err) {
+      problems.push({ file, message: `invalid JSON: ${(err as Error).message}` });
+    }
+    return { objects, problems };
+  }
+  const docs = parseAllDocuments(text, { customTags: markIntegralFloats, uniqueKeys: true });
+  const list = Array.isArray(docs) ? docs : [];
+  list.forEach((doc, i) => {
+    if (doc.errors.length > 0) {
+      const e = doc.errors[0]!;
+      const pos = e.linePos?.[0];
+      problems.push({ file, message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}` });
+      return;
+    }
+    add(doc.toJS({ maxAliasCount: 100 }), `document ${i + 1}`);
+  });
+  return { objects, problems };
+}
+
+export async function readObjectFile(file: string): Promise<{ objects: FileObject[]; problems: FileProblem[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { objects: [], problems: [{ file, message: (err as Error).message }] };
+  }
+  return parseObjects(text, file);
+}
+
+const MAY_HAVE_FLOAT_LITERAL = /\d[.eE]/;
+
+/**
+ * JSON.parse that marks integral numbers written as floats (`1.0`, `1e6`) as GoFloat64, like
+ * Go's unstructured decoder keeps them float64. The reviver is only used when the text could hold
+ * such a literal, because it makes parsing several times slower.
+ */
+export function parseKubeJson(text: string): unknown {
+  if (!MAY_HAVE_FLOAT_LITERAL.test(text)) return JSON.parse(text);
+  return JSON.parse(text, function (this: unknown, _key: string, value: unknown, context?: { source?: string }) {
+    if (typeof value === 'number' && Number.isInteger(value) && context?.source !== undefined && /[.eE]/.test(context.source)) {
+      return new GoFloat64(value);
+    }
+    return value;
+  });
+}

@@ -1,0 +1,33 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { assertGolden } from '../support/golden.ts';
+import { runCli } from '../support/runCli.ts';
+
+const root = join(import.meta.dirname, '..', 'fixtures', 'config-errors');
+
+// Every bad config must fail `check` (exit 1) with messages naming file, line, column and key path;
+// the exact messages are golden files (<name>.expected) next to each config.
+describe('check rejects bad configs with precise messages', () => {
+  for (const file of readdirSync(root).filter((f) => f.endsWith('.yaml')).sort()) {
+    it(file, async () => {
+      const path = join('test', 'fixtures', 'config-errors', file);
+      const result = await runCli(['check', '--config', path]);
+      assert.equal(result.code, 1, `expected exit 1, got ${result.code}: ${result.stdout}`);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, new RegExp(`^error: ${path.replace(/[.]/g, '\\.')}:\\d+:\\d+: `, 'm'));
+      assertGolden(result.stderr, join(root, file.replace(/\.yaml$/, '.expected')));
+    });
+  }
+});
+
+describe('check accepts the shipped examples', () => {
+  for (const example of readdirSync(join(import.meta.dirname, '..', '..', 'examples')).sort()) {
+    it(example, async () => {
+      const result = await runCli(['check', '--config', join('examples', example, 'config.yaml')]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /OK: \d+ resources?, \d+ metrics? in \d+ famil/);
+    });
+  }
+});

@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
+/**
+ * Compares with a golden file. `UPDATE_GOLDEN=1` rewrites it instead; a rewritten golden must be
+ * reviewed by hand before it is committed, since it is the expectation.
+ */
+export function assertGolden(actual: string, file: string): void {
+  if (process.env.UPDATE_GOLDEN === '1') {
+    writeFileSync(file, actual);
+    return;
+  }
+  assert.ok(existsSync(file), `golden file ${file} is missing (run with UPDATE_GOLDEN=1 and review it)`);
+  assert.equal(actual, readFileSync(file, 'utf8'), `output differs from ${file}`);
+}

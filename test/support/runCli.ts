@@ -1,0 +1,9 @@
+import { main } from '../../src/cli/main.ts';
+
+/** Runs the CLI in-process with captured output. */
+export async function runCli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+  return { code, stdout, stderr };
+}
