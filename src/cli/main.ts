@@ -1,8 +1,12 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { checkCommand } from './checkCommand.ts';
 import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { renderCommand } from './renderCommand.ts';
+import { runCommand } from './runCommand.ts';
+import { rbacCommand } from './rbacCommand.ts';
+import { LOG_LEVELS } from './logger.ts';
+import type { LogLevel } from './logger.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 
 const VERSION = '0.1.0';
@@ -38,7 +42,62 @@ function program(io: CommandIo, result: { code: number }): Command {
       result.code = await renderCommand({ config: opts.config, format: opts.format, paths }, io);
     });
 
+  root
+    .command('rbac')
+    .description('Print the least-privilege ClusterRole for a config: get/list/watch on the configured resources plus CRDs.')
+    .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
+    .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
+    .action(async (opts: { config: string; name: string }) => {
+      result.code = await rbacCommand(opts, io);
+    });
+
+  root
+    .command('run')
+    .description(
+      'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint\n' +
+        '(and as OTLP pushes when OTEL_METRICS_EXPORTER includes otlp). Stops gracefully on SIGTERM.',
+    )
+    .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
+    .option('--source <source>', 'where objects come from: files:DIR (YAML/JSON files, watched) or kubernetes', 'kubernetes')
+    .option('--web.listen-address <address>', 'address of the main listener (custom resource metrics, health)', ':8080')
+    .option('--telemetry.listen-address <address>', "address of the listener for the bridge's own metrics ('' to disable)", ':8081')
+    .option('--web.telemetry-path <path>', 'path of the metrics endpoint', '/metrics')
+    .option('--web.max-requests <n>', 'maximum parallel scrape requests (0 = unlimited)', parseNonNegativeInt, 40)
+    .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
+    .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .addHelpText(
+      'after',
+      '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT,\n' +
+        'HEADERS, PROTOCOL (http/protobuf, http/json), COMPRESSION, TIMEOUT, CERTIFICATE; OTEL_METRIC_EXPORT_INTERVAL, OTEL_SERVICE_NAME,\n' +
+        'OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).',
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      result.code = await runCommand(
+        {
+          config: opts.config as string,
+          source: opts.source as string,
+          webListenAddress: opts['web.listenAddress'] as string,
+          telemetryListenAddress: opts['telemetry.listenAddress'] as string,
+          webTelemetryPath: opts['web.telemetryPath'] as string,
+          webMaxRequests: opts['web.maxRequests'] as number,
+          logLevel: opts['log.level'] as LogLevel,
+          targetInfo: opts['otel.targetInfo'] as boolean,
+          kubeconfig: opts.kubeconfig as string | undefined,
+          context: opts.context as string | undefined,
+        },
+        io,
+      );
+    });
+
   return root;
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
 }
 
 /** Runs the CLI and returns the process exit code. */

@@ -10,5 +10,5 @@ export interface SourceLocation {
 }
 
 export function formatLocation(loc: SourceLocation): string {
-  return `${loc.file}:${loc.line}:${loc.column}: ${loc.keyPath}`;
+  return `${loc.file}:${loc.line}:${loc.column}${loc.keyPath === '' ? '' : `: ${loc.keyPath}`}`;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isScalar, LineCounter, parseAllDocuments } from 'yaml';
+import { isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Node } from 'yaml';
 import { ConfigError } from './ConfigError.ts';
 import { joinKey, YamlReader } from './YamlReader.ts';
@@ -28,6 +28,9 @@ const RESOURCE_FIELDS = [
   'metrics',
   'customResourceLabels',
   'labelOrder',
+  'namespaces',
+  'labelSelector',
+  'fieldSelector',
   ...LABEL_FIELDS,
 ];
 const GVK_FIELDS = ['group', 'version', 'kind'];
@@ -59,7 +62,7 @@ export function parseConfig(text: string, file: string): BridgeConfig {
   const documents = Array.isArray(docs) ? docs : [];
   for (const doc of documents) {
     for (const err of [...doc.errors, ...doc.warnings]) {
-      const pos = err.linePos?.[0] ?? { line: 1, col: 1 };
+      const pos = err.linePos?.[0] ?? lines.linePos(err.pos[0]);
       const message = err.message.split('\n')[0] ?? err.message;
       reader.reportAt({ file, line: pos.line, column: pos.col, keyPath: '' }, `YAML: ${message}`);
     }
@@ -102,11 +105,11 @@ function readRoot(r: YamlReader, root: Node): ResourceConfig[] {
     return [];
   }
   const seq = list.value;
-  if (!('items' in seq) || isScalar(seq) || !Array.isArray((seq as { items: unknown }).items) || seq.constructor.name !== 'YAMLSeq') {
+  if (!isSeq(seq)) {
     r.report(seq, 'spec.resources', 'expected a list of resources');
     return [];
   }
-  const items = (seq as unknown as { items: (Node | null)[] }).items;
+  const items = seq.items as (Node | null)[];
   if (items.length === 0) r.report(seq, 'spec.resources', 'no resources configured: the bridge would produce nothing');
   return items.flatMap((item, i) => {
     const res = readResource(r, item, `spec.resources[${i}]`, seq);
@@ -174,7 +177,7 @@ function readResource(r: YamlReader, node: Node | null, keyPath: string, parent:
   }
   const metrics: MetricConfig[] = [];
   const metricsEntry = e.get('metrics');
-  const metricItems = metricsEntry?.value && 'items' in metricsEntry.value ? (metricsEntry.value.items as (Node | null)[]) : undefined;
+  const metricItems = isSeq(metricsEntry?.value) ? (metricsEntry.value.items as (Node | null)[]) : undefined;
   if (!metricsEntry || metricItems === undefined || metricItems.length === 0) {
     if (metricsEntry && metricsEntry.value !== null && metricItems === undefined) {
       r.report(metricsEntry.value, `${keyPath}.metrics`, 'expected a list of metrics');
@@ -193,6 +196,9 @@ function readResource(r: YamlReader, node: Node | null, keyPath: string, parent:
     metricNamePrefix,
     customResourceLabels: r.bool(e.get('customResourceLabels')?.value, `${keyPath}.customResourceLabels`) ?? true,
     labelOrder: labelOrderText === 'declared' ? 'declared' : 'sorted',
+    namespaces: r.stringList(e.get('namespaces')?.value, `${keyPath}.namespaces`) ?? [],
+    labelSelector: r.string(e.get('labelSelector')?.value, `${keyPath}.labelSelector`),
+    fieldSelector: r.string(e.get('fieldSelector')?.value, `${keyPath}.fieldSelector`),
     errorLogV: r.integer(e.get('errorLogV')?.value, `${keyPath}.errorLogV`) ?? 0,
     metrics,
     location,
@@ -245,7 +251,7 @@ function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node
   const block = e.get(blockName);
   const blockPath = `${keyPath}.${blockName}`;
   if (!block || block.value === null) {
-    r.report(block?.key ?? node, blockPath, `expected each.${blockName} to not be nil (type ${typeText} needs a "${blockName}" block)`, owner);
+    r.report(block?.key ?? node, blockPath, `expected each.${blockName} to not be nil (type ${typeText} needs the "${blockName}" block)`, owner);
     return undefined;
   }
   if (type === 'gauge') {

@@ -65,6 +65,15 @@ export interface ResourceConfig extends LabelSources {
    * @default "sorted"
    */
   readonly labelOrder: 'sorted' | 'declared';
+  /**
+   * Extension. Watch only these namespaces (one watch each); empty: all namespaces (or the
+   * resource is cluster-scoped). @default []
+   */
+  readonly namespaces: readonly string[];
+  /** Extension. Kubernetes label selector applied to list and watch, e.g. `app=web,tier!=db`. */
+  readonly labelSelector: string | undefined;
+  /** Extension. Kubernetes field selector applied to list and watch, e.g. `metadata.name=x`. */
+  readonly fieldSelector: string | undefined;
   /** Log verbosity for this resource's per-object errors (KSM `errorLogV`). @default 0 */
   readonly errorLogV: number;
   readonly metrics: readonly MetricConfig[];

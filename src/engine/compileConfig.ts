@@ -106,14 +106,15 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
       const mergedPath = new Map<string, PathLabel>();
       for (const l of resourcePathLabels) mergedPath.set(l.name, l);
       for (const l of pathLabels(metric)) mergedPath.set(l.name, l);
+      const compiledEachPath = path(eachPath(metric));
       const mergedExpr = new Map<string, ExpressionLabel>();
       for (const l of resourceExprLabels) mergedExpr.set(l.name, l);
       for (const l of expressionLabels(metric)) mergedExpr.set(l.name, l);
       return {
         meta,
         metricName: metric.name,
-        path: path(eachPath(metric)),
-        each: compileEach(metric, path, expression, pathLabels, expressionLabels, checkLabelName),
+        path: compiledEachPath,
+        each: compileEach(metric, compiledEachPath, path, expression, pathLabels, expressionLabels, checkLabelName),
         metricCommonLabels: metric.commonLabels,
         pathLabels: compilePathLabels(mergedPath.values()),
         expressionLabels: [...mergedExpr.values()],
@@ -138,6 +139,7 @@ function eachPath(metric: MetricConfig): PathConfig {
 
 function compileEach(
   metric: MetricConfig,
+  eachPath: ValuePath,
   path: (p: PathConfig) => ValuePath,
   expression: (e: ExpressionConfig) => CelExpression | undefined,
   pathLabels: (s: Pick<LabelSources, 'labelsFromPath' | 'nameLocations'>) => PathLabel[],
@@ -150,7 +152,7 @@ function compileEach(
       const g = each.gauge;
       if (g.labelFromKey !== '') checkLabelName(g.labelFromKey, each.location, false);
       return new GaugeGenerator({
-        path: path(g.path),
+        path: eachPath,
         valueFrom: path(g.valueFrom),
         valueExpression: g.valueExpression ? expression(g.valueExpression) : undefined,
         labelsFromPath: compilePathLabels(pathLabels(g)),
@@ -163,7 +165,7 @@ function compileEach(
       const s = each.stateSet;
       checkLabelName(s.labelName, each.location, false);
       return new StateSetGenerator({
-        path: path(s.path),
+        path: eachPath,
         valueFrom: path(s.valueFrom),
         valueExpression: s.valueExpression ? expression(s.valueExpression) : undefined,
         labelsFromPath: compilePathLabels(pathLabels(s)),
@@ -176,7 +178,7 @@ function compileEach(
       const i = each.info;
       if (i.labelFromKey !== '') checkLabelName(i.labelFromKey, each.location, false);
       return new InfoGenerator({
-        pathText: `[${i.path.segments.join(',')}]`,
+        pathText: eachPath.text,
         labelsFromPath: compilePathLabels(pathLabels(i)),
         labelsFromExpression: expressionLabels(i),
         labelFromKey: i.labelFromKey,

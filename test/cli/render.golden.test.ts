@@ -1,11 +1,12 @@
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertGolden } from '../support/golden.ts';
 import { runCli } from '../support/runCli.ts';
 
-const root = join(import.meta.dirname, '..', 'fixtures', 'render');
+// Relative paths keep file names in the golden stderr independent of where the repo is cloned.
+const root = relative(process.cwd(), join(import.meta.dirname, '..', 'fixtures', 'render'));
 
 // Each fixture directory holds config.yaml and objects; the expectations sit next to them:
 // expected.prom (text 0.0.4), expected.om (OpenMetrics 1.0) and expected.stderr.

@@ -19,10 +19,15 @@ export interface GaugeOptions {
   readonly nilIsZero: boolean;
 }
 
-/** Result of reading one element: a series, nothing (silently), or an error message. */
-type ElementResult = EachValue | undefined | { readonly error: string; readonly kind: 'nil-value' | 'conversion' | 'cel' };
+interface ElementError {
+  readonly error: string;
+  readonly kind: 'nil-value' | 'conversion' | 'cel';
+}
 
-function isError(r: ElementResult): r is { error: string; kind: 'nil-value' | 'conversion' | 'cel' } {
+/** Result of reading one element: a series, nothing (silently), or an error message. */
+type ElementResult = EachValue | undefined | ElementError;
+
+function isError(r: ElementResult): r is ElementError {
   return r !== undefined && 'error' in r;
 }
 
@@ -45,9 +50,11 @@ export class GaugeGenerator implements EachGenerator {
 
   values(target: unknown, context: EachContext): EachValue[] {
     const out: EachValue[] = [];
-    const fail = (where: string, r: { error: string; kind: 'nil-value' | 'conversion' | 'cel' }) =>
+    const fail = (where: string, r: ElementError) =>
       context.errors.report(r.kind, `${this.pathText}: ${where}${r.error}`);
-    if (isMap(target)) {
+    // With a CEL value, a map is one element (self) unless labelFromKey asks for one series per entry.
+    const iterateMap = isMap(target) && (this._o.valueExpression === undefined || this._o.labelFromKey !== '');
+    if (iterateMap) {
       for (const key of Object.keys(target)) {
         const item = target[key];
         let result: ElementResult;

@@ -1,0 +1,127 @@
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError, formatProblem } from '../config/ConfigError.ts';
+import { parseListenAddress } from '../http/listenAddress.ts';
+import type { ListenAddress } from '../http/listenAddress.ts';
+import { otelSettingsFromEnv, OtelSettingsError } from '../otel/OtelSettings.ts';
+import { BridgeService } from '../service/BridgeService.ts';
+import { FileSource } from '../sources/FileSource.ts';
+import { KubeClient } from '../kube/KubeClient.ts';
+import { KubeSource } from '../kube/KubeSource.ts';
+import type { ObjectSink, Source } from '../sources/Source.ts';
+import type { CommandIo } from './CommandIo.ts';
+import { loadCompiledConfig } from './loadCompiledConfig.ts';
+import { createLogger } from './logger.ts';
+import type { LogLevel } from './logger.ts';
+
+export interface RunOptions {
+  readonly config: string;
+  readonly source: string;
+  readonly webListenAddress: string;
+  readonly telemetryListenAddress: string;
+  readonly webTelemetryPath: string;
+  readonly webMaxRequests: number;
+  readonly logLevel: LogLevel;
+  readonly targetInfo: boolean;
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+}
+
+/** Parses `--source`: `files:DIR` (the embedded default) or `kubernetes`. */
+export function parseSource(text: string): { kind: 'files'; directory: string } | { kind: 'kubernetes' } {
+  if (text.startsWith('files:') && text.length > 'files:'.length) return { kind: 'files', directory: text.slice('files:'.length) };
+  if (text === 'kubernetes') return { kind: 'kubernetes' };
+  throw new Error(`invalid --source "${text}" (use files:DIR or kubernetes)`);
+}
+
+/**
+ * `run`: the long-running bridge. Exits non-zero on a bad config or bad flags before binding any
+ * port; afterwards it runs until SIGTERM/SIGINT and shuts down gracefully.
+ */
+export async function runCommand(options: RunOptions, io: CommandIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+  const logger = createLogger(options.logLevel);
+  let config;
+  try {
+    config = await loadCompiledConfig(options.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  for (const w of config.warnings) logger.warn({ config: options.config }, formatProblem(w));
+  let source;
+  let otel;
+  let listen: ListenAddress;
+  let telemetry: ListenAddress | undefined;
+  try {
+    source = parseSource(options.source);
+    otel = otelSettingsFromEnv();
+    listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);
+    telemetry = options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);
+  } catch (err) {
+    if (err instanceof OtelSettingsError || err instanceof Error) {
+      io.stderr(`error: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  let makeSources: (sink: ObjectSink) => Source[];
+  if (source.kind === 'kubernetes') {
+    let client: KubeClient;
+    try {
+      client = new KubeClient({ kubeconfig: options.kubeconfig, context: options.context });
+    } catch (err) {
+      io.stderr(`error: cannot load Kubernetes credentials: ${(err as Error).message}\n`);
+      return 1;
+    }
+    makeSources = (sink) => [new KubeSource({ client, resources: config.resources.map((r) => r.config), sink, logger })];
+  } else {
+    const directory = resolve(source.directory);
+    makeSources = (sink) => [new FileSource({ directory, sink, logger })];
+  }
+  const service = new BridgeService({
+    config,
+    sources: makeSources,
+    otel,
+    logger,
+    listenAddress: listen,
+    telemetryAddress: telemetry,
+    telemetryPath: options.webTelemetryPath,
+    maxRequests: options.webMaxRequests,
+    targetInfo: options.targetInfo,
+  });
+  logger.info(
+    { config: options.config, resources: config.resources.length, families: config.families.length, source: options.source, otel: otel.origin },
+    'starting crd-metrics-bridge',
+  );
+  const stopped = waitForSignal(signals, logger);
+  try {
+    const { main } = await service.start();
+    const url = `http://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
+    io.stdout(`crd-metrics-bridge is serving ${service.cache.objectCount} objects: open ${url}\n`);
+  } catch (err) {
+    logger.error({ err }, 'failed to start');
+    await service.stop();
+    return 1;
+  }
+  const signal = await stopped;
+  logger.info({ signal }, 'shutting down');
+  await service.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+function waitForSignal(signals: NodeJS.EventEmitter, logger: Logger): Promise<string> {
+  return new Promise((resolveSignal) => {
+    const handler = (signal: string) => {
+      signals.off('SIGTERM', handler);
+      signals.off('SIGINT', handler);
+      resolveSignal(signal);
+    };
+    signals.on('SIGTERM', handler);
+    signals.on('SIGINT', handler);
+    logger.debug('waiting for SIGTERM or SIGINT');
+  });
+}

@@ -1,0 +1,99 @@
+import type { RequestOptions } from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Agent, fetch } from 'undici';
+import type { Response } from 'undici';
+
+/** A non-2xx answer from the API server, with what retry logic needs. */
+export class KubeApiError extends Error {
+  readonly status: number;
+  readonly reason: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(status: number, message: string, reason?: string, retryAfterSeconds?: number) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.status = status;
+    this.reason = reason;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export interface KubeClientOptions {
+  /** Path of a kubeconfig file; default: KUBECONFIG, ~/.kube/config, then in-cluster. */
+  readonly kubeconfig?: string;
+  /** Context to use instead of the kubeconfig's current one. */
+  readonly context?: string;
+}
+
+/**
+ * HTTP access to one API server. Uses client-node's KubeConfig for loading, credentials (service
+ * account token files are re-read as they rotate; exec plugins) and TLS material, and one shared
+ * undici connection pool, where client-node 2.0.1 builds a new Agent (a new connection) per request.
+ */
+export class KubeClient {
+  readonly server: string;
+  private readonly _kc: KubeConfig;
+  private _agent: Agent | undefined;
+  private _agentKey = '';
+
+  constructor(options: KubeClientOptions = {}) {
+    const kc = new KubeConfig();
+    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+    else kc.loadFromDefault();
+    if (options.context) kc.setCurrentContext(options.context);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('no cluster in the kubeconfig (and not running in a cluster)');
+    this._kc = kc;
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  /** Sends a GET; throws KubeApiError for non-2xx answers (the body is read for the Status message). */
+  async get(path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<Response> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    const opts: RequestOptions & { headers: Record<string, string> } = { headers: {} };
+    await this._kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    for (const [k, v] of Object.entries(opts.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+    if (opts.auth && !headers.authorization) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const response = await fetch(url, { headers, signal, dispatcher: this._dispatcher(opts) });
+    if (response.status >= 200 && response.status < 300) return response;
+    const text = await response.text().catch(() => '');
+    let message = `${response.status} ${response.statusText}`;
+    let reason: string | undefined;
+    try {
+      const status = JSON.parse(text) as { message?: string; reason?: string };
+      if (status.message) message = `${response.status} ${status.message}`;
+      reason = status.reason;
+    } catch {
+      if (text) message += `: ${text.slice(0, 200)}`;
+    }
+    const retryAfter = Number(response.headers.get('retry-after'));
+    throw new KubeApiError(response.status, message, reason, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+  }
+
+  async close(): Promise<void> {
+    await this._agent?.close();
+    this._agent = undefined;
+  }
+
+  /** One pool per cluster; rebuilt only when the TLS material changes (certificate rotation). */
+  private _dispatcher(opts: RequestOptions): Agent | undefined {
+    if (this.server.startsWith('http:')) return undefined;
+    const tls = {
+      ca: opts.ca as string | Buffer | undefined,
+      cert: opts.cert as string | Buffer | undefined,
+      key: opts.key as string | Buffer | undefined,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      servername: opts.servername ?? undefined,
+    };
+    const key = JSON.stringify([String(tls.ca ?? ''), String(tls.cert ?? ''), String(tls.key ?? ''), tls.rejectUnauthorized, tls.servername]);
+    if (!this._agent || key !== this._agentKey) {
+      const old = this._agent;
+      this._agent = new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 }, allowH2: true });
+      this._agentKey = key;
+      void old?.close();
+    }
+    return this._agent;
+  }
+}

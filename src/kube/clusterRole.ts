@@ -1,0 +1,44 @@
+import { stringify } from 'yaml';
+import type { ResourceConfig } from '../config/types.ts';
+
+/**
+ * A guess at the plural when the config gives none, used only for RBAC (at run time discovery
+ * decides). Same rules as the common English pluraliser kube-state-metrics falls back to.
+ */
+export function guessPlural(kind: string): string {
+  const lower = kind.toLowerCase();
+  if (/(s|x|z|ch|sh)$/.test(lower)) return `${lower}es`;
+  if (/[^aeiou]y$/.test(lower)) return `${lower.slice(0, -1)}ies`;
+  return `${lower}s`;
+}
+
+/**
+ * The least-privilege ClusterRole for a config: get/list/watch on exactly the configured
+ * resources (all resources of a group for a kind wildcard), plus the CRDs for discovery.
+ */
+export function clusterRoleFor(resources: readonly ResourceConfig[], name = 'crd-metrics-bridge'): Record<string, unknown> {
+  const byGroup = new Map<string, Set<string>>();
+  for (const r of resources) {
+    const { group, kind } = r.groupVersionKind;
+    const plural = kind === '' || kind === '*' ? '*' : (r.resourcePlural ?? guessPlural(kind));
+    let set = byGroup.get(group);
+    if (!set) byGroup.set(group, (set = new Set()));
+    set.add(plural);
+  }
+  const rules: Record<string, unknown>[] = [
+    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch'] },
+  ];
+  for (const [group, plurals] of [...byGroup].sort(([a], [b]) => a.localeCompare(b))) {
+    rules.push({ apiGroups: [group], resources: plurals.has('*') ? ['*'] : [...plurals].sort(), verbs: ['get', 'list', 'watch'] });
+  }
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name, labels: { 'app.kubernetes.io/name': 'crd-metrics-bridge' } },
+    rules,
+  };
+}
+
+export function clusterRoleYaml(resources: readonly ResourceConfig[], name?: string): string {
+  return stringify(clusterRoleFor(resources, name), { lineWidth: 0 });
+}

@@ -1,0 +1,76 @@
+import type { ResourceConfig } from '../config/types.ts';
+
+/** The parts of a CustomResourceDefinition that decide what to watch. */
+export interface CrdInfo {
+  readonly group: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  readonly servedVersions: readonly string[];
+  readonly established: boolean;
+}
+
+/** One collection to list and watch, for one served version of one CRD. */
+export interface WatchTarget {
+  readonly id: string;
+  readonly path: string;
+  readonly group: string;
+  readonly version: string;
+  readonly kind: string;
+  readonly plural: string;
+  readonly labelSelector: string | undefined;
+  readonly fieldSelector: string | undefined;
+}
+
+export function crdInfo(crd: Record<string, unknown>): CrdInfo | undefined {
+  const spec = crd.spec as
+    | { group?: string; scope?: string; names?: { kind?: string; plural?: string }; versions?: { name?: string; served?: boolean }[] }
+    | undefined;
+  const status = crd.status as { conditions?: { type?: string; status?: string }[] } | undefined;
+  if (!spec?.group || !spec.names?.kind || !spec.names.plural) return undefined;
+  return {
+    group: spec.group,
+    kind: spec.names.kind,
+    plural: spec.names.plural,
+    namespaced: spec.scope !== 'Cluster',
+    // A version without `served` counts as served (KSM's extractGVKPs).
+    servedVersions: (spec.versions ?? []).filter((v) => v.name && v.served !== false).map((v) => v.name!),
+    established: (status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'),
+  };
+}
+
+const wildcard = (s: string) => s === '' || s === '*';
+
+/**
+ * The collections to watch for the configured resources, given the installed CRDs: wildcards
+ * expand to every served version and every kind of the group, as in kube-state-metrics; a
+ * resource with `namespaces` gets one watch per namespace.
+ */
+export function resolveTargets(resources: readonly ResourceConfig[], crds: Iterable<CrdInfo>): Map<string, WatchTarget> {
+  const targets = new Map<string, WatchTarget>();
+  const installed = [...crds].filter((c) => c.established);
+  for (const resource of resources) {
+    const gvk = resource.groupVersionKind;
+    for (const crd of installed) {
+      if (crd.group !== gvk.group || (!wildcard(gvk.kind) && crd.kind !== gvk.kind)) continue;
+      const versions = wildcard(gvk.version) ? crd.servedVersions : crd.servedVersions.filter((v) => v === gvk.version);
+      for (const version of versions) {
+        const namespaces = crd.namespaced && resource.namespaces.length > 0 ? resource.namespaces : [undefined];
+        for (const ns of namespaces) {
+          const id = `${crd.group}/${version}/${crd.plural}${ns ? `@${ns}` : ''}`;
+          targets.set(id, {
+            id,
+            path: ns ? `/apis/${crd.group}/${version}/namespaces/${ns}/${crd.plural}` : `/apis/${crd.group}/${version}/${crd.plural}`,
+            group: crd.group,
+            version,
+            kind: crd.kind,
+            plural: crd.plural,
+            labelSelector: resource.labelSelector,
+            fieldSelector: resource.fieldSelector,
+          });
+        }
+      }
+    }
+  }
+  return targets;
+}
