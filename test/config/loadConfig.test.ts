@@ -61,7 +61,7 @@ describe('parseConfig', () => {
         const messages = err.problems.map((p) => `${p.location.line}:${p.location.column} ${p.location.keyPath}: ${p.message}`);
         assert.deepEqual(messages, [
           '6:31 spec.resources[0].metrics[0].each.gague: unknown field "gague" (did you mean "gauge"?)',
-          '6:17 spec.resources[0].metrics[0].each.gauge: expected each.gauge to not be nil (type Gauge needs a "gauge" block)',
+          '6:17 spec.resources[0].metrics[0].each.gauge: expected each.gauge to not be nil (type Gauge needs the "gauge" block)',
           '8:24 spec.resources[0].metrics[1].each.type: unknown metric type "Histogram" (expected Gauge, StateSet or Info)',
         ]);
         return true;
