@@ -12,6 +12,8 @@ export interface CollectorOptions {
   /** Default otel-config/collector-test.yaml. */
   configFile?: string;
   startTimeoutMs?: number;
+  /** Reuse this OTLP address (e.g. to bring a Collector back where the previous one was). */
+  otlpHttpEndpoint?: string;
 }
 
 export interface CollectorHandle {
@@ -49,7 +51,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const binary = findBinary(COLLECTOR_BINARY);
   const dir = makePeerDir('otelcol');
   try {
-    const [otlpPort, promPort, telemetryPort] = [await freePort(), await freePort(), await freePort()];
+    const otlpPort = options.otlpHttpEndpoint ? Number(new URL(options.otlpHttpEndpoint).port) : await freePort();
+    const [promPort, telemetryPort] = [await freePort(), await freePort()];
     const fileExportPath = path.join(dir, 'export.jsonl');
     const otlpHttpEndpoint = `http://127.0.0.1:${otlpPort}`;
     const prometheusUrl = `http://127.0.0.1:${promPort}`;
