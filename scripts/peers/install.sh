@@ -311,7 +311,7 @@ install_collector() {
   # The manifest's output_path is relative, so it resolves inside this work dir.
   local dir="$SRC/otelcol"
   mkdir -p "$dir"
-  log "building the Collector from $MANIFEST (cold: ~5-10 min)"
+  log "building the Collector from $MANIFEST (cold: about 2-5 min)"
   # The builder runs `go mod tidy`, which also resolves the test-only imports
   # of every component; some of those (e.g. fileexporter's test dependency
   # otlpencodingextension) are not on every module proxy. -e lets tidy finish

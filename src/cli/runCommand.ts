@@ -8,7 +8,7 @@ import { BridgeService } from '../service/BridgeService.ts';
 import { FileSource } from '../sources/FileSource.ts';
 import { KubeClient } from '../kube/KubeClient.ts';
 import { KubeSource } from '../kube/KubeSource.ts';
-import type { ObjectSink, Source } from '../sources/Source.ts';
+import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfig } from './loadCompiledConfig.ts';
 import { createLogger } from './logger.ts';
@@ -67,7 +67,7 @@ export async function runCommand(options: RunOptions, io: CommandIo, signals: No
     }
     throw err;
   }
-  let makeSources: (sink: ObjectSink) => Source[];
+  let makeSources: (sink: ObjectSink, telemetry: SourceTelemetry) => Source[];
   if (source.kind === 'kubernetes') {
     let client: KubeClient;
     try {
@@ -76,7 +76,9 @@ export async function runCommand(options: RunOptions, io: CommandIo, signals: No
       io.stderr(`error: cannot load Kubernetes credentials: ${(err as Error).message}\n`);
       return 1;
     }
-    makeSources = (sink) => [new KubeSource({ client, resources: config.resources.map((r) => r.config), sink, logger })];
+    makeSources = (sink, telemetry) => [
+      new KubeSource({ client, resources: config.resources.map((r) => r.config), sink, logger, observer: telemetry }),
+    ];
   } else {
     const directory = resolve(source.directory);
     makeSources = (sink) => [new FileSource({ directory, sink, logger })];

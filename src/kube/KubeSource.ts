@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResourceConfig } from '../config/types.ts';
-import type { ObjectSink, Source } from '../sources/Source.ts';
+import type { ObjectSink, Source, TargetStatus } from '../sources/Source.ts';
 import type { KubeClient } from './KubeClient.ts';
 import { Reflector } from './Reflector.ts';
 import type { KubeObject, ReflectorObserver } from './Reflector.ts';
@@ -65,8 +65,17 @@ export class KubeSource implements Source {
     return true;
   }
 
-  get reflectors(): ReadonlyMap<string, Reflector> {
-    return this._reflectors;
+  *targets(): Iterable<TargetStatus> {
+    for (const r of [this._crdReflector, ...this._reflectors.values()]) {
+      yield {
+        id: r.target.id,
+        synced: r.synced,
+        state: r.state,
+        objects: r.objectCount,
+        lastSyncAt: r.lastSyncAt,
+        lastActivityAt: r.lastActivityAt,
+      };
+    }
   }
 
   async start(): Promise<void> {

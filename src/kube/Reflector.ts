@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { parseKubeJson } from '../sources/objectFiles.ts';
 import { Backoff, sleep } from './Backoff.ts';
 import { KubeApiError } from './KubeClient.ts';
+import type { SourceTelemetry } from '../sources/Source.ts';
 import type { KubeClient } from './KubeClient.ts';
 
 /** What to list and watch. */
@@ -25,13 +26,7 @@ export interface ReflectorHandler {
 export type ReflectorState = 'listing' | 'watching' | 'backoff' | 'not-found' | 'forbidden' | 'stopped';
 
 /** Self-metrics hooks. */
-export interface ReflectorObserver {
-  list(target: string, result: 'success' | 'error', objects: number): void;
-  watch(target: string, result: 'success' | 'error'): void;
-  event(target: string, type: string): void;
-  restart(target: string, reason: string): void;
-  handlerError(target: string): void;
-}
+export type ReflectorObserver = SourceTelemetry;
 
 export interface ReflectorOptions {
   readonly client: KubeClient;

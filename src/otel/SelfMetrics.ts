@@ -3,7 +3,7 @@ import type { ObjectErrorSummary } from '../engine/ObjectErrors.ts';
 import type { IngestOutcome } from '../engine/ObjectIngestor.ts';
 import type { SeriesCache } from '../engine/SeriesCache.ts';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
-import type { Source } from '../sources/Source.ts';
+import type { Source, SourceTelemetry } from '../sources/Source.ts';
 
 /** Scope of the bridge's own instruments, kept off the custom-resource endpoint. */
 export const SELF_METRICS_SCOPE = 'crd-metrics-bridge';
@@ -24,6 +24,11 @@ export class SelfMetrics {
   private readonly _objectErrors: Counter;
   private readonly _otlpExports: Counter;
   private readonly _configReloads: Counter;
+  private readonly _lists: Counter;
+  private readonly _watches: Counter;
+  private readonly _watchEvents: Counter;
+  private readonly _restarts: Counter;
+  private readonly _handlerErrors: Counter;
 
   constructor(meter: Meter, state: SelfMetricsState, build: { version: string }) {
     const prefix = 'crd_metrics_bridge_';
@@ -36,6 +41,40 @@ export class SelfMetrics {
     this._otlpExports = meter.createCounter(`${prefix}otlp_exports`, { description: 'OTLP export attempts by result.' });
     this._configReloads = meter.createCounter(`${prefix}config_reloads`, { description: 'Config reloads by result.' });
 
+    this._lists = meter.createCounter(`${prefix}list`, { description: 'List requests (all pages of one list) by target and result.' });
+    this._watches = meter.createCounter(`${prefix}watch`, { description: 'Watch requests by target and result.' });
+    this._watchEvents = meter.createCounter(`${prefix}watch_events`, { description: 'Watch events handled, by target and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR).' });
+    this._restarts = meter.createCounter(`${prefix}reflector_restarts`, {
+      description: 'List/watch restarts after an error, by target and reason (network, expired, forbidden, not-found, throttled, http-NNN).',
+    });
+    this._handlerErrors = meter.createCounter(`${prefix}handler_errors`, { description: 'Object handler failures (the watch goes on).' });
+    const targets = function* () {
+      for (const source of state.sources()) yield* source.targets?.() ?? [];
+    };
+    meter
+      .createObservableGauge(`${prefix}target_objects`, { description: 'Objects currently known per watched collection.' })
+      .addCallback((r) => {
+        for (const t of targets()) r.observe(t.objects, { target: t.id });
+      });
+    meter
+      .createObservableGauge(`${prefix}target_synced`, { description: '1 once a watched collection has been listed.' })
+      .addCallback((r) => {
+        for (const t of targets()) r.observe(t.synced ? 1 : 0, { target: t.id, state: t.state });
+      });
+    meter
+      .createObservableGauge(`${prefix}last_sync_timestamp_seconds`, { description: 'When the last list of a collection completed.', unit: 's' })
+      .addCallback((r) => {
+        for (const t of targets()) if (t.lastSyncAt > 0) r.observe(Math.floor(t.lastSyncAt / 1000), { target: t.id });
+      });
+    meter
+      .createObservableGauge(`${prefix}seconds_since_last_activity`, {
+        description: 'Seconds since the last list, watch event or bookmark of a collection (alert when it grows).',
+        unit: 's',
+      })
+      .addCallback((r) => {
+        const now = Date.now();
+        for (const t of targets()) if (t.lastActivityAt > 0) r.observe((now - t.lastActivityAt) / 1000, { target: t.id });
+      });
     meter
       .createObservableGauge(`${prefix}build_info`, { description: 'Build information; value 1.' })
       .addCallback((r) => r.observe(1, { version: build.version, nodejs_version: process.version }));
@@ -76,6 +115,17 @@ export class SelfMetrics {
 
   configReload(result: 'success' | 'failure'): void {
     this._configReloads.add(1, { result });
+  }
+
+  /** Hooks for sources that list and watch. */
+  get sourceTelemetry(): SourceTelemetry {
+    return {
+      list: (target, result) => this._lists.add(1, { target, result }),
+      watch: (target, result) => this._watches.add(1, { target, result }),
+      event: (target, type) => this._watchEvents.add(1, { target, type }),
+      restart: (target, reason) => this._restarts.add(1, { target, reason }),
+      handlerError: (target) => this._handlerErrors.add(1, { target }),
+    };
   }
 }
 

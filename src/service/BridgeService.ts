@@ -20,14 +20,14 @@ import { ObservedMetricExporter } from '../otel/ObservedMetricExporter.ts';
 import type { OtelSettings } from '../otel/OtelSettings.ts';
 import { PrometheusPullReader } from '../otel/PrometheusPullReader.ts';
 import { SELF_METRICS_SCOPE, SelfMetrics } from '../otel/SelfMetrics.ts';
-import type { ObjectSink, Source } from '../sources/Source.ts';
+import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 
 export const BRIDGE_VERSION = '0.1.0';
 
 export interface BridgeServiceOptions {
   readonly config: CompiledConfig;
   /** Builds the sources, given where they deliver objects. */
-  readonly sources: (sink: ObjectSink) => readonly Source[];
+  readonly sources: (sink: ObjectSink, telemetry: SourceTelemetry) => readonly Source[];
   readonly otel: OtelSettings;
   readonly logger: Logger;
   /** Main listener: custom-resource metrics and health. @default :8080 */
@@ -108,7 +108,7 @@ export class BridgeService {
     const ingestor = new ObjectIngestor(config, this._cache, errors, (outcome, resourceId) =>
       this._selfMetrics.objectEvent(outcome, resourceId),
     );
-    this._sources = options.sources(ingestor);
+    this._sources = options.sources(ingestor, this._selfMetrics.sourceTelemetry);
   }
 
   get cache(): SeriesCache {

@@ -1,9 +1,5 @@
 import { GoFloat64 } from './GoFloat64.ts';
 
-// Bounds of Go's int64. Both are exact doubles; a JS integer outside them cannot have come
-// from an int64, because Go's decoder turns integer literals that overflow int64 into float64.
-const INT64_MIN = -9223372036854775808;
-const INT64_LIMIT = 9223372036854775808;
 const SAFE_LIMIT = 9007199254740992; // 2^53
 
 /**
@@ -61,14 +57,16 @@ export function formatGoFloat(v: number): string {
  * Formats a value of a Kubernetes unstructured object like Go's `fmt.Sprintf("%v", v)`.
  *
  * Our decoded objects use plain JS numbers for Go's int64 and {@link GoFloat64} for
- * integral float64 values, so: strings as is; booleans `true`/`false`; integral numbers in
- * int64 range as decimal integers (never an exponent, `1000000`); every other number and
- * every GoFloat64 through {@link formatGoFloat}; null/undefined as `<nil>`; arrays as
- * `[a b]`; plain objects as `map[k1:v1 k2:v2]` with keys in byte order, as Go's fmt sorts
- * map keys. Nested values are formatted recursively.
+ * integral float64 values, so: strings as is; booleans `true`/`false`; integral numbers
+ * as decimal integers, never with an exponent (`1000000`, 1e21 as
+ * `1000000000000000000000`); every other number and every GoFloat64 through
+ * {@link formatGoFloat}; null/undefined as `<nil>`; arrays as `[a b]`; plain objects as
+ * `map[k1:v1 k2:v2]` with keys in byte order, as Go's fmt sorts map keys. Nested values are
+ * formatted recursively.
  *
- * An integral number outside int64 range (for example 1e21) is formatted as a float
- * (`1e+21`): Go's decoder can only have produced a float64 for it.
+ * An integral plain number is taken to be an int64 whatever its size, so the decoder must
+ * wrap integer literals that overflow int64 in GoFloat64 too (Go decodes them as float64:
+ * `1e+21`).
  */
 export function formatGoValue(v: unknown): string {
   switch (typeof v) {
@@ -100,7 +98,7 @@ export function formatGoValue(v: unknown): string {
 }
 
 function formatGoNumber(v: number): string {
-  if (Number.isInteger(v) && v >= INT64_MIN && v < INT64_LIMIT) {
+  if (Number.isInteger(v)) {
     // String() would switch to exponent notation from 1e21 on, BigInt never does.
     return v < SAFE_LIMIT && v > -SAFE_LIMIT ? String(v) : BigInt(v).toString();
   }

@@ -29,7 +29,9 @@ export class ValueConversionError extends Error {
  */
 export function toFloat64(v: unknown, nilIsZero: boolean): number {
   // The types are disjoint, so testing the common ones first keeps Go's semantics.
-  if (typeof v === 'number') return v;
+  // A plain number stands for a Go int64, which has no negative zero: `+ 0` turns -0
+  // (JSON.parse("-0")) into 0 as Go's decoder does, and leaves every other value alone.
+  if (typeof v === 'number') return v + 0;
   if (typeof v === 'string') return stringToFloat64(v);
   if (v === null || v === undefined) {
     if (nilIsZero) return 0;

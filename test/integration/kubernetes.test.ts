@@ -1,0 +1,235 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { repoRoot } from '../harness/binaries.ts';
+import { startCollector } from '../harness/collector.ts';
+import type { CollectorHandle } from '../harness/collector.ts';
+import { startKubeApiserver } from '../harness/kubeApiserver.ts';
+import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
+import { httpRequest } from '../harness/processes.ts';
+import { samples, startBridge } from '../support/bridgeProcess.ts';
+import type { BridgeHandle } from '../support/bridgeProcess.ts';
+import { runCli } from '../support/runCli.ts';
+
+const SEED_LINES = [
+  'backup_status{namespace="default",name="test-backup",target="s3://my-bucket"} 1',
+  'backup_size_bytes{namespace="default",name="test-backup",target="s3://my-bucket"} 1048576',
+  'backup_duration_seconds{namespace="default",name="test-backup",target="s3://my-bucket"} 300',
+];
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await delay(100);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+describe('against a real kube-apiserver with etcd and RBAC', () => {
+  let api: KubeApiserverHandle;
+  let collector: CollectorHandle;
+  let bridge: BridgeHandle;
+  let work: string;
+
+  const kubectl = async (args: string[], input?: string) => {
+    const r = await api.kubectl(args, input === undefined ? {} : { input });
+    assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+
+  before(async () => {
+    work = mkdtempSync(path.join(tmpdir(), 'bridge-kube-'));
+    api = await startKubeApiserver();
+    collector = await startCollector();
+    await kubectl(['apply', '-f', path.join(repoRoot, 'examples/backup/crd.yaml')]);
+    await kubectl(['wait', '--for=condition=Established', 'crd/backups.backup.example.com', '--timeout=30s']);
+  });
+
+  after(async () => {
+    await bridge?.stop();
+    await collector?.stop();
+    await api?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('deploy/ passes a server-side dry run and its ClusterRole is what `rbac` prints for its config', async () => {
+    // The ServiceMonitor needs the Prometheus Operator's CRD; a minimal one stands in for it.
+    await kubectl(['apply', '-f', '-'], SERVICE_MONITOR_CRD);
+    await kubectl(['wait', '--for=condition=Established', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=30s']);
+    await kubectl(['apply', '-f', path.join(repoRoot, 'deploy/00-namespace.yaml')]);
+    const dry = await kubectl(['apply', '--dry-run=server', '-f', path.join(repoRoot, 'deploy')]);
+    assert.match(dry, /deployment.apps\/crd-metrics-bridge (created|configured) \(server dry run\)/);
+    assert.match(dry, /servicemonitor.monitoring.coreos.com\/crd-metrics-bridge (created|configured) \(server dry run\)/);
+    const configMap = parse(readFileSync(path.join(repoRoot, 'deploy/04-configmap.yaml'), 'utf8')) as { data: Record<string, string> };
+    writeFileSync(path.join(work, 'config.yaml'), configMap.data['config.yaml']!);
+    const rbac = await runCli(['rbac', '--config', path.join(work, 'config.yaml')]);
+    assert.equal(rbac.code, 0, rbac.stderr);
+    const shipped = readFileSync(path.join(repoRoot, 'deploy/02-clusterrole.yaml'), 'utf8').replace(/^#.*\n/gm, '');
+    assert.equal(rbac.stdout, shipped);
+    // Now apply the real RBAC objects the bridge will run with.
+    for (const f of ['01-serviceaccount.yaml', '02-clusterrole.yaml', '03-clusterrolebinding.yaml']) {
+      await kubectl(['apply', '-f', path.join(repoRoot, 'deploy', f)]);
+    }
+  });
+
+  it('the ServiceAccount may read exactly the configured resources and nothing more', async () => {
+    const as = 'system:serviceaccount:monitoring:crd-metrics-bridge';
+    const can = async (...args: string[]) => (await api.kubectl(['auth', 'can-i', ...args, `--as=${as}`])).stdout.trim();
+    assert.equal(await can('watch', 'backups.backup.example.com', '--all-namespaces'), 'yes');
+    assert.equal(await can('list', 'customresourcedefinitions.apiextensions.k8s.io'), 'yes');
+    assert.equal(await can('create', 'backups.backup.example.com'), 'no');
+    assert.equal(await can('list', 'secrets', '--all-namespaces'), 'no');
+    assert.equal(await can('list', 'pods', '--all-namespaces'), 'no');
+  });
+
+  it("shows the seed's three lines on the pull endpoint and in the OTLP stream within one interval", async () => {
+    const kubeconfig = await api.createServiceAccountKubeconfig('monitoring', 'crd-metrics-bridge');
+    bridge = await startBridge({
+      config: path.join(work, 'config.yaml'),
+      source: 'kubernetes',
+      extraArgs: [`--kubeconfig=${kubeconfig}`],
+      env: {
+        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+        OTEL_METRIC_EXPORT_INTERVAL: '1000',
+      },
+    });
+    await kubectl(['apply', '-f', '-'], readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8'));
+    const body = await until('the seed series', async () => {
+      const b = (await bridge.scrape()).body;
+      return samples(b, 'backup_').length === 3 ? b : undefined;
+    });
+    assert.deepEqual(samples(body, 'backup_'), SEED_LINES);
+    await collector.waitForFileExport((docs) => JSON.stringify(docs.at(-1) ?? {}).includes('"test-backup"'), 10_000);
+    const last = JSON.stringify((await collector.readFileExport()).at(-1));
+    assert.match(last, /"name":"backup_size_bytes"/);
+    assert.match(last, /"asInt":"1048576"|"asDouble":1048576/);
+  });
+
+  it('an update changes the values and a delete removes the series', async () => {
+    const updated = readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8').replace('sizeBytes: 1048576', 'sizeBytes: 2097152');
+    await kubectl(['apply', '-f', '-'], updated);
+    await until('the new size', async () =>
+      samples((await bridge.scrape()).body, 'backup_size_bytes')[0]?.endsWith(' 2097152') ? true : undefined,
+    );
+    await kubectl(['delete', 'backup', 'test-backup', '-n', 'default']);
+    await until('the series to go', async () => (samples((await bridge.scrape()).body, 'backup_').length === 0 ? true : undefined));
+  });
+
+  it('picks up a CRD installed after start', async () => {
+    await kubectl(['apply', '-f', path.join(repoRoot, 'examples/cert-manager/crd.yaml')]);
+    await kubectl(['wait', '--for=condition=Established', 'crd/certificates.cert-manager.io', '--timeout=30s']);
+    await kubectl(['create', 'namespace', 'shop']);
+    await kubectl(['create', 'namespace', 'internal']);
+    await kubectl(['apply', '-f', path.join(repoRoot, 'examples/cert-manager/certificates.yaml')]);
+    const as = 'system:serviceaccount:monitoring:crd-metrics-bridge';
+    assert.equal((await api.kubectl(['auth', 'can-i', 'watch', 'certificates.cert-manager.io', '--all-namespaces', `--as=${as}`])).stdout.trim(), 'yes');
+    const lines = await until('certificate series', async () => {
+      const s = samples((await bridge.scrape()).body, 'certmanager_certificate_expiration_timestamp_seconds');
+      return s.length === 2 ? s : undefined;
+    });
+    assert.deepEqual(lines.sort(), [
+      'certmanager_certificate_expiration_timestamp_seconds{name="api-tls",namespace="shop"} 1794960000',
+      'certmanager_certificate_expiration_timestamp_seconds{name="web-tls",namespace="shop"} 1796025600',
+    ]);
+  });
+
+  it('a burst of objects created and deleted ends with the cache equal to the API server', async () => {
+    const count = 1200;
+    const item = (i: number) => ({
+      apiVersion: 'backup.example.com/v1',
+      kind: 'Backup',
+      metadata: { name: `burst-${i}`, namespace: 'default', labels: { burst: i % 3 === 0 ? 'keep' : 'drop' } },
+      spec: { target: `t${i}` },
+      status: { phase: 'Completed', sizeBytes: i },
+    });
+    // Four kubectl processes in parallel: the API server sees concurrent writes, as in a real burst.
+    const started = Date.now();
+    await Promise.all(
+      [0, 1, 2, 3].map((k) => {
+        const items = Array.from({ length: count / 4 }, (_, j) => item(j * 4 + k));
+        return kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      }),
+    );
+    await until('all burst objects', async () => (samples((await bridge.scrape()).body, 'backup_size_bytes').length === count ? true : undefined), 60_000);
+    // One DeleteCollection call removes two thirds at once; the watch sees a burst of DELETED events.
+    await kubectl(['delete', '--raw', '/apis/backup.example.com/v1/namespaces/default/backups?labelSelector=burst%3Ddrop']);
+    const expected = new Set((await kubectl(['get', 'backups', '-n', 'default', '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter(Boolean));
+    assert.equal(expected.size, count / 3);
+    await until('the cache to match the API server', async () => {
+      const got = samples((await bridge.scrape()).body, 'backup_size_bytes').map((l) => /name="([^"]+)"/.exec(l)![1]!);
+      return got.length === expected.size && got.every((n) => expected.has(n)) ? true : undefined;
+    }, 60_000);
+    console.log(`burst of ${count} creates and ${count - expected.size} deletes settled in ${Date.now() - started} ms`);
+  });
+
+  it('reports list/watch, sync and event telemetry and is ready', async () => {
+    assert.equal((await httpRequest(`${bridge.url}/readyz`)).status, 200);
+    const self = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
+    assert.match(self, /crd_metrics_bridge_list_total\{target="backup.example.com\/v1\/backups",result="success"\} [1-9]/);
+    assert.match(self, /crd_metrics_bridge_watch_total\{[^}]*result="success"/);
+    assert.match(self, /crd_metrics_bridge_watch_events_total\{[^}]*type="DELETED"/);
+    assert.match(self, /crd_metrics_bridge_last_sync_timestamp_seconds\{target="cert-manager.io\/v1\/certificates"\} 1\d{9}\n/);
+    assert.match(self, /crd_metrics_bridge_target_synced\{target="backup.example.com\/v1\/backups",state="watching"\} 1/);
+    assert.doesNotMatch(bridge.log(), /"level":"error"/);
+    assert.doesNotMatch(bridge.log(), /list\/watch failed/);
+  });
+});
+
+describe('version wildcards and CRD removal', () => {
+  it('a CRD serving two versions gives series for both; deleting the CRD drops them', async () => {
+    const api = await startKubeApiserver();
+    let bridge: BridgeHandle | undefined;
+    try {
+      const r = await api.kubectl(['apply', '-f', path.join(repoRoot, 'test/fixtures/kube/widgets-crd.yaml')]);
+      assert.equal(r.code, 0, r.stderr);
+      await api.kubectl(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=30s']);
+      await api.kubectl(['apply', '-f', '-'], { input: 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n' });
+      bridge = await startBridge({
+        config: path.join(repoRoot, 'test/fixtures/kube/widgets-config.yaml'),
+        source: 'kubernetes',
+        extraArgs: [`--kubeconfig=${api.adminKubeconfigPath}`],
+      });
+      const lines = await until('both versions', async () => {
+        const s = samples((await bridge!.scrape()).body, 'widget_size');
+        return s.length === 2 ? s : undefined;
+      });
+      assert.deepEqual(lines.sort(), [
+        'widget_size{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",name="w1"} 3',
+        'widget_size{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1beta1",name="w1"} 3',
+      ]);
+      const del = await api.kubectl(['delete', 'crd', 'widgets.example.com']);
+      assert.equal(del.code, 0, del.stderr);
+      await until('the series to go with the CRD', async () => (samples((await bridge!.scrape()).body, 'widget_').length === 0 ? true : undefined), 30_000);
+    } finally {
+      await bridge?.stop();
+      await api.stop();
+    }
+  });
+});
+
+const SERVICE_MONITOR_CRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: servicemonitors.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: { plural: servicemonitors, singular: servicemonitor, kind: ServiceMonitor, listKind: ServiceMonitorList }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+`;
