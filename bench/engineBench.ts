@@ -54,7 +54,12 @@ export function backupObject(i: number): Record<string, unknown> {
   return {
     apiVersion: 'backup.example.com/v1',
     kind: 'Backup',
-    metadata: { name: `backup-${i}`, namespace: `ns-${i % 50}`, uid: `uid-${i}`, resourceVersion: String(1000 + i) },
+    metadata: {
+      name: `backup-${i}`,
+      namespace: `ns-${i % 50}`,
+      uid: `uid-${i}`,
+      resourceVersion: String(1000 + i),
+    },
     spec: { target: `s3://bucket-${i % 10}/path` },
     status: {
       phase: i % 7 === 0 ? 'Failed' : 'Completed',
@@ -83,7 +88,12 @@ export interface EngineResult {
 }
 
 /** Computes series for `objects` once to warm up, then times `rounds` passes; returns the median pass. */
-export function benchEngine(name: string, config: CompiledConfig, objects: readonly Record<string, unknown>[], rounds = 5): EngineResult {
+export function benchEngine(
+  name: string,
+  config: CompiledConfig,
+  objects: readonly Record<string, unknown>[],
+  rounds = 5,
+): EngineResult {
   const resource = config.resources[0]!;
   const errors = new ObjectErrors();
   const ref = { namespace: undefined, name: undefined };

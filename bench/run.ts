@@ -1,14 +1,24 @@
 // `npm run bench`: engine throughput (objects and series computed per second). Single process,
 // single thread: the figures are per core. Results are printed as a Markdown table.
-import { benchEngine, backupObject, CEL_CONFIG, compileFile, compileText, PATH_CONFIG } from './engineBench.ts';
+import {
+  benchEngine,
+  backupObject,
+  CEL_CONFIG,
+  compileFile,
+  compileText,
+  PATH_CONFIG,
+} from './engineBench.ts';
 import { parseObjects } from '../src/sources/objectFiles.ts';
 import { readFileSync } from 'node:fs';
+import type { HttpBenchResult } from './httpBench.ts';
 
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
 
 function examples(dir: string, file: string): Record<string, unknown>[] {
-  const base = parseObjects(readFileSync(`examples/${dir}/${file}`, 'utf8'), file).objects.map((o) => o.object);
+  const base = parseObjects(readFileSync(`examples/${dir}/${file}`, 'utf8'), file).objects.map(
+    (o) => o.object,
+  );
   return Array.from({ length: N }, (_, i) => {
     const copy = structuredClone(base[i % base.length]!);
     (copy.metadata as Record<string, unknown>).name = `obj-${i}`;
@@ -19,13 +29,48 @@ function examples(dir: string, file: string): Record<string, unknown>[] {
 const results = [
   benchEngine('path config (3 gauges)', compileText(PATH_CONFIG), objects),
   benchEngine('CEL config (3 gauges)', compileText(CEL_CONFIG), objects),
-  benchEngine('examples/backup', compileFile('examples/backup/config.yaml'), examples('backup', 'backup.yaml')),
-  benchEngine('examples/cert-manager', compileFile('examples/cert-manager/config.yaml'), examples('cert-manager', 'certificates.yaml')),
+  benchEngine(
+    'examples/backup',
+    compileFile('examples/backup/config.yaml'),
+    examples('backup', 'backup.yaml'),
+  ),
+  benchEngine(
+    'examples/cert-manager',
+    compileFile('examples/cert-manager/config.yaml'),
+    examples('cert-manager', 'certificates.yaml'),
+  ),
 ];
 
 console.log(`\nEngine: Node ${process.version}, ${N} objects per pass, median of 5 passes\n`);
 console.log('| config | series/object | objects/s | series/s |');
 console.log('|---|---:|---:|---:|');
 for (const r of results) {
-  console.log(`| ${r.name} | ${r.seriesPerObject.toFixed(1)} | ${Math.round(r.objectsPerSecond).toLocaleString('en')} | ${Math.round(r.seriesPerSecond).toLocaleString('en')} |`);
+  console.log(
+    `| ${r.name} | ${r.seriesPerObject.toFixed(1)} | ${Math.round(r.objectsPerSecond).toLocaleString('en')} | ${Math.round(r.seriesPerSecond).toLocaleString('en')} |`,
+  );
+}
+
+// HTTP path at 10k and 100k objects (three series each), each size in a fresh process so heap and
+// RSS are not inflated by the runs before it.
+const { execFileSync } = await import('node:child_process');
+const sizes = (process.env.BENCH_HTTP_OBJECTS ?? '10000,100000').split(',').map(Number);
+const http = sizes.map(
+  (n) =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--expose-gc', 'bench/httpBenchMain.ts', String(n)], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 26,
+      }),
+    ) as HttpBenchResult,
+);
+const f = (x: number) => x.toFixed(1);
+console.log(`\nHTTP scrape path (server and client in one process, loopback). Latency in ms, p50 / p99.\n`);
+console.log(
+  '| objects | series | floor (naive builder) | render in-process | text GET | OpenMetrics GET | gzip GET | text GET / floor | OTLP collect+protobuf | max event-loop stall | heap MB (loaded) | RSS MB (loaded / peak) |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of http) {
+  console.log(
+    `| ${r.objects.toLocaleString('en')} | ${r.series.toLocaleString('en')} | ${f(r.floorMs)} | ${f(r.renderMs)} | ${f(r.text.p50)} / ${f(r.text.p99)} | ${f(r.openmetrics.p50)} / ${f(r.openmetrics.p99)} | ${f(r.gzip.p50)} / ${f(r.gzip.p99)} | ${(r.text.p50 / r.floorMs).toFixed(2)} | ${f(r.otlpCollectSerializeMs)} (${(r.otlpBytes / 2 ** 20).toFixed(1)} MiB) | ${f(r.maxEventLoopStallMs)} | ${f(r.heapMB)} | ${f(r.rssMB)} / ${f(r.peakRssMB)} |`,
+  );
 }

@@ -244,7 +244,7 @@ install_kubernetes() {
 
   log "downloading k8s.io/kubernetes@$K8S_VERSION (first time: a few hundred MB)"
   local upstream_mod
-  upstream_mod="$(cd "$dir" && GOFLAGS= "$GO_BIN" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+  upstream_mod="$(cd "$dir" && GOFLAGS='' "$GO_BIN" mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
   [[ -f $upstream_mod ]] || die "could not download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
 
   # Every `k8s.io/x => ./staging/src/k8s.io/x` becomes `k8s.io/x => k8s.io/x v0.MINOR.PATCH`;
@@ -303,7 +303,7 @@ install_collector() {
     log "installing go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION"
     local gobin="$TOOLS/gobin.$$"
     mkdir -p "$gobin"
-    GOFLAGS= GOBIN="$gobin" "$GO_BIN" install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" ||
+    GOFLAGS='' GOBIN="$gobin" "$GO_BIN" install "go.opentelemetry.io/collector/cmd/builder@$OTELCOL_VERSION" ||
       die "go install of the Collector builder failed"
     mv -f "$gobin/builder" "$builder"
     rm -rf "$gobin"

@@ -1,7 +1,7 @@
 /** Where a command writes; tests pass buffers, the CLI passes the process streams. */
 export interface CommandIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
 }
 
 export const processIo: CommandIo = {

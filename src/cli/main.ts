@@ -19,12 +19,14 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .version(VERSION)
     .showHelpAfterError()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) })
     .exitOverride();
 
   root
     .command('check')
-    .description('Validate a config file: exit 0 with a summary, or 1 listing every error with file, line and column.')
+    .description(
+      'Validate a config file: exit 0 with a summary, or 1 listing every error with file, line and column.',
+    )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .action(async (opts: { config: string }) => {
       result.code = await checkCommand(opts, io);
@@ -36,7 +38,11 @@ function program(io: CommandIo, result: { code: number }): Command {
       'Print the metric families a config gives for objects read from YAML/JSON files (multi-document YAML, kind: List,\ndirectories read recursively). Use it to test a config before deploying it.',
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
-    .addOption(new Option('-f, --format <format>', 'exposition format').choices(['text', 'openmetrics']).default('text'))
+    .addOption(
+      new Option('-f, --format <format>', 'exposition format')
+        .choices(['text', 'openmetrics'])
+        .default('text'),
+    )
     .argument('<paths...>', 'object files or directories')
     .action(async (paths: string[], opts: { config: string; format: ExpositionFormat }) => {
       result.code = await renderCommand({ config: opts.config, format: opts.format, paths }, io);
@@ -44,7 +50,9 @@ function program(io: CommandIo, result: { code: number }): Command {
 
   root
     .command('rbac')
-    .description('Print the least-privilege ClusterRole for a config: get/list/watch on the configured resources plus CRDs.')
+    .description(
+      'Print the least-privilege ClusterRole for a config: get/list/watch on the configured resources plus CRDs.',
+    )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
     .action(async (opts: { config: string; name: string }) => {
@@ -58,14 +66,34 @@ function program(io: CommandIo, result: { code: number }): Command {
         '(and as OTLP pushes when OTEL_METRICS_EXPORTER includes otlp). Stops gracefully on SIGTERM.',
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
-    .option('--source <source>', 'where objects come from: files:DIR (YAML/JSON files, watched) or kubernetes', 'kubernetes')
-    .option('--web.listen-address <address>', 'address of the main listener (custom resource metrics, health)', ':8080')
-    .option('--telemetry.listen-address <address>', "address of the listener for the bridge's own metrics ('' to disable)", ':8081')
+    .option(
+      '--source <source>',
+      'where objects come from: files:DIR (YAML/JSON files, watched) or kubernetes',
+      'kubernetes',
+    )
+    .option(
+      '--web.listen-address <address>',
+      'address of the main listener (custom resource metrics, health)',
+      ':8080',
+    )
+    .option(
+      '--telemetry.listen-address <address>',
+      "address of the listener for the bridge's own metrics ('' to disable)",
+      ':8081',
+    )
     .option('--web.telemetry-path <path>', 'path of the metrics endpoint', '/metrics')
-    .option('--web.max-requests <n>', 'maximum parallel scrape requests (0 = unlimited)', parseNonNegativeInt, 40)
+    .option(
+      '--web.max-requests <n>',
+      'maximum parallel scrape requests (0 = unlimited)',
+      parseNonNegativeInt,
+      40,
+    )
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
-    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)')
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
+    )
     .option('--context <name>', 'kubeconfig context to use')
     .addHelpText(
       'after',

@@ -7,7 +7,12 @@ import { loadCompiledConfig } from './loadCompiledConfig.ts';
 export async function rbacCommand(options: { config: string; name: string }, io: CommandIo): Promise<number> {
   try {
     const compiled = await loadCompiledConfig(options.config);
-    io.stdout(clusterRoleYaml(compiled.resources.map((r) => r.config), options.name));
+    io.stdout(
+      clusterRoleYaml(
+        compiled.resources.map((r) => r.config),
+        options.name,
+      ),
+    );
     return 0;
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -44,12 +44,20 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
       const gvk = objectGvk(object);
       const resource = gvk ? resourceFor(compiled.resources, gvk) : undefined;
       if (!gvk || !resource) {
-        const what = gvk ? `${gvk.group ? gvk.group + '/' : ''}${gvk.version} ${gvk.kind}` : 'objects without apiVersion/kind';
+        const what = gvk
+          ? `${gvk.group ? gvk.group + '/' : ''}${gvk.version} ${gvk.kind}`
+          : 'objects without apiVersion/kind';
         unmatched.set(what, (unmatched.get(what) ?? 0) + 1);
         continue;
       }
       matched++;
-      const series = resource.computeSeries(object, gvk.version, gvk.kind, errors, objectRef(object, `${file}#${index}`));
+      const series = resource.computeSeries(
+        object,
+        gvk.version,
+        gvk.kind,
+        errors,
+        objectRef(object, `${file}#${index}`),
+      );
       collect(resource, series, blocks);
     }
   }
@@ -63,7 +71,9 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   }
   if (unmatched.size > 0) {
     const total = [...unmatched.values()].reduce((a, b) => a + b, 0);
-    io.stderr(`skipped ${total} object${total === 1 ? '' : 's'} matching no configured resource: ${[...unmatched].map(([k, n]) => `${k} (${n})`).join(', ')}\n`);
+    io.stderr(
+      `skipped ${total} object${total === 1 ? '' : 's'} matching no configured resource: ${[...unmatched].map(([k, n]) => `${k} (${n})`).join(', ')}\n`,
+    );
   }
   if (matched === 0 && problems.length === 0) io.stderr('warning: no object matched a configured resource\n');
   return problems.length > 0 ? 1 : 0;

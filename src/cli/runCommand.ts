@@ -29,7 +29,8 @@ export interface RunOptions {
 
 /** Parses `--source`: `files:DIR` (the embedded default) or `kubernetes`. */
 export function parseSource(text: string): { kind: 'files'; directory: string } | { kind: 'kubernetes' } {
-  if (text.startsWith('files:') && text.length > 'files:'.length) return { kind: 'files', directory: text.slice('files:'.length) };
+  if (text.startsWith('files:') && text.length > 'files:'.length)
+    return { kind: 'files', directory: text.slice('files:'.length) };
   if (text === 'kubernetes') return { kind: 'kubernetes' };
   throw new Error(`invalid --source "${text}" (use files:DIR or kubernetes)`);
 }
@@ -38,7 +39,11 @@ export function parseSource(text: string): { kind: 'files'; directory: string } 
  * `run`: the long-running bridge. Exits non-zero on a bad config or bad flags before binding any
  * port; afterwards it runs until SIGTERM/SIGINT and shuts down gracefully.
  */
-export async function runCommand(options: RunOptions, io: CommandIo, signals: NodeJS.EventEmitter = process): Promise<number> {
+export async function runCommand(
+  options: RunOptions,
+  io: CommandIo,
+  signals: NodeJS.EventEmitter = process,
+): Promise<number> {
   const logger = createLogger(options.logLevel);
   let config;
   try {
@@ -59,7 +64,8 @@ export async function runCommand(options: RunOptions, io: CommandIo, signals: No
     source = parseSource(options.source);
     otel = otelSettingsFromEnv();
     listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);
-    telemetry = options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);
+    telemetry =
+      options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);
   } catch (err) {
     if (err instanceof OtelSettingsError || err instanceof Error) {
       io.stderr(`error: ${err.message}\n`);
@@ -77,7 +83,13 @@ export async function runCommand(options: RunOptions, io: CommandIo, signals: No
       return 1;
     }
     makeSources = (sink, telemetry) => [
-      new KubeSource({ client, resources: config.resources.map((r) => r.config), sink, logger, observer: telemetry }),
+      new KubeSource({
+        client,
+        resources: config.resources.map((r) => r.config),
+        sink,
+        logger,
+        observer: telemetry,
+      }),
     ];
   } else {
     const directory = resolve(source.directory);
@@ -95,7 +107,13 @@ export async function runCommand(options: RunOptions, io: CommandIo, signals: No
     targetInfo: options.targetInfo,
   });
   logger.info(
-    { config: options.config, resources: config.resources.length, families: config.families.length, source: options.source, otel: otel.origin },
+    {
+      config: options.config,
+      resources: config.resources.length,
+      families: config.families.length,
+      source: options.source,
+      otel: otel.origin,
+    },
     'starting crd-metrics-bridge',
   );
   const stopped = waitForSignal(signals, logger);

@@ -1,5 +1,5 @@
-import { isMap, isScalar, isSeq, LineCounter } from 'yaml';
-import type { Node, Pair, Scalar } from 'yaml';
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { LineCounter, Node, Pair, Scalar } from 'yaml';
 import { didYouMean } from './didYouMean.ts';
 import type { ConfigProblem } from './ConfigError.ts';
 import type { SourceLocation } from './SourceLocation.ts';
@@ -37,7 +37,12 @@ export class YamlReader {
   }
 
   /** A mapping whose keys must all be in `known`; unknown keys are reported with a suggestion. */
-  entries(node: Node | null, keyPath: string, known: readonly string[], owner?: Node | null): YamlEntries | undefined {
+  entries(
+    node: Node | null,
+    keyPath: string,
+    known: readonly string[],
+    owner?: Node | null,
+  ): YamlEntries | undefined {
     if (node === null || (isScalar(node) && node.value === null)) return new Map();
     if (!isMap(node)) {
       this.report(node, keyPath, `expected a mapping, got ${describe(node)}`, owner);

@@ -48,7 +48,8 @@ export async function loadConfig(file: string): Promise<BridgeConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    const reason =
+      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
   }
   return parseConfig(text, file);
@@ -68,9 +69,13 @@ export function parseConfig(text: string, file: string): BridgeConfig {
     }
   }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  const nonEmpty = documents.filter((d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null));
+  const nonEmpty = documents.filter(
+    (d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null),
+  );
   if (nonEmpty.length === 0) {
-    throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: 'the config is empty' }]);
+    throw new ConfigError([
+      { location: { file, line: 1, column: 1, keyPath: '' }, message: 'the config is empty' },
+    ]);
   }
   if (nonEmpty.length > 1) {
     reader.report(
@@ -94,14 +99,22 @@ function readRoot(r: YamlReader, root: Node): ResourceConfig[] {
   }
   const specEntry = top.get('spec');
   if (!specEntry) {
-    r.report(root, '', 'missing field "spec" (the config is a CustomResourceStateMetrics document: spec.resources[...])');
+    r.report(
+      root,
+      '',
+      'missing field "spec" (the config is a CustomResourceStateMetrics document: spec.resources[...])',
+    );
     return [];
   }
   const spec = r.entries(specEntry.value, 'spec', SPEC_FIELDS, specEntry.key);
   if (!spec) return [];
   const list = spec.get('resources');
   if (!list || list.value === null || (isScalar(list.value) && list.value.value === null)) {
-    r.report(list?.key ?? specEntry.key, 'spec.resources', 'no resources configured: the bridge would produce nothing');
+    r.report(
+      list?.key ?? specEntry.key,
+      'spec.resources',
+      'no resources configured: the bridge would produce nothing',
+    );
     return [];
   }
   const seq = list.value;
@@ -110,18 +123,27 @@ function readRoot(r: YamlReader, root: Node): ResourceConfig[] {
     return [];
   }
   const items = seq.items as (Node | null)[];
-  if (items.length === 0) r.report(seq, 'spec.resources', 'no resources configured: the bridge would produce nothing');
+  if (items.length === 0)
+    r.report(seq, 'spec.resources', 'no resources configured: the bridge would produce nothing');
   return items.flatMap((item, i) => {
     const res = readResource(r, item, `spec.resources[${i}]`, seq);
     return res ? [res] : [];
   });
 }
 
-function readLabels(r: YamlReader, entries: Map<string, { key: Node; value: Node | null }>, keyPath: string, allowCommon: boolean): LabelSources {
+function readLabels(
+  r: YamlReader,
+  entries: Map<string, { key: Node; value: Node | null }>,
+  keyPath: string,
+  allowCommon: boolean,
+): LabelSources {
   const nameLocations = new Map<string, SourceLocation>();
   const commonLabels = new Map<string, string>();
   if (allowCommon) {
-    for (const [name, { value, key }] of r.stringMap(entries.get('commonLabels')?.value, joinKey(keyPath, 'commonLabels'))) {
+    for (const [name, { value, key }] of r.stringMap(
+      entries.get('commonLabels')?.value,
+      joinKey(keyPath, 'commonLabels'),
+    )) {
       commonLabels.set(name, value);
       nameLocations.set(name, r.locate(key, joinKey(joinKey(keyPath, 'commonLabels'), name)));
     }
@@ -148,7 +170,12 @@ function readLabels(r: YamlReader, entries: Map<string, { key: Node; value: Node
   return { commonLabels, labelsFromPath, labelsFromExpression, nameLocations };
 }
 
-function readResource(r: YamlReader, node: Node | null, keyPath: string, parent: Node): ResourceConfig | undefined {
+function readResource(
+  r: YamlReader,
+  node: Node | null,
+  keyPath: string,
+  parent: Node,
+): ResourceConfig | undefined {
   const e = r.entries(node, keyPath, RESOURCE_FIELDS, parent);
   if (!e) return undefined;
   const location = r.locate(node, keyPath, parent);
@@ -165,15 +192,26 @@ function readResource(r: YamlReader, node: Node | null, keyPath: string, parent:
       version = r.string(gvk.get('version')?.value, `${keyPath}.groupVersionKind.version`) ?? '';
       kind = r.string(gvk.get('kind')?.value, `${keyPath}.groupVersionKind.kind`) ?? '';
       if (group === '' || group === '*') {
-        r.report(gvk.get('group')?.value ?? gvkEntry.key, `${keyPath}.groupVersionKind.group`, 'group is required and cannot be a wildcard', gvkEntry.key);
+        r.report(
+          gvk.get('group')?.value ?? gvkEntry.key,
+          `${keyPath}.groupVersionKind.group`,
+          'group is required and cannot be a wildcard',
+          gvkEntry.key,
+        );
       }
     }
   }
   const prefixEntry = e.get('metricNamePrefix');
-  const metricNamePrefix = prefixEntry ? r.string(prefixEntry.value, `${keyPath}.metricNamePrefix`) : undefined;
+  const metricNamePrefix = prefixEntry
+    ? r.string(prefixEntry.value, `${keyPath}.metricNamePrefix`)
+    : undefined;
   const labelOrderText = r.string(e.get('labelOrder')?.value, `${keyPath}.labelOrder`) ?? 'sorted';
   if (labelOrderText !== 'sorted' && labelOrderText !== 'declared') {
-    r.report(e.get('labelOrder')!.value, `${keyPath}.labelOrder`, `expected "sorted" or "declared", got "${labelOrderText}"`);
+    r.report(
+      e.get('labelOrder')!.value,
+      `${keyPath}.labelOrder`,
+      `expected "sorted" or "declared", got "${labelOrderText}"`,
+    );
   }
   const metrics: MetricConfig[] = [];
   const metricsEntry = e.get('metrics');
@@ -182,7 +220,12 @@ function readResource(r: YamlReader, node: Node | null, keyPath: string, parent:
     if (metricsEntry && metricsEntry.value !== null && metricItems === undefined) {
       r.report(metricsEntry.value, `${keyPath}.metrics`, 'expected a list of metrics');
     } else {
-      r.report(metricsEntry?.key ?? node, `${keyPath}.metrics`, 'no metrics configured for this resource', parent);
+      r.report(
+        metricsEntry?.key ?? node,
+        `${keyPath}.metrics`,
+        'no metrics configured for this resource',
+        parent,
+      );
     }
   } else {
     metricItems.forEach((item, i) => {
@@ -194,7 +237,8 @@ function readResource(r: YamlReader, node: Node | null, keyPath: string, parent:
     groupVersionKind: { group, version, kind },
     resourcePlural: r.string(e.get('resourcePlural')?.value, `${keyPath}.resourcePlural`),
     metricNamePrefix,
-    customResourceLabels: r.bool(e.get('customResourceLabels')?.value, `${keyPath}.customResourceLabels`) ?? true,
+    customResourceLabels:
+      r.bool(e.get('customResourceLabels')?.value, `${keyPath}.customResourceLabels`) ?? true,
     labelOrder: labelOrderText === 'declared' ? 'declared' : 'sorted',
     namespaces: r.stringList(e.get('namespaces')?.value, `${keyPath}.namespaces`) ?? [],
     labelSelector: r.string(e.get('labelSelector')?.value, `${keyPath}.labelSelector`),
@@ -206,14 +250,26 @@ function readResource(r: YamlReader, node: Node | null, keyPath: string, parent:
   };
 }
 
-function readMetric(r: YamlReader, node: Node | null, keyPath: string, parent: Node | null): MetricConfig | undefined {
+function readMetric(
+  r: YamlReader,
+  node: Node | null,
+  keyPath: string,
+  parent: Node | null,
+): MetricConfig | undefined {
   const e = r.entries(node, keyPath, METRIC_FIELDS, parent);
   if (!e) return undefined;
   const name = r.string(e.get('name')?.value, `${keyPath}.name`);
-  if (name === undefined || name === '') r.report(e.get('name')?.value ?? node, `${keyPath}.name`, 'a metric needs a name', parent);
+  if (name === undefined || name === '')
+    r.report(e.get('name')?.value ?? node, `${keyPath}.name`, 'a metric needs a name', parent);
   const eachEntry = e.get('each');
   let each: EachConfig | undefined;
-  if (!eachEntry) r.report(node, `${keyPath}.each`, 'missing field "each" (type and gauge, stateSet or info block)', parent);
+  if (!eachEntry)
+    r.report(
+      node,
+      `${keyPath}.each`,
+      'missing field "each" (type and gauge, stateSet or info block)',
+      parent,
+    );
   else each = readEach(r, eachEntry.value, `${keyPath}.each`, eachEntry.key);
   if (!each || name === undefined) return undefined;
   return {
@@ -239,19 +295,32 @@ function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node
   }
   const type = typeText.toLowerCase();
   if (type !== 'gauge' && type !== 'stateset' && type !== 'info') {
-    r.report(e.get('type')!.value, `${keyPath}.type`, `unknown metric type "${typeText}" (expected Gauge, StateSet or Info)`);
+    r.report(
+      e.get('type')!.value,
+      `${keyPath}.type`,
+      `unknown metric type "${typeText}" (expected Gauge, StateSet or Info)`,
+    );
     return undefined;
   }
   const blockName = TYPE_BLOCKS[type];
   for (const other of Object.values(TYPE_BLOCKS)) {
     if (other !== blockName && e.has(other)) {
-      r.report(e.get(other)!.key, `${keyPath}.${other}`, `"${other}" block given for a metric of type ${typeText}; it would be ignored`);
+      r.report(
+        e.get(other)!.key,
+        `${keyPath}.${other}`,
+        `"${other}" block given for a metric of type ${typeText}; it would be ignored`,
+      );
     }
   }
   const block = e.get(blockName);
   const blockPath = `${keyPath}.${blockName}`;
   if (!block || block.value === null) {
-    r.report(block?.key ?? node, blockPath, `expected each.${blockName} to not be nil (type ${typeText} needs the "${blockName}" block)`, owner);
+    r.report(
+      block?.key ?? node,
+      blockPath,
+      `expected each.${blockName} to not be nil (type ${typeText} needs the "${blockName}" block)`,
+      owner,
+    );
     return undefined;
   }
   if (type === 'gauge') {
@@ -265,7 +334,11 @@ function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node
       nilIsZero: r.bool(g.get('nilIsZero')?.value, `${blockPath}.nilIsZero`) ?? false,
     };
     if (gauge.valueExpression && g.has('valueFrom')) {
-      r.report(g.get('valueExpression')!.key, `${blockPath}.valueExpression`, 'give either valueFrom or valueExpression, not both');
+      r.report(
+        g.get('valueExpression')!.key,
+        `${blockPath}.valueExpression`,
+        'give either valueFrom or valueExpression, not both',
+      );
     }
     return { type, gauge, location };
   }
@@ -273,9 +346,21 @@ function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node
     const s = r.entries(block.value, blockPath, STATESET_FIELDS, block.key);
     if (!s) return undefined;
     const list = r.stringList(s.get('list')?.value, `${blockPath}.list`) ?? [];
-    if (list.length === 0) r.report(s.get('list')?.value ?? block.value, `${blockPath}.list`, 'a StateSet needs a non-empty list of states', block.key);
+    if (list.length === 0)
+      r.report(
+        s.get('list')?.value ?? block.value,
+        `${blockPath}.list`,
+        'a StateSet needs a non-empty list of states',
+        block.key,
+      );
     const labelName = r.string(s.get('labelName')?.value, `${blockPath}.labelName`) ?? '';
-    if (labelName === '') r.report(s.get('labelName')?.value ?? block.value, `${blockPath}.labelName`, 'a StateSet needs a labelName', block.key);
+    if (labelName === '')
+      r.report(
+        s.get('labelName')?.value ?? block.value,
+        `${blockPath}.labelName`,
+        'a StateSet needs a labelName',
+        block.key,
+      );
     const stateSet: StateSetConfig = {
       ...readEachCommon(r, s, blockPath, block.value),
       valueFrom: readPath(r, s, 'valueFrom', blockPath, block.value),
@@ -284,7 +369,11 @@ function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node
       list,
     };
     if (stateSet.valueExpression && s.has('valueFrom')) {
-      r.report(s.get('valueExpression')!.key, `${blockPath}.valueExpression`, 'give either valueFrom or valueExpression, not both');
+      r.report(
+        s.get('valueExpression')!.key,
+        `${blockPath}.valueExpression`,
+        'give either valueFrom or valueExpression, not both',
+      );
     }
     return { type, stateSet, location };
   }
@@ -297,13 +386,24 @@ function readEach(r: YamlReader, node: Node | null, keyPath: string, owner: Node
   return { type, info, location };
 }
 
-function readPath(r: YamlReader, e: Map<string, { key: Node; value: Node | null }>, field: string, keyPath: string, owner: Node | null): PathConfig {
+function readPath(
+  r: YamlReader,
+  e: Map<string, { key: Node; value: Node | null }>,
+  field: string,
+  keyPath: string,
+  owner: Node | null,
+): PathConfig {
   const entry = e.get(field);
   const segments = r.stringList(entry?.value, `${keyPath}.${field}`, PATH_HINT) ?? [];
   return { segments, location: r.locate(entry?.value ?? entry?.key, `${keyPath}.${field}`, owner) };
 }
 
-function readExpression(r: YamlReader, e: Map<string, { key: Node; value: Node | null }>, field: string, keyPath: string): ExpressionConfig | undefined {
+function readExpression(
+  r: YamlReader,
+  e: Map<string, { key: Node; value: Node | null }>,
+  field: string,
+  keyPath: string,
+): ExpressionConfig | undefined {
   const entry = e.get(field);
   if (!entry) return undefined;
   const source = r.string(entry.value, `${keyPath}.${field}`);
@@ -314,7 +414,12 @@ function readExpression(r: YamlReader, e: Map<string, { key: Node; value: Node |
   return { source, location: r.locate(entry.value, `${keyPath}.${field}`, entry.key) };
 }
 
-function readEachCommon(r: YamlReader, e: Map<string, { key: Node; value: Node | null }>, keyPath: string, owner: Node | null) {
+function readEachCommon(
+  r: YamlReader,
+  e: Map<string, { key: Node; value: Node | null }>,
+  keyPath: string,
+  owner: Node | null,
+) {
   const labels = readLabels(r, e, keyPath, false);
   return {
     path: readPath(r, e, 'path', keyPath, owner),

@@ -1,10 +1,16 @@
 import type { GroupVersionKind, ResourceConfig } from '../config/types.ts';
-import { renderBlock } from '../exposition/SeriesBlock.ts';
+import { AttributeInterner, renderBlock } from '../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import { CelConversionCache } from './cel/CelExpression.ts';
 import type { ExpressionLabel } from './each/eachLabels.ts';
 import { addExpressionLabels } from './each/eachLabels.ts';
-import type { EachContext, EachGenerator, EachValue, ErrorSink, ObjectErrorKind } from './each/EachGenerator.ts';
+import type {
+  EachContext,
+  EachGenerator,
+  EachValue,
+  ErrorSink,
+  ObjectErrorKind,
+} from './each/EachGenerator.ts';
 import type { FamilyMeta } from './FamilyRegistry.ts';
 import { addPathLabels } from './labels.ts';
 import type { CompiledPathLabels } from './labels.ts';
@@ -28,7 +34,11 @@ export interface CompiledFamily {
 /** The series of one object, one slot per family of the resource (undefined: no series). */
 export type ObjectSeries = readonly (SeriesBlock | undefined)[];
 
-const CUSTOM_RESOURCE_LABELS = ['customresource_group', 'customresource_version', 'customresource_kind'] as const;
+const CUSTOM_RESOURCE_LABELS = [
+  'customresource_group',
+  'customresource_version',
+  'customresource_kind',
+] as const;
 
 /**
  * A configured resource, ready to turn objects into series. All per-object work happens in
@@ -42,7 +52,12 @@ export class CompiledResource {
   private readonly _labelRank: ReadonlyMap<string, number> | undefined;
   private readonly _bound = new Map<string, BoundLabels>();
 
-  constructor(config: ResourceConfig, index: number, families: readonly CompiledFamily[], labelRank: ReadonlyMap<string, number> | undefined) {
+  constructor(
+    config: ResourceConfig,
+    index: number,
+    families: readonly CompiledFamily[],
+    labelRank: ReadonlyMap<string, number> | undefined,
+  ) {
     const { group, version, kind } = config.groupVersionKind;
     this.id = `${index}:${group}/${version || '*'}/${kind || '*'}`;
     this.config = config;
@@ -68,9 +83,16 @@ export class CompiledResource {
    * Computes every family's series for one object of the given (resolved) version and kind.
    * Problems are counted in `errors`; they never throw.
    */
-  computeSeries(object: unknown, version: string, kind: string, errors: ObjectErrors, ref: ObjectRef): ObjectSeries {
+  computeSeries(
+    object: unknown,
+    version: string,
+    kind: string,
+    errors: ObjectErrors,
+    ref: ObjectRef,
+  ): ObjectSeries {
     const bound = this._boundLabels(version, kind);
     const cel = new CelConversionCache();
+    const interner = new AttributeInterner();
     const out = new Array<SeriesBlock | undefined>(this.families.length);
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
@@ -79,17 +101,24 @@ export class CompiledResource {
           errors.record(this.id, family.meta.name, errorKind, message, ref),
       };
       const context: EachContext = { root: object, cel, errors: sink };
-      out[i] = this._family(family, bound.common[i]!, object, context);
+      out[i] = this._family(family, bound.common[i]!, object, context, interner);
     }
     return out;
   }
 
-  private _family(family: CompiledFamily, common: ReadonlyMap<string, string>, object: unknown, context: EachContext): SeriesBlock | undefined {
+  private _family(
+    family: CompiledFamily,
+    common: ReadonlyMap<string, string>,
+    object: unknown,
+    context: EachContext,
+    interner: AttributeInterner,
+  ): SeriesBlock | undefined {
     const values = family.each.values(family.path.get(object), context);
     if (values.length === 0) return undefined;
     const base = new Map(common);
     addPathLabels(object, family.pathLabels, base);
-    if (family.expressionLabels.length > 0) addExpressionLabels(object, family.expressionLabels, context, base);
+    if (family.expressionLabels.length > 0)
+      addExpressionLabels(object, family.expressionLabels, context, base);
     if (values.length > 1) values.sort(compareEachValues);
     const series: { labels: [string, string][]; value: number }[] = [];
     // KSM emits series with identical label sets (e.g. a map iterated without labelFromKey); a
@@ -102,14 +131,17 @@ export class CompiledResource {
       if (seen) {
         const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
         if (seen.has(key)) {
-          context.errors.report('duplicate-series', `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`);
+          context.errors.report(
+            'duplicate-series',
+            `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`,
+          );
           continue;
         }
         seen.add(key);
       }
       series.push({ labels, value: v.value });
     }
-    return renderBlock(family.meta.name, series);
+    return renderBlock(family.meta.name, series, interner);
   }
 
   private _orderLabels(labels: [string, string][]): void {

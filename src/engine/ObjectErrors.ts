@@ -45,7 +45,14 @@ export class ObjectErrors {
       this._listeners.onEvery?.(existing);
       return;
     }
-    const summary: ObjectErrorSummary = { resource, metric, kind, count: 1, exampleMessage: message, exampleObject: object };
+    const summary: ObjectErrorSummary = {
+      resource,
+      metric,
+      kind,
+      count: 1,
+      exampleMessage: message,
+      exampleObject: object,
+    };
     this._byKey.set(key, summary);
     this._listeners.onFirst?.(summary);
     this._listeners.onEvery?.(summary);

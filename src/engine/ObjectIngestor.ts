@@ -19,7 +19,12 @@ export class ObjectIngestor {
   private readonly _errors: ObjectErrors;
   private readonly _listener: IngestListener;
 
-  constructor(config: CompiledConfig, cache: SeriesCache, errors: ObjectErrors, listener: IngestListener = () => undefined) {
+  constructor(
+    config: CompiledConfig,
+    cache: SeriesCache,
+    errors: ObjectErrors,
+    listener: IngestListener = () => undefined,
+  ) {
     this._config = config;
     this._cache = cache;
     this._errors = errors;
@@ -37,14 +42,26 @@ export class ObjectIngestor {
       return 'unmatched';
     }
     try {
-      const series = resource.computeSeries(object, gvk.version, gvk.kind, this._errors, objectRef(object, origin));
+      const series = resource.computeSeries(
+        object,
+        gvk.version,
+        gvk.kind,
+        this._errors,
+        objectRef(object, origin),
+      );
       this._cache.upsert(key, resource, series);
       this._listener('upserted', resource.id);
       return 'upserted';
     } catch (err) {
       // Generators report expected problems through ObjectErrors; anything thrown is a bug, but
       // one object must not take the bridge down.
-      this._errors.record(resource.id, '*', 'conversion', `internal error: ${(err as Error).message}`, objectRef(object, origin));
+      this._errors.record(
+        resource.id,
+        '*',
+        'conversion',
+        `internal error: ${(err as Error).message}`,
+        objectRef(object, origin),
+      );
       this._listener('failed', resource.id);
       return 'failed';
     }

@@ -21,7 +21,7 @@ export class SeriesCache {
 
   constructor(families: readonly FamilyMeta[]) {
     this.families = families;
-    this._byFamily = families.map(() => new Map());
+    this._byFamily = families.map(() => new Map<string, SeriesBlock>());
   }
 
   /** Increases on every change; lets readers skip work when nothing changed. */
@@ -36,12 +36,17 @@ export class SeriesCache {
   /** Stores (or replaces) an object's series under a key unique across resources. */
   upsert(key: string, resource: CompiledResource, series: ObjectSeries): void {
     const previous = this._objects.get(key);
-    if (previous) this._removeBlocks(key, previous);
-    else this._objectsPerResource.set(resource.id, (this._objectsPerResource.get(resource.id) ?? 0) + 1);
+    if (!previous)
+      this._objectsPerResource.set(resource.id, (this._objectsPerResource.get(resource.id) ?? 0) + 1);
+    else if (previous.resource !== resource) this._removeBlocks(key, previous);
     this._objects.set(key, { resource, series });
+    // Replace in place (Map.set keeps an existing key's position), so a scrape that is iterating
+    // while events arrive never sees an object twice.
     for (let i = 0; i < series.length; i++) {
+      const family = this._byFamily[resource.families[i]!.meta.index]!;
       const block = series[i];
-      if (block) this._byFamily[resource.families[i]!.meta.index]!.set(key, block);
+      if (block) family.set(key, block);
+      else family.delete(key);
     }
     this._generation++;
   }
@@ -67,7 +72,10 @@ export class SeriesCache {
     return this._objects.keys();
   }
 
-  /** Blocks of one family, in the order objects were first added. */
+  /**
+   * Blocks of one family, in the order objects were first added. Safe to iterate across awaits
+   * while the cache changes: each object is visited at most once.
+   */
   blocks(family: FamilyMeta): Iterable<SeriesBlock> {
     return this._byFamily[family.index]!.values();
   }

@@ -14,7 +14,9 @@ export class InvalidPathError extends Error {
 }
 
 export function isMap(value: unknown): value is KubeMap {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof GoFloat64);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof GoFloat64)
+  );
 }
 
 /**
@@ -67,7 +69,7 @@ function compileSegment(segment: string): Op {
     if (Array.isArray(current)) {
       if (index === undefined) return undefined;
       const i = index < 0 ? index + current.length : index;
-      return i >= 0 && i < current.length ? current[i] : undefined;
+      return i >= 0 && i < current.length ? (current[i] as unknown) : undefined;
     }
     if (!isMap(current)) return undefined;
     if (kv && current[kv.key] === kv.value) return kv.value;
@@ -91,7 +93,12 @@ function listFilter(key: string, value: string): Op {
       const candidate = element[key];
       if (candidate === value) return element;
       if (number !== undefined) {
-        const n = typeof candidate === 'number' ? candidate : candidate instanceof GoFloat64 ? candidate.value : undefined;
+        const n =
+          typeof candidate === 'number'
+            ? candidate
+            : candidate instanceof GoFloat64
+              ? candidate.value
+              : undefined;
         if (n !== undefined && n === number) return element;
       }
       if (bool !== undefined && candidate === bool) return element;

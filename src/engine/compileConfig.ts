@@ -1,7 +1,14 @@
 import { ConfigError } from '../config/ConfigError.ts';
 import type { ConfigProblem } from '../config/ConfigError.ts';
 import type { SourceLocation } from '../config/SourceLocation.ts';
-import type { BridgeConfig, ExpressionConfig, LabelSources, MetricConfig, PathConfig, ResourceConfig } from '../config/types.ts';
+import type {
+  BridgeConfig,
+  ExpressionConfig,
+  LabelSources,
+  MetricConfig,
+  PathConfig,
+  ResourceConfig,
+} from '../config/types.ts';
 import { CelExpression } from './cel/CelExpression.ts';
 import type { ExpressionLabel } from './each/eachLabels.ts';
 import type { EachGenerator } from './each/EachGenerator.ts';
@@ -56,14 +63,20 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
   const checkLabelName = (name: string, location: SourceLocation, allowStar: boolean) => {
     if (name === '') problem(location, 'empty label name');
     else if (allowStar && isStarKey(name)) return;
-    else if (sanitizeLabelName(name).startsWith('__')) problem(location, `label name "${name}" is reserved (names starting with "__" are Prometheus-internal)`);
+    else if (sanitizeLabelName(name).startsWith('__'))
+      problem(
+        location,
+        `label name "${name}" is reserved (names starting with "__" are Prometheus-internal)`,
+      );
   };
   const pathLabels = (sources: Pick<LabelSources, 'labelsFromPath' | 'nameLocations'>): PathLabel[] =>
     [...sources.labelsFromPath].map(([name, p]) => {
       checkLabelName(name, sources.nameLocations.get(name) ?? p.location, true);
       return { name, path: path(p) };
     });
-  const expressionLabels = (sources: Pick<LabelSources, 'labelsFromExpression' | 'nameLocations'>): ExpressionLabel[] =>
+  const expressionLabels = (
+    sources: Pick<LabelSources, 'labelsFromExpression' | 'nameLocations'>,
+  ): ExpressionLabel[] =>
     [...sources.labelsFromExpression].flatMap(([name, e]) => {
       checkLabelName(name, sources.nameLocations.get(name) ?? e.location, false);
       const compiled = expression(e);
@@ -82,26 +95,44 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
       });
     }
     seenGvk.set(gvkKey, resource.location);
-    for (const [name, loc] of resource.nameLocations) if (resource.commonLabels.has(name)) checkLabelName(name, loc, false);
+    for (const [name, loc] of resource.nameLocations)
+      if (resource.commonLabels.has(name)) checkLabelName(name, loc, false);
     const resourcePathLabels = pathLabels(resource);
     const resourceExprLabels = expressionLabels(resource);
     const prefix = resource.metricNamePrefix ?? DEFAULT_PREFIX;
     const compiledFamilies: CompiledFamily[] = resource.metrics.map((metric) => {
       const name = prefix !== '' ? `${prefix}_${metric.name}` : metric.name;
-      if (!METRIC_NAME.test(name)) problem(metric.location, `invalid metric name "${name}" (must match ${METRIC_NAME.source})`);
+      if (!METRIC_NAME.test(name))
+        problem(metric.location, `invalid metric name "${name}" (must match ${METRIC_NAME.source})`);
       if (metric.each.type === 'info' && !name.endsWith('_info')) {
-        warnings.push({ location: metric.location, message: `Info metric "${name}" does not end in "_info"` });
+        warnings.push({
+          location: metric.location,
+          message: `Info metric "${name}" does not end in "_info"`,
+        });
       }
       let meta = families.get(name);
       if (!meta) {
-        meta = { index: families.size, name, type: metric.each.type, help: metric.help, location: metric.location };
+        meta = {
+          index: families.size,
+          name,
+          type: metric.each.type,
+          help: metric.help,
+          location: metric.location,
+        };
         families.set(name, meta);
       } else if (meta.type !== metric.each.type) {
-        problem(metric.location, `metric "${name}" is a ${metric.each.type} here but a ${meta.type} at line ${meta.location.line}; one name needs one type`);
+        problem(
+          metric.location,
+          `metric "${name}" is a ${metric.each.type} here but a ${meta.type} at line ${meta.location.line}; one name needs one type`,
+        );
       } else if (meta.help !== metric.help) {
-        warnings.push({ location: metric.location, message: `metric "${name}" has a different help text at line ${meta.location.line}; the first one is used` });
+        warnings.push({
+          location: metric.location,
+          message: `metric "${name}" has a different help text at line ${meta.location.line}; the first one is used`,
+        });
       }
-      for (const [labelName, loc] of metric.nameLocations) if (metric.commonLabels.has(labelName)) checkLabelName(labelName, loc, false);
+      for (const [labelName, loc] of metric.nameLocations)
+        if (metric.commonLabels.has(labelName)) checkLabelName(labelName, loc, false);
       // Metric-level entries replace resource-level ones with the same key (KSM's Labels.Merge).
       const mergedPath = new Map<string, PathLabel>();
       for (const l of resourcePathLabels) mergedPath.set(l.name, l);
@@ -114,14 +145,27 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
         meta,
         metricName: metric.name,
         path: compiledEachPath,
-        each: compileEach(metric, compiledEachPath, path, expression, pathLabels, expressionLabels, checkLabelName),
+        each: compileEach(
+          metric,
+          compiledEachPath,
+          path,
+          expression,
+          pathLabels,
+          expressionLabels,
+          checkLabelName,
+        ),
         metricCommonLabels: metric.commonLabels,
         pathLabels: compilePathLabels(mergedPath.values()),
         expressionLabels: [...mergedExpr.values()],
         errorLogV: metric.errorLogV !== 0 ? metric.errorLogV : resource.errorLogV,
       };
     });
-    return new CompiledResource(resource, index, compiledFamilies, resource.labelOrder === 'declared' ? declaredOrder(resource) : undefined);
+    return new CompiledResource(
+      resource,
+      index,
+      compiledFamilies,
+      resource.labelOrder === 'declared' ? declaredOrder(resource) : undefined,
+    );
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -134,7 +178,11 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
 
 function eachPath(metric: MetricConfig): PathConfig {
   const each = metric.each;
-  return each.type === 'gauge' ? each.gauge.path : each.type === 'stateset' ? each.stateSet.path : each.info.path;
+  return each.type === 'gauge'
+    ? each.gauge.path
+    : each.type === 'stateset'
+      ? each.stateSet.path
+      : each.info.path;
 }
 
 function compileEach(
@@ -198,7 +246,8 @@ function declaredOrder(resource: ResourceConfig): Map<string, number> {
     const key = sanitizeLabelName(name);
     if (!rank.has(key)) rank.set(key, rank.size);
   };
-  if (resource.customResourceLabels) ['customresource_group', 'customresource_version', 'customresource_kind'].forEach(add);
+  if (resource.customResourceLabels)
+    ['customresource_group', 'customresource_version', 'customresource_kind'].forEach(add);
   const addSources = (s: LabelSources) => {
     for (const name of s.nameLocations.keys()) add(name);
   };

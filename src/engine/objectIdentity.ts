@@ -12,7 +12,8 @@ export interface ObjectGvk {
 export function objectGvk(object: unknown): ObjectGvk | undefined {
   if (!isMap(object)) return undefined;
   const { apiVersion, kind } = object;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || apiVersion === '' || kind === '') return undefined;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || apiVersion === '' || kind === '')
+    return undefined;
   const slash = apiVersion.indexOf('/');
   return slash < 0
     ? { group: '', version: apiVersion, kind }
@@ -22,7 +23,11 @@ export function objectGvk(object: unknown): ObjectGvk | undefined {
 export function objectRef(object: unknown, origin?: string): ObjectRef {
   const metadata = isMap(object) && isMap(object.metadata) ? object.metadata : {};
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return { namespace: str(metadata.namespace), name: str(metadata.name), ...(origin !== undefined ? { origin } : {}) };
+  return {
+    namespace: str(metadata.namespace),
+    name: str(metadata.name),
+    ...(origin !== undefined ? { origin } : {}),
+  };
 }
 
 export function formatObjectRef(ref: ObjectRef): string {
@@ -34,7 +39,10 @@ export function formatObjectRef(ref: ObjectRef): string {
  * The resource entry an object belongs to. As in kube-state-metrics, when several entries match
  * the same kind the last one wins.
  */
-export function resourceFor(resources: readonly CompiledResource[], gvk: ObjectGvk): CompiledResource | undefined {
+export function resourceFor(
+  resources: readonly CompiledResource[],
+  gvk: ObjectGvk,
+): CompiledResource | undefined {
   for (let i = resources.length - 1; i >= 0; i--) {
     const r = resources[i]!;
     if (r.matches(gvk.group, gvk.version, gvk.kind)) return r;

@@ -17,24 +17,55 @@ export interface SeriesBlock {
   readonly points: readonly SeriesPoint[];
 }
 
-export function renderBlock(name: string, series: readonly { labels: readonly (readonly [string, string])[]; value: number }[]): SeriesBlock {
-  let text = '';
+type Labels = readonly (readonly [string, string])[];
+
+/**
+ * Reuses one attributes object for the series of an object whose label sets are equal (the usual
+ * case: every family of an object has the same identifying labels), which cuts the cache's memory.
+ */
+export class AttributeInterner {
+  private _labels: Labels | undefined;
+  private _attributes: Record<string, string> | undefined;
+
+  attributes(labels: Labels): Record<string, string> {
+    const last = this._labels;
+    if (last !== undefined && last.length === labels.length) {
+      let same = true;
+      for (let i = 0; i < labels.length && same; i++)
+        same = last[i]![0] === labels[i]![0] && last[i]![1] === labels[i]![1];
+      if (same) return this._attributes!;
+    }
+    const attributes: Record<string, string> = {};
+    for (const [k, v] of labels) attributes[k] = v;
+    this._labels = labels;
+    this._attributes = attributes;
+    return attributes;
+  }
+}
+
+export function renderBlock(
+  name: string,
+  series: readonly { labels: Labels; value: number }[],
+  interner: AttributeInterner = new AttributeInterner(),
+): SeriesBlock {
+  // Built as parts and joined: `+=` would leave a rope of small strings (tens of bytes per
+  // piece) in the cache for every series, several times the size of the flat text.
+  const parts: string[] = [];
   const points: SeriesPoint[] = new Array<SeriesPoint>(series.length);
   for (let i = 0; i < series.length; i++) {
     const s = series[i]!;
-    const attributes: Record<string, string> = {};
-    text += name;
+    parts.push(name);
     if (s.labels.length > 0) {
-      text += '{';
+      parts.push('{');
       for (let j = 0; j < s.labels.length; j++) {
         const [k, v] = s.labels[j]!;
-        attributes[k] = v;
-        text += (j === 0 ? '' : ',') + k + '="' + escapeLabelValue(v) + '"';
+        parts.push(j === 0 ? '' : ',', k, '="', escapeLabelValue(v), '"');
       }
-      text += '}';
+      parts.push('}');
     }
-    text += ' ' + formatSampleValue(s.value) + '\n';
-    points[i] = { attributes, value: s.value };
+    parts.push(' ', formatSampleValue(s.value), '\n');
+    points[i] = { attributes: interner.attributes(s.labels), value: s.value };
   }
+  const text = parts.join('');
   return { text, points };
 }

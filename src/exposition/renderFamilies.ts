@@ -1,29 +1,71 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import { familyHeader, OPENMETRICS_EOF } from './ExpositionFormat.ts';
 import type { ExpositionFormat } from './ExpositionFormat.ts';
 import type { SeriesBlock } from './SeriesBlock.ts';
 
 /**
- * Writes families in order, each as one contiguous group under one HELP/TYPE, whatever number of
- * resources and objects feed it. Families without samples are left out.
+ * The pieces of an exposition, in order: each family as one contiguous group under one HELP/TYPE,
+ * whatever number of resources and objects feed it. Families without samples are left out.
  */
-export function renderFamilies(
+export function* familyPieces(
   families: readonly FamilyMeta[],
   blocksOf: (family: FamilyMeta) => Iterable<SeriesBlock>,
   format: ExpositionFormat,
-): string {
-  const parts: string[] = [];
+): Generator<string> {
   for (const family of families) {
     let header: string | undefined = familyHeader(family, format);
     for (const block of blocksOf(family)) {
       if (block.text === '') continue;
       if (header !== undefined) {
-        parts.push(header);
+        yield header;
         header = undefined;
       }
-      parts.push(block.text);
+      yield block.text;
     }
   }
-  if (format === 'openmetrics') parts.push(OPENMETRICS_EOF);
-  return parts.join('');
+  if (format === 'openmetrics') yield OPENMETRICS_EOF;
+}
+
+/** The whole exposition as one string (the `render` command). */
+export function renderFamilies(
+  families: readonly FamilyMeta[],
+  blocksOf: (family: FamilyMeta) => Iterable<SeriesBlock>,
+  format: ExpositionFormat,
+): string {
+  return [...familyPieces(families, blocksOf, format)].join('');
+}
+
+export interface StreamOptions {
+  /** Size at which a chunk is handed to the socket. @default 262144 */
+  readonly chunkChars?: number;
+  /** Longest run of work before yielding to the event loop. @default 10 */
+  readonly sliceMs?: number;
+}
+
+/**
+ * Batches pieces into chunks for the socket and yields to the event loop every few milliseconds,
+ * so a scrape of hundreds of thousands of series never blocks watch events or other requests.
+ */
+export async function* streamPieces(
+  pieces: Iterable<string>,
+  options: StreamOptions = {},
+): AsyncGenerator<string> {
+  const chunkChars = options.chunkChars ?? 256 * 1024;
+  const sliceMs = options.sliceMs ?? 10;
+  let buffer = '';
+  let sliceStart = performance.now();
+  let count = 0;
+  for (const piece of pieces) {
+    buffer += piece;
+    if (buffer.length >= chunkChars) {
+      yield buffer;
+      buffer = '';
+    }
+    if ((++count & 127) === 0 && performance.now() - sliceStart > sliceMs) {
+      await yieldToEventLoop();
+      sliceStart = performance.now();
+    }
+  }
+  if (buffer !== '') yield buffer;
 }

@@ -2,7 +2,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip, gzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import { once } from 'node:events';
 import type { Logger } from 'pino';
 import { acceptsGzip } from './negotiate.ts';
 import { formatListenAddress } from './listenAddress.ts';
@@ -13,7 +15,8 @@ const gzipAsync = promisify(gzip);
 export interface HttpResponse {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /** A string, or chunks streamed as they are produced (large scrapes). */
+  readonly body: string | AsyncIterable<string>;
   /** Compress when the client accepts gzip (metrics bodies; not small status pages). */
   readonly compressible?: boolean;
 }
@@ -98,18 +101,46 @@ export class HttpServer {
     if (limited) this._inFlight++;
     try {
       const response = await route(req);
-      let body: string | Buffer = response.body;
+      const gzipped = response.compressible === true && acceptsGzip(req.headers['accept-encoding']);
       const headers: Record<string, string> = { 'content-type': response.contentType };
-      if (response.compressible && acceptsGzip(req.headers['accept-encoding'])) {
-        body = await gzipAsync(response.body);
-        headers['content-encoding'] = 'gzip';
-      }
       if (response.compressible) headers.vary = 'Accept, Accept-Encoding';
-      headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+      if (gzipped) headers['content-encoding'] = 'gzip';
+      if (typeof response.body === 'string') {
+        const body = gzipped ? await gzipAsync(response.body) : response.body;
+        headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.length);
+        res.writeHead(response.status, headers);
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
       res.writeHead(response.status, headers);
-      res.end(req.method === 'HEAD' ? undefined : body);
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await streamBody(response.body, res, gzipped);
     } finally {
       if (limited) this._inFlight--;
     }
   }
+}
+
+/** Writes chunks with backpressure; gzip runs as a stream on libuv's thread pool. */
+async function streamBody(
+  chunks: AsyncIterable<string>,
+  res: ServerResponse,
+  gzipped: boolean,
+): Promise<void> {
+  let sink: Writable = res;
+  if (gzipped) {
+    const zip = createGzip();
+    zip.pipe(res);
+    sink = zip;
+  }
+  for await (const chunk of chunks) {
+    if (res.destroyed) return;
+    // A client that goes away mid-scrape ends the loop instead of leaving it waiting for 'drain'.
+    if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), once(res, 'close')]);
+  }
+  sink.end();
+  if (gzipped) await once(res, 'finish');
 }

@@ -1,5 +1,10 @@
 /** The page at `/`: what this is and where the metrics are (exporter convention). */
-export function landingPage(info: { version: string; metricsPath: string; ready: boolean; objects: number }): string {
+export function landingPage(info: {
+  version: string;
+  metricsPath: string;
+  ready: boolean;
+  objects: number;
+}): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>crd-metrics-bridge</title></head>

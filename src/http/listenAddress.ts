@@ -16,5 +16,7 @@ export function parseListenAddress(text: string): ListenAddress {
 }
 
 export function formatListenAddress(address: { address: string; port: number; family: string }): string {
-  return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  return address.family === 'IPv6'
+    ? `[${address.address}]:${address.port}`
+    : `${address.address}:${address.port}`;
 }

@@ -18,7 +18,10 @@ function parseAccept(header: string): MediaRange[] {
       const eq = p.indexOf('=');
       if (eq < 0) continue;
       const key = p.slice(0, eq).trim().toLowerCase();
-      const value = p.slice(eq + 1).trim().replace(/^"|"$/g, '');
+      const value = p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"|"$/g, '');
       if (key === 'q') {
         const parsed = Number(value);
         q = Number.isFinite(parsed) && parsed >= 0 && parsed <= 1 ? parsed : 0;
@@ -58,7 +61,8 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
     if (range.q <= 0) continue;
     const format = formatOf(range);
     if (!format) continue;
-    if (!best || range.q > best.q || (range.q === best.q && range.order < best.order)) best = { format, q: range.q, order: range.order };
+    if (!best || range.q > best.q || (range.q === best.q && range.order < best.order))
+      best = { format, q: range.q, order: range.order };
   }
   return best?.format ?? 'text';
 }

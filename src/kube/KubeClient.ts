@@ -54,8 +54,10 @@ export class KubeClient {
     const opts: RequestOptions & { headers: Record<string, string> } = { headers: {} };
     await this._kc.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = { accept: 'application/json' };
-    for (const [k, v] of Object.entries(opts.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
-    if (opts.auth && !headers.authorization) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    for (const [k, v] of Object.entries(opts.headers))
+      if (typeof v === 'string') headers[k.toLowerCase()] = v;
+    if (opts.auth && !headers.authorization)
+      headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     const response = await fetch(url, { headers, signal, dispatcher: this._dispatcher(opts) });
     if (response.status >= 200 && response.status < 300) return response;
     const text = await response.text().catch(() => '');
@@ -69,7 +71,12 @@ export class KubeClient {
       if (text) message += `: ${text.slice(0, 200)}`;
     }
     const retryAfter = Number(response.headers.get('retry-after'));
-    throw new KubeApiError(response.status, message, reason, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    throw new KubeApiError(
+      response.status,
+      message,
+      reason,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    );
   }
 
   async close(): Promise<void> {
@@ -87,10 +94,19 @@ export class KubeClient {
       rejectUnauthorized: opts.rejectUnauthorized,
       servername: opts.servername ?? undefined,
     };
-    const key = JSON.stringify([String(tls.ca ?? ''), String(tls.cert ?? ''), String(tls.key ?? ''), tls.rejectUnauthorized, tls.servername]);
+    const key = JSON.stringify([
+      String(tls.ca ?? ''),
+      String(tls.cert ?? ''),
+      String(tls.key ?? ''),
+      tls.rejectUnauthorized,
+      tls.servername,
+    ]);
     if (!this._agent || key !== this._agentKey) {
       const old = this._agent;
-      this._agent = new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 }, allowH2: true });
+      this._agent = new Agent({
+        connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 },
+        allowH2: true,
+      });
       this._agentKey = key;
       void old?.close();
     }

@@ -7,7 +7,10 @@ import type { KubeObject, ReflectorObserver } from './Reflector.ts';
 import { crdInfo, resolveTargets } from './resolveTargets.ts';
 import type { CrdInfo, WatchTarget } from './resolveTargets.ts';
 
-const CRD_TARGET = { id: 'apiextensions.k8s.io/v1/customresourcedefinitions', path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions' };
+const CRD_TARGET = {
+  id: 'apiextensions.k8s.io/v1/customresourcedefinitions',
+  path: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+};
 
 export interface KubeSourceOptions {
   readonly client: KubeClient;
@@ -121,11 +124,17 @@ export class KubeSource implements Source {
       const gvk = resource.groupVersionKind;
       const label = `${gvk.group}/${gvk.version || '*'}/${gvk.kind || '*'}`;
       const found = [...wanted.values()].some(
-        (t) => t.group === gvk.group && (gvk.kind === '' || gvk.kind === '*' || t.kind === gvk.kind) && (gvk.version === '' || gvk.version === '*' || t.version === gvk.version),
+        (t) =>
+          t.group === gvk.group &&
+          (gvk.kind === '' || gvk.kind === '*' || t.kind === gvk.kind) &&
+          (gvk.version === '' || gvk.version === '*' || t.version === gvk.version),
       );
       if (!found && this._crdReflector.synced && !this._reportedMissing.has(label)) {
         this._reportedMissing.add(label);
-        logger.warn({ resource: label }, 'configured resource has no installed CRD serving it; it will be picked up when one appears');
+        logger.warn(
+          { resource: label },
+          'configured resource has no installed CRD serving it; it will be picked up when one appears',
+        );
       } else if (found) {
         this._reportedMissing.delete(label);
       }

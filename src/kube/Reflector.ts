@@ -15,7 +15,9 @@ export interface ReflectorTarget {
   readonly fieldSelector?: string | undefined;
 }
 
-export type KubeObject = Record<string, unknown> & { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+export type KubeObject = Record<string, unknown> & {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+};
 
 /** Receives the objects; a throwing handler is caught and counted, it never stops the watch. */
 export interface ReflectorHandler {
@@ -41,7 +43,13 @@ export interface ReflectorOptions {
   readonly backoff?: Backoff;
 }
 
-const noopObserver: ReflectorObserver = { list() {}, watch() {}, event() {}, restart() {}, handlerError() {} };
+const noopObserver: ReflectorObserver = {
+  list() {},
+  watch() {},
+  event() {},
+  restart() {},
+  handlerError() {},
+};
 
 /**
  * client-go's reflector, for one collection: a paginated list, then a watch with bookmarks and a
@@ -135,24 +143,55 @@ export class Reflector {
         this._state = state;
         this._observer.restart(target.id, reason);
         const level = state === 'not-found' || reason === 'expired' ? 'info' : 'warn';
-        logger[level]({ target: target.id, err: errorText(err), retryInMs: Math.round(delayMs), reason }, 'list/watch failed; retrying');
+        logger[level](
+          { target: target.id, err: errorText(err), retryInMs: Math.round(delayMs), reason },
+          'list/watch failed; retrying',
+        );
         await sleep(delayMs, this._abort.signal);
       }
     }
     this._state = 'stopped';
   }
 
-  private _classify(err: unknown): { relist: boolean; delayMs: number; state: ReflectorState; reason: string } {
+  private _classify(err: unknown): {
+    relist: boolean;
+    delayMs: number;
+    state: ReflectorState;
+    reason: string;
+  } {
     if (err instanceof KubeApiError) {
       const tooLarge = /too large resource version/i.test(err.message);
       if (err.status === 410 || err.reason === 'Expired' || err.reason === 'Gone' || tooLarge) {
-        return { relist: true, delayMs: tooLarge ? this._backoff.next() : 0, state: 'listing', reason: 'expired' };
+        return {
+          relist: true,
+          delayMs: tooLarge ? this._backoff.next() : 0,
+          state: 'listing',
+          reason: 'expired',
+        };
       }
-      if (err.status === 404) return { relist: true, delayMs: this._backoff.next(undefined, 0, 30_000), state: 'not-found', reason: 'not-found' };
-      if (err.status === 403) return { relist: true, delayMs: this._backoff.next(undefined, 10_000, 300_000), state: 'forbidden', reason: 'forbidden' };
-      if (err.status === 401) return { relist: false, delayMs: this._backoff.next(), state: 'backoff', reason: 'unauthorized' };
+      if (err.status === 404)
+        return {
+          relist: true,
+          delayMs: this._backoff.next(undefined, 0, 30_000),
+          state: 'not-found',
+          reason: 'not-found',
+        };
+      if (err.status === 403)
+        return {
+          relist: true,
+          delayMs: this._backoff.next(undefined, 10_000, 300_000),
+          state: 'forbidden',
+          reason: 'forbidden',
+        };
+      if (err.status === 401)
+        return { relist: false, delayMs: this._backoff.next(), state: 'backoff', reason: 'unauthorized' };
       if (err.status === 429) {
-        return { relist: false, delayMs: this._backoff.next(undefined, (err.retryAfterSeconds ?? 1) * 1000), state: 'backoff', reason: 'throttled' };
+        return {
+          relist: false,
+          delayMs: this._backoff.next(undefined, (err.retryAfterSeconds ?? 1) * 1000),
+          state: 'backoff',
+          reason: 'throttled',
+        };
       }
       return { relist: false, delayMs: this._backoff.next(), state: 'backoff', reason: `http-${err.status}` };
     }
@@ -178,7 +217,10 @@ export class Reflector {
           },
           this._abort.signal,
         );
-        const page = parseKubeJson(await response.text()) as { items?: KubeObject[]; metadata?: { continue?: string; resourceVersion?: string } };
+        const page = parseKubeJson(await response.text()) as {
+          items?: KubeObject[];
+          metadata?: { continue?: string; resourceVersion?: string };
+        };
         if (this._stopped) return;
         for (const item of page.items ?? []) {
           const key = objectKey(target.id, item);
@@ -192,7 +234,8 @@ export class Reflector {
     } catch (err) {
       this._observer.list(target.id, 'error', 0);
       // An expired continue token: start the whole list again, as client-go falls back.
-      if (err instanceof KubeApiError && err.status === 410 && continueToken) throw new KubeApiError(500, 'continue token expired; relisting');
+      if (err instanceof KubeApiError && err.status === 410 && continueToken)
+        throw new KubeApiError(500, 'continue token expired; relisting');
       throw err;
     }
     for (const key of this._keys) {
@@ -219,7 +262,10 @@ export class Reflector {
     let idle: NodeJS.Timeout | undefined;
     const armIdle = () => {
       clearTimeout(idle);
-      idle = setTimeout(() => watchAbort.abort(new Error('watch idle past its timeout')), (timeoutSeconds + 60) * 1000);
+      idle = setTimeout(
+        () => watchAbort.abort(new Error('watch idle past its timeout')),
+        (timeoutSeconds + 60) * 1000,
+      );
     };
     armIdle();
     let events = 0;

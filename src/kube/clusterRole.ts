@@ -16,7 +16,10 @@ export function guessPlural(kind: string): string {
  * The least-privilege ClusterRole for a config: get/list/watch on exactly the configured
  * resources (all resources of a group for a kind wildcard), plus the CRDs for discovery.
  */
-export function clusterRoleFor(resources: readonly ResourceConfig[], name = 'crd-metrics-bridge'): Record<string, unknown> {
+export function clusterRoleFor(
+  resources: readonly ResourceConfig[],
+  name = 'crd-metrics-bridge',
+): Record<string, unknown> {
   const byGroup = new Map<string, Set<string>>();
   for (const r of resources) {
     const { group, kind } = r.groupVersionKind;
@@ -26,10 +29,18 @@ export function clusterRoleFor(resources: readonly ResourceConfig[], name = 'crd
     set.add(plural);
   }
   const rules: Record<string, unknown>[] = [
-    { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch'] },
+    {
+      apiGroups: ['apiextensions.k8s.io'],
+      resources: ['customresourcedefinitions'],
+      verbs: ['get', 'list', 'watch'],
+    },
   ];
   for (const [group, plurals] of [...byGroup].sort(([a], [b]) => a.localeCompare(b))) {
-    rules.push({ apiGroups: [group], resources: plurals.has('*') ? ['*'] : [...plurals].sort(), verbs: ['get', 'list', 'watch'] });
+    rules.push({
+      apiGroups: [group],
+      resources: plurals.has('*') ? ['*'] : [...plurals].sort(),
+      verbs: ['get', 'list', 'watch'],
+    });
   }
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',

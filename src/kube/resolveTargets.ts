@@ -24,7 +24,12 @@ export interface WatchTarget {
 
 export function crdInfo(crd: Record<string, unknown>): CrdInfo | undefined {
   const spec = crd.spec as
-    | { group?: string; scope?: string; names?: { kind?: string; plural?: string }; versions?: { name?: string; served?: boolean }[] }
+    | {
+        group?: string;
+        scope?: string;
+        names?: { kind?: string; plural?: string };
+        versions?: { name?: string; served?: boolean }[];
+      }
     | undefined;
   const status = crd.status as { conditions?: { type?: string; status?: string }[] } | undefined;
   if (!spec?.group || !spec.names?.kind || !spec.names.plural) return undefined;
@@ -46,21 +51,29 @@ const wildcard = (s: string) => s === '' || s === '*';
  * expand to every served version and every kind of the group, as in kube-state-metrics; a
  * resource with `namespaces` gets one watch per namespace.
  */
-export function resolveTargets(resources: readonly ResourceConfig[], crds: Iterable<CrdInfo>): Map<string, WatchTarget> {
+export function resolveTargets(
+  resources: readonly ResourceConfig[],
+  crds: Iterable<CrdInfo>,
+): Map<string, WatchTarget> {
   const targets = new Map<string, WatchTarget>();
   const installed = [...crds].filter((c) => c.established);
   for (const resource of resources) {
     const gvk = resource.groupVersionKind;
     for (const crd of installed) {
       if (crd.group !== gvk.group || (!wildcard(gvk.kind) && crd.kind !== gvk.kind)) continue;
-      const versions = wildcard(gvk.version) ? crd.servedVersions : crd.servedVersions.filter((v) => v === gvk.version);
+      const versions = wildcard(gvk.version)
+        ? crd.servedVersions
+        : crd.servedVersions.filter((v) => v === gvk.version);
       for (const version of versions) {
-        const namespaces = crd.namespaced && resource.namespaces.length > 0 ? resource.namespaces : [undefined];
+        const namespaces =
+          crd.namespaced && resource.namespaces.length > 0 ? resource.namespaces : [undefined];
         for (const ns of namespaces) {
           const id = `${crd.group}/${version}/${crd.plural}${ns ? `@${ns}` : ''}`;
           targets.set(id, {
             id,
-            path: ns ? `/apis/${crd.group}/${version}/namespaces/${ns}/${crd.plural}` : `/apis/${crd.group}/${version}/${crd.plural}`,
+            path: ns
+              ? `/apis/${crd.group}/${version}/namespaces/${ns}/${crd.plural}`
+              : `/apis/${crd.group}/${version}/${crd.plural}`,
             group: crd.group,
             version,
             kind: crd.kind,

@@ -2,7 +2,12 @@ import { ValueType } from '@opentelemetry/api';
 import type { HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { AggregationTemporality, DataPointType } from '@opentelemetry/sdk-metrics';
-import type { CollectionResult, DataPoint, GaugeMetricData, MetricProducer } from '@opentelemetry/sdk-metrics';
+import type {
+  CollectionResult,
+  DataPoint,
+  GaugeMetricData,
+  MetricProducer,
+} from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { SeriesCache } from '../engine/SeriesCache.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
@@ -48,29 +53,32 @@ export class CustomResourceMetricProducer implements MetricProducer {
     const cache = this._cache();
     const endTime = millisToHrTime(Date.now());
     const startTime = this._startTime;
-    const metrics = (cache?.families ?? []).filter((f) => cache!.hasSeries(f)).map((family) => {
-      const blocks = () => cache!.blocks(family);
-      let points: DataPoint<number>[] | undefined;
-      const metric = {
-        descriptor: { name: family.name, description: family.help, unit: '', valueType: ValueType.DOUBLE },
-        aggregationTemporality: AggregationTemporality.CUMULATIVE,
-        dataPointType: DataPointType.GAUGE,
-        [PRERENDERED]: { family, blocks },
-      } as Omit<PrerenderedMetricData, 'dataPoints'>;
-      Object.defineProperty(metric, 'dataPoints', {
-        enumerable: true,
-        get: () => {
-          if (points === undefined) {
-            points = [];
-            for (const block of blocks()) {
-              for (const p of block.points) points.push({ startTime, endTime, attributes: p.attributes, value: p.value });
+    const metrics = (cache?.families ?? [])
+      .filter((f) => cache!.hasSeries(f))
+      .map((family) => {
+        const blocks = () => cache!.blocks(family);
+        let points: DataPoint<number>[] | undefined;
+        const metric = {
+          descriptor: { name: family.name, description: family.help, unit: '', valueType: ValueType.DOUBLE },
+          aggregationTemporality: AggregationTemporality.CUMULATIVE,
+          dataPointType: DataPointType.GAUGE,
+          [PRERENDERED]: { family, blocks },
+        } as Omit<PrerenderedMetricData, 'dataPoints'>;
+        Object.defineProperty(metric, 'dataPoints', {
+          enumerable: true,
+          get: () => {
+            if (points === undefined) {
+              points = [];
+              for (const block of blocks()) {
+                for (const p of block.points)
+                  points.push({ startTime, endTime, attributes: p.attributes, value: p.value });
+              }
             }
-          }
-          return points;
-        },
+            return points;
+          },
+        });
+        return metric as PrerenderedMetricData;
       });
-      return metric as PrerenderedMetricData;
-    });
     return Promise.resolve({
       resourceMetrics: {
         resource: resourceFromAttributes({}),

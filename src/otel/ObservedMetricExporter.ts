@@ -1,6 +1,11 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
-import type { AggregationTemporality, InstrumentType, PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type {
+  AggregationTemporality,
+  InstrumentType,
+  PushMetricExporter,
+  ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
 
 export interface ExportObserver {
@@ -34,7 +39,11 @@ export class ObservedMetricExporter implements PushMetricExporter {
         this._observer.onExport('success');
         if (this._failingSince !== undefined) {
           this._logger.info(
-            { target: this._target, failedExports: this._failures, downForSeconds: Math.round((Date.now() - this._failingSince) / 1000) },
+            {
+              target: this._target,
+              failedExports: this._failures,
+              downForSeconds: Math.round((Date.now() - this._failingSince) / 1000),
+            },
             'OTLP export recovered',
           );
           this._failingSince = undefined;

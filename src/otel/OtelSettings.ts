@@ -1,4 +1,8 @@
-import { mergeHeadersConfig, mergeResourceAttributesConfig, parseConfigFile } from '@opentelemetry/configuration';
+import {
+  mergeHeadersConfig,
+  mergeResourceAttributesConfig,
+  parseConfigFile,
+} from '@opentelemetry/configuration';
 import type { Attributes } from '@opentelemetry/api';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
@@ -12,7 +16,8 @@ export interface OtlpSettings {
   readonly compression: 'gzip' | 'none' | undefined;
   readonly timeoutMillis: number | undefined;
   readonly temporality: 'cumulative' | 'delta' | 'lowmemory';
-  readonly tls: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | undefined;
+  readonly tls:
+    { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | undefined;
   /** Delay between exports. @default 60000 */
   readonly intervalMillis: number;
   /** Time allowed for one export, retries included. @default 30000 */
@@ -45,7 +50,8 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new OtelSettingsError(`${name}=${raw} is not a non-negative number of milliseconds`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new OtelSettingsError(`${name}=${raw} is not a non-negative number of milliseconds`);
   return n;
 }
 
@@ -62,16 +68,28 @@ export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelS
     .filter((s) => s !== '');
   for (const e of exporters) {
     if (!['prometheus', 'otlp', 'none'].includes(e)) {
-      throw new OtelSettingsError(`OTEL_METRICS_EXPORTER: unsupported exporter "${e}" (use prometheus, otlp or none)`);
+      throw new OtelSettingsError(
+        `OTEL_METRICS_EXPORTER: unsupported exporter "${e}" (use prometheus, otlp or none)`,
+      );
     }
   }
-  const protocolRaw = (env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf').trim();
+  const protocolRaw = (
+    env.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ??
+    env.OTEL_EXPORTER_OTLP_PROTOCOL ??
+    'http/protobuf'
+  ).trim();
   if (protocolRaw !== 'http/protobuf' && protocolRaw !== 'http/json') {
-    throw new OtelSettingsError(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocolRaw}: only http/protobuf and http/json are supported`);
+    throw new OtelSettingsError(
+      `OTEL_EXPORTER_OTLP_PROTOCOL=${protocolRaw}: only http/protobuf and http/json are supported`,
+    );
   }
-  const temporality = (env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ?? 'cumulative').trim().toLowerCase();
+  const temporality = (env.OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE ?? 'cumulative')
+    .trim()
+    .toLowerCase();
   if (temporality !== 'cumulative' && temporality !== 'delta' && temporality !== 'lowmemory') {
-    throw new OtelSettingsError(`OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${temporality}: use cumulative, delta or lowmemory`);
+    throw new OtelSettingsError(
+      `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${temporality}: use cumulative, delta or lowmemory`,
+    );
   }
   const interval = positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   const otlp: OtlpSettings[] =
@@ -130,7 +148,9 @@ export function otelSettingsFromFile(file: string): OtelSettings {
       const exporter = reader.periodic.exporter;
       const http = exporter.otlp_http;
       if (!http) {
-        throw new OtelSettingsError(`${where}.periodic.exporter: only otlp_http is supported (found ${Object.keys(exporter).join(', ') || 'none'})`);
+        throw new OtelSettingsError(
+          `${where}.periodic.exporter: only otlp_http is supported (found ${Object.keys(exporter).join(', ') || 'none'})`,
+        );
       }
       const compression = http.compression ?? undefined;
       if (compression !== undefined && compression !== 'gzip' && compression !== 'none') {
@@ -158,8 +178,18 @@ export function otelSettingsFromFile(file: string): OtelSettings {
     }
   });
   const resourceAttributes: Attributes = {};
-  for (const attr of mergeResourceAttributesConfig(model.resource?.attributes, model.resource?.attributes_list) ?? []) {
+  for (const attr of mergeResourceAttributesConfig(
+    model.resource?.attributes,
+    model.resource?.attributes_list,
+  ) ?? []) {
     if (attr.value !== null) resourceAttributes[attr.name] = attr.value;
   }
-  return { disabled, prometheus, prometheusAddress, otlp: disabled ? [] : otlp, resourceAttributes, origin: `OTEL_CONFIG_FILE ${file}` };
+  return {
+    disabled,
+    prometheus,
+    prometheusAddress,
+    otlp: disabled ? [] : otlp,
+    resourceAttributes,
+    origin: `OTEL_CONFIG_FILE ${file}`,
+  };
 }

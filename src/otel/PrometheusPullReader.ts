@@ -1,7 +1,7 @@
 import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { renderFamilies } from '../exposition/renderFamilies.ts';
+import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
@@ -38,11 +38,14 @@ export class PrometheusPullReader extends MetricReader {
     this._onCollectError = options.onCollectError ?? (() => undefined);
   }
 
-  /** The custom-resource families (what `render` prints), in the negotiated format. */
-  async scrapeCustomResources(format: ExpositionFormat): Promise<string> {
+  /**
+   * The custom-resource families (what `render` prints), in the negotiated format, as chunks
+   * produced in time slices (see streamPieces).
+   */
+  async scrapeCustomResources(format: ExpositionFormat): Promise<AsyncIterable<string>> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
-    return this._renderCustomResources(resourceMetrics, format);
+    return streamPieces(this._customResourcePieces(resourceMetrics, format));
   }
 
   /** The bridge's own metrics (text 0.0.4), for the telemetry listener. */
@@ -59,7 +62,10 @@ export class PrometheusPullReader extends MetricReader {
     for (const err of errors) this._onCollectError(err);
   }
 
-  private _renderCustomResources(resourceMetrics: ResourceMetrics, format: ExpositionFormat): string {
+  private *_customResourcePieces(
+    resourceMetrics: ResourceMetrics,
+    format: ExpositionFormat,
+  ): Generator<string> {
     const blocksByFamily = new Map<FamilyMeta, () => Iterable<SeriesBlock>>();
     for (const scope of resourceMetrics.scopeMetrics) {
       if (scope.scope.name !== CUSTOM_RESOURCE_SCOPE.name) continue;
@@ -67,9 +73,9 @@ export class PrometheusPullReader extends MetricReader {
         if (isPrerendered(metric)) blocksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].blocks);
       }
     }
-    const body = renderFamilies([...blocksByFamily.keys()], (f) => blocksByFamily.get(f)!(), format);
-    if (!this._targetInfo) return body;
-    return this._targetInfoSerializer.serialize({ resource: resourceMetrics.resource, scopeMetrics: [] }) + body;
+    if (this._targetInfo)
+      yield this._targetInfoSerializer.serialize({ resource: resourceMetrics.resource, scopeMetrics: [] });
+    yield* familyPieces([...blocksByFamily.keys()], (f) => blocksByFamily.get(f)!(), format);
   }
 
   protected override onForceFlush(): Promise<void> {

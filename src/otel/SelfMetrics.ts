@@ -36,44 +36,68 @@ export class SelfMetrics {
       description: 'Object events handled, by resource and outcome (upserted, deleted, unmatched, failed).',
     });
     this._objectErrors = meter.createCounter(`${prefix}object_errors`, {
-      description: 'Per-object problems (unconvertible value, CEL error, missing value...), by resource, metric and kind.',
+      description:
+        'Per-object problems (unconvertible value, CEL error, missing value...), by resource, metric and kind.',
     });
-    this._otlpExports = meter.createCounter(`${prefix}otlp_exports`, { description: 'OTLP export attempts by result.' });
-    this._configReloads = meter.createCounter(`${prefix}config_reloads`, { description: 'Config reloads by result.' });
+    this._otlpExports = meter.createCounter(`${prefix}otlp_exports`, {
+      description: 'OTLP export attempts by result.',
+    });
+    this._configReloads = meter.createCounter(`${prefix}config_reloads`, {
+      description: 'Config reloads by result.',
+    });
 
-    this._lists = meter.createCounter(`${prefix}list`, { description: 'List requests (all pages of one list) by target and result.' });
-    this._watches = meter.createCounter(`${prefix}watch`, { description: 'Watch requests by target and result.' });
-    this._watchEvents = meter.createCounter(`${prefix}watch_events`, { description: 'Watch events handled, by target and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR).' });
-    this._restarts = meter.createCounter(`${prefix}reflector_restarts`, {
-      description: 'List/watch restarts after an error, by target and reason (network, expired, forbidden, not-found, throttled, http-NNN).',
+    this._lists = meter.createCounter(`${prefix}list`, {
+      description: 'List requests (all pages of one list) by target and result.',
     });
-    this._handlerErrors = meter.createCounter(`${prefix}handler_errors`, { description: 'Object handler failures (the watch goes on).' });
+    this._watches = meter.createCounter(`${prefix}watch`, {
+      description: 'Watch requests by target and result.',
+    });
+    this._watchEvents = meter.createCounter(`${prefix}watch_events`, {
+      description: 'Watch events handled, by target and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR).',
+    });
+    this._restarts = meter.createCounter(`${prefix}reflector_restarts`, {
+      description:
+        'List/watch restarts after an error, by target and reason (network, expired, forbidden, not-found, throttled, http-NNN).',
+    });
+    this._handlerErrors = meter.createCounter(`${prefix}handler_errors`, {
+      description: 'Object handler failures (the watch goes on).',
+    });
     const targets = function* () {
       for (const source of state.sources()) yield* source.targets?.() ?? [];
     };
     meter
-      .createObservableGauge(`${prefix}target_objects`, { description: 'Objects currently known per watched collection.' })
+      .createObservableGauge(`${prefix}target_objects`, {
+        description: 'Objects currently known per watched collection.',
+      })
       .addCallback((r) => {
         for (const t of targets()) r.observe(t.objects, { target: t.id });
       });
     meter
-      .createObservableGauge(`${prefix}target_synced`, { description: '1 once a watched collection has been listed.' })
+      .createObservableGauge(`${prefix}target_synced`, {
+        description: '1 once a watched collection has been listed.',
+      })
       .addCallback((r) => {
         for (const t of targets()) r.observe(t.synced ? 1 : 0, { target: t.id, state: t.state });
       });
     meter
-      .createObservableGauge(`${prefix}last_sync_timestamp_seconds`, { description: 'When the last list of a collection completed.', unit: 's' })
+      .createObservableGauge(`${prefix}last_sync_timestamp_seconds`, {
+        description: 'When the last list of a collection completed.',
+        unit: 's',
+      })
       .addCallback((r) => {
-        for (const t of targets()) if (t.lastSyncAt > 0) r.observe(Math.floor(t.lastSyncAt / 1000), { target: t.id });
+        for (const t of targets())
+          if (t.lastSyncAt > 0) r.observe(Math.floor(t.lastSyncAt / 1000), { target: t.id });
       });
     meter
       .createObservableGauge(`${prefix}seconds_since_last_activity`, {
-        description: 'Seconds since the last list, watch event or bookmark of a collection (alert when it grows).',
+        description:
+          'Seconds since the last list, watch event or bookmark of a collection (alert when it grows).',
         unit: 's',
       })
       .addCallback((r) => {
         const now = Date.now();
-        for (const t of targets()) if (t.lastActivityAt > 0) r.observe((now - t.lastActivityAt) / 1000, { target: t.id });
+        for (const t of targets())
+          if (t.lastActivityAt > 0) r.observe((now - t.lastActivityAt) / 1000, { target: t.id });
       });
     meter
       .createObservableGauge(`${prefix}build_info`, { description: 'Build information; value 1.' })
@@ -83,18 +107,25 @@ export class SelfMetrics {
       .addCallback((r) => {
         const cache = state.cache();
         for (const resource of state.config()?.resources ?? []) {
-          r.observe(cache?.objectsOf(resource.id) ?? 0, resourceAttributes(resource.id, resource.groupVersionKind));
+          r.observe(
+            cache?.objectsOf(resource.id) ?? 0,
+            resourceAttributes(resource.id, resource.groupVersionKind),
+          );
         }
       });
     meter
-      .createObservableGauge(`${prefix}series`, { description: 'Series currently exposed, by metric family.' })
+      .createObservableGauge(`${prefix}series`, {
+        description: 'Series currently exposed, by metric family.',
+      })
       .addCallback((r) => {
         const cache = state.cache();
         if (!cache) return;
         for (const family of cache.families) r.observe(cache.seriesCount(family), { family: family.name });
       });
     meter
-      .createObservableGauge(`${prefix}source_synced`, { description: '1 once a source has delivered its initial state.' })
+      .createObservableGauge(`${prefix}source_synced`, {
+        description: '1 once a source has delivered its initial state.',
+      })
       .addCallback((r) => {
         for (const source of state.sources()) r.observe(source.synced ? 1 : 0, { source: source.name });
       });

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
-import { AggregationTemporalityPreference, OTLPMetricExporter as OTLPJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import {
+  AggregationTemporalityPreference,
+  OTLPMetricExporter as OTLPJsonMetricExporter,
+} from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { OtlpSettings } from './OtelSettings.ts';
@@ -19,7 +22,10 @@ export function createOtlpExporter(settings: OtlpSettings): PushMetricExporter {
     ...(settings.headers !== undefined ? { headers: settings.headers } : {}),
     ...(settings.timeoutMillis !== undefined ? { timeoutMillis: settings.timeoutMillis } : {}),
     ...(settings.compression !== undefined
-      ? { compression: settings.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE }
+      ? {
+          compression:
+            settings.compression === 'gzip' ? CompressionAlgorithm.GZIP : CompressionAlgorithm.NONE,
+        }
       : {}),
     ...(settings.tls
       ? {
@@ -31,7 +37,9 @@ export function createOtlpExporter(settings: OtlpSettings): PushMetricExporter {
         }
       : {}),
   };
-  return settings.protocol === 'http/json' ? new OTLPJsonMetricExporter(options) : new OTLPProtoMetricExporter(options);
+  return settings.protocol === 'http/json'
+    ? new OTLPJsonMetricExporter(options)
+    : new OTLPProtoMetricExporter(options);
 }
 
 /** Where the exporter sends, for logs (the env var when no URL was given in code). */

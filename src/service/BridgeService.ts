@@ -1,5 +1,10 @@
 import { metrics } from '@opentelemetry/api';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
@@ -83,12 +88,20 @@ export class BridgeService {
           exportIntervalMillis: otlp.intervalMillis,
           exportTimeoutMillis: otlp.exportTimeoutMillis,
           metricProducers: [producer],
+          // Several smaller requests instead of one 30 MiB one: each serialisation is a shorter
+          // synchronous stretch, and a backend's request-size limit is less likely to bite.
+          maxExportBatchSize: 20_000,
         }),
       );
-      logger.info({ target, protocol: otlp.protocol, intervalMs: otlp.intervalMillis, temporality: otlp.temporality }, 'OTLP push enabled');
+      logger.info(
+        { target, protocol: otlp.protocol, intervalMs: otlp.intervalMillis, temporality: otlp.temporality },
+        'OTLP push enabled',
+      );
     }
     const resource = defaultResource()
-      .merge(resourceFromAttributes({ 'service.name': 'crd-metrics-bridge', 'service.version': BRIDGE_VERSION }))
+      .merge(
+        resourceFromAttributes({ 'service.name': 'crd-metrics-bridge', 'service.version': BRIDGE_VERSION }),
+      )
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes(options.otel.resourceAttributes));
     this._meterProvider = new MeterProvider({ resource, readers });
@@ -155,7 +168,10 @@ export class BridgeService {
       this._sources.map(async (source) => {
         const started = Date.now();
         await source.start();
-        logger.info({ source: source.name, objects: this._cache.objectCount, ms: Date.now() - started }, 'source synced');
+        logger.info(
+          { source: source.name, objects: this._cache.objectCount, ms: Date.now() - started },
+          'source synced',
+        );
       }),
     );
     return { main: mainAddress, telemetry: telemetryAddress };
@@ -182,7 +198,11 @@ export class BridgeService {
     const ready: RouteHandler = () => {
       if (this.ready) return { status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n' };
       const waiting = this._sources.filter((s) => !s.synced).map((s) => s.name);
-      return { status: 503, contentType: 'text/plain; charset=utf-8', body: `not ready: waiting for ${waiting.join(', ')}\n` };
+      return {
+        status: 503,
+        contentType: 'text/plain; charset=utf-8',
+        body: `not ready: waiting for ${waiting.join(', ')}\n`,
+      };
     };
     return new Map([
       ['/healthz', ok],
@@ -197,11 +217,20 @@ export class BridgeService {
     routes.set('/', () => ({
       status: 200,
       contentType: 'text/html; charset=utf-8',
-      body: landingPage({ version: BRIDGE_VERSION, metricsPath: path, ready: this.ready, objects: this._cache.objectCount }),
+      body: landingPage({
+        version: BRIDGE_VERSION,
+        metricsPath: path,
+        ready: this.ready,
+        objects: this._cache.objectCount,
+      }),
     }));
     routes.set(path, async (req) => {
       if (!this._pullReader) {
-        return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'the Prometheus endpoint is disabled (OTEL_METRICS_EXPORTER)\n' };
+        return {
+          status: 404,
+          contentType: 'text/plain; charset=utf-8',
+          body: 'the Prometheus endpoint is disabled (OTEL_METRICS_EXPORTER)\n',
+        };
       }
       const format = negotiateFormat(req.headers.accept);
       const body = await this._pullReader.scrapeCustomResources(format);
@@ -213,7 +242,8 @@ export class BridgeService {
   private _telemetryRoutes(): Map<string, RouteHandler> {
     const routes = this._health();
     routes.set(this._o.telemetryPath, async () => {
-      if (!this._pullReader) return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'disabled\n' };
+      if (!this._pullReader)
+        return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'disabled\n' };
       const body = await this._pullReader.scrapeSelfMetrics();
       return { status: 200, contentType: CONTENT_TYPES.text, body, compressible: true };
     });

@@ -53,7 +53,9 @@ export class FileSource implements Source {
     this._synced = true;
     try {
       this._watcher = watch(this._o.directory, { recursive: true }, () => this._schedule());
-      this._watcher.on('error', (err) => this._o.logger.warn({ err, source: this.name }, 'file watch failed; relying on periodic rescans'));
+      this._watcher.on('error', (err) =>
+        this._o.logger.warn({ err, source: this.name }, 'file watch failed; relying on periodic rescans'),
+      );
     } catch (err) {
       this._o.logger.warn({ err, source: this.name }, 'cannot watch directory; relying on periodic rescans');
     }
@@ -115,7 +117,8 @@ export class FileSource implements Source {
       if (previous && previous.mtimeMs === info.mtimeMs && previous.size === info.size) continue;
       const { objects, problems: fileProblems } = await readObjectFile(file);
       if (fileProblems.length > 0) {
-        for (const p of fileProblems) this._o.logger.warn({ file: p.file, source: this.name }, `skipping file: ${p.message}`);
+        for (const p of fileProblems)
+          this._o.logger.warn({ file: p.file, source: this.name }, `skipping file: ${p.message}`);
         // Remember the bad version so it is not re-read until it changes again; keep old objects.
         this._files.set(file, { mtimeMs: info.mtimeMs, size: info.size, keys: previous?.keys ?? new Set() });
         continue;
@@ -124,7 +127,9 @@ export class FileSource implements Source {
       for (const { object, index } of objects) {
         const gvk = objectGvk(object);
         const ref = objectRef(object);
-        const identity = gvk ? `${gvk.group}/${gvk.kind}/${ref.namespace ?? ''}/${ref.name ?? `#${index}`}` : `#${index}`;
+        const identity = gvk
+          ? `${gvk.group}/${gvk.kind}/${ref.namespace ?? ''}/${ref.name ?? `#${index}`}`
+          : `#${index}`;
         const key = `${file}\u0000${identity}`;
         keys.add(key);
         this._o.sink.upsert(key, object, `${file}`);

@@ -34,11 +34,13 @@ const markIntegralFloats = (tags: Tags): Tags =>
         const value: unknown = scalar.resolve(...args);
         return typeof value === 'number' && Number.isInteger(value) ? new GoFloat64(value) : value;
       },
-    } as ScalarTag;
+    };
   });
 
 /** Lists object files under the given paths: files as given, directories recursively, sorted. */
-export async function listObjectFiles(paths: readonly string[]): Promise<{ files: string[]; problems: FileProblem[] }> {
+export async function listObjectFiles(
+  paths: readonly string[],
+): Promise<{ files: string[]; problems: FileProblem[] }> {
   const files: string[] = [];
   const problems: FileProblem[] = [];
   const visit = async (path: string, explicit: boolean): Promise<void> => {
@@ -46,7 +48,13 @@ export async function listObjectFiles(paths: readonly string[]): Promise<{ files
     try {
       info = await stat(path);
     } catch (err) {
-      problems.push({ file: path, message: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message });
+      problems.push({
+        file: path,
+        message:
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? 'no such file or directory'
+            : (err as Error).message,
+      });
       return;
     }
     if (info.isDirectory()) {
@@ -67,7 +75,10 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
   const add = (value: unknown, where: string) => {
     if (value === null || value === undefined) return;
     if (typeof value !== 'object' || Array.isArray(value) || value instanceof GoFloat64) {
-      problems.push({ file, message: `${where}: not a Kubernetes object (expected a mapping with apiVersion and kind)` });
+      problems.push({
+        file,
+        message: `${where}: not a Kubernetes object (expected a mapping with apiVersion and kind)`,
+      });
       return;
     }
     const obj = value as Record<string, unknown>;
@@ -91,7 +102,10 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
     if (doc.errors.length > 0) {
       const e = doc.errors[0]!;
       const pos = e.linePos?.[0];
-      problems.push({ file, message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}` });
+      problems.push({
+        file,
+        message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`,
+      });
       return;
     }
     add(doc.toJS({ maxAliasCount: 100 }), `document ${i + 1}`);
@@ -99,7 +113,9 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
   return { objects, problems };
 }
 
-export async function readObjectFile(file: string): Promise<{ objects: FileObject[]; problems: FileProblem[] }> {
+export async function readObjectFile(
+  file: string,
+): Promise<{ objects: FileObject[]; problems: FileProblem[] }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -118,10 +134,18 @@ const MAY_HAVE_FLOAT_LITERAL = /\d[.eE]/;
  */
 export function parseKubeJson(text: string): unknown {
   if (!MAY_HAVE_FLOAT_LITERAL.test(text)) return JSON.parse(text);
-  return JSON.parse(text, function (this: unknown, _key: string, value: unknown, context?: { source?: string }) {
-    if (typeof value === 'number' && Number.isInteger(value) && context?.source !== undefined && /[.eE]/.test(context.source)) {
-      return new GoFloat64(value);
-    }
-    return value;
-  });
+  return JSON.parse(
+    text,
+    function (this: unknown, _key: string, value: unknown, context?: { source?: string }) {
+      if (
+        typeof value === 'number' &&
+        Number.isInteger(value) &&
+        context?.source !== undefined &&
+        /[.eE]/.test(context.source)
+      ) {
+        return new GoFloat64(value);
+      }
+      return value;
+    },
+  );
 }

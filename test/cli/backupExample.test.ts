@@ -11,7 +11,12 @@ const SEED_LINES = [
 
 describe('examples/backup reproduces the seed article', () => {
   it('renders exactly the three series of the article and nothing else', async () => {
-    const result = await runCli(['render', '--config', 'examples/backup/config.yaml', 'examples/backup/backup.yaml']);
+    const result = await runCli([
+      'render',
+      '--config',
+      'examples/backup/config.yaml',
+      'examples/backup/backup.yaml',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stderr, '');
     const samples = result.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#'));
@@ -30,9 +35,9 @@ describe('examples/backup reproduces the seed article', () => {
   it('gives status 0 and no duration for a backup that is still running', async () => {
     const { mkdtemp, writeFile } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const dir = await mkdtemp(join(tmpdir(), 'backup-'));
-    const file = join(dir, 'running.yaml');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(tmpdir(), 'backup-'));
+    const file = path.join(dir, 'running.yaml');
     await writeFile(
       file,
       'apiVersion: backup.example.com/v1\nkind: Backup\nmetadata: {name: b2, namespace: ns}\nspec: {target: t}\nstatus: {phase: Running, startTime: "2026-02-09T10:00:00Z"}\n',

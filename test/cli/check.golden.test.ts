@@ -10,7 +10,9 @@ const root = join(import.meta.dirname, '..', 'fixtures', 'config-errors');
 // Every bad config must fail `check` (exit 1) with messages naming file, line, column and key path;
 // the exact messages are golden files (<name>.expected) next to each config.
 describe('check rejects bad configs with precise messages', () => {
-  for (const file of readdirSync(root).filter((f) => f.endsWith('.yaml')).sort()) {
+  for (const file of readdirSync(root)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()) {
     it(file, async () => {
       const path = join('test', 'fixtures', 'config-errors', file);
       const result = await runCli(['check', '--config', path]);

@@ -21,7 +21,14 @@ describe('render golden fixtures', () => {
       assert.equal(text.code, 0, text.stderr);
       assertGolden(text.stdout, join(dir, 'expected.prom'));
       assertGolden(text.stderr, join(dir, 'expected.stderr'));
-      const om = await runCli(['render', '--format', 'openmetrics', '--config', join(dir, 'config.yaml'), ...objects]);
+      const om = await runCli([
+        'render',
+        '--format',
+        'openmetrics',
+        '--config',
+        join(dir, 'config.yaml'),
+        ...objects,
+      ]);
       assert.equal(om.code, 0, om.stderr);
       assertGolden(om.stdout, join(dir, 'expected.om'));
     });

@@ -28,9 +28,24 @@ describe('parseConfig', () => {
   });
 
   it('distinguishes an absent metricNamePrefix from an empty one', () => {
-    const absent = parseConfig(wrap(`    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metrics: [{name: m, each: {type: Gauge, gauge: {}}}]\n`), 'c.yaml');
-    const empty = parseConfig(wrap(`    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metricNamePrefix: ""\n      metrics: [{name: m, each: {type: Gauge, gauge: {}}}]\n`), 'c.yaml');
-    const nullPrefix = parseConfig(wrap(`    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metricNamePrefix:\n      metrics: [{name: m, each: {type: Gauge, gauge: {}}}]\n`), 'c.yaml');
+    const absent = parseConfig(
+      wrap(
+        `    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metrics: [{name: m, each: {type: Gauge, gauge: {}}}]\n`,
+      ),
+      'c.yaml',
+    );
+    const empty = parseConfig(
+      wrap(
+        `    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metricNamePrefix: ""\n      metrics: [{name: m, each: {type: Gauge, gauge: {}}}]\n`,
+      ),
+      'c.yaml',
+    );
+    const nullPrefix = parseConfig(
+      wrap(
+        `    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metricNamePrefix:\n      metrics: [{name: m, each: {type: Gauge, gauge: {}}}]\n`,
+      ),
+      'c.yaml',
+    );
     assert.equal(absent.resources[0]!.metricNamePrefix, undefined);
     assert.equal(empty.resources[0]!.metricNamePrefix, '');
     assert.equal(nullPrefix.resources[0]!.metricNamePrefix, undefined);
@@ -38,7 +53,12 @@ describe('parseConfig', () => {
 
   it('accepts the type case-insensitively', () => {
     for (const t of ['Gauge', 'gauge', 'GAUGE']) {
-      const cfg = parseConfig(wrap(`    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metrics: [{name: m, each: {type: ${t}, gauge: {}}}]\n`), 'c.yaml');
+      const cfg = parseConfig(
+        wrap(
+          `    - groupVersionKind: {group: a.io, version: v1, kind: Foo}\n      metrics: [{name: m, each: {type: ${t}, gauge: {}}}]\n`,
+        ),
+        'c.yaml',
+      );
       assert.equal(cfg.resources[0]!.metrics[0]!.each.type, 'gauge');
     }
   });
@@ -58,7 +78,9 @@ describe('parseConfig', () => {
         ),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        const messages = err.problems.map((p) => `${p.location.line}:${p.location.column} ${p.location.keyPath}: ${p.message}`);
+        const messages = err.problems.map(
+          (p) => `${p.location.line}:${p.location.column} ${p.location.keyPath}: ${p.message}`,
+        );
         assert.deepEqual(messages, [
           '6:31 spec.resources[0].metrics[0].each.gague: unknown field "gague" (did you mean "gauge"?)',
           '6:17 spec.resources[0].metrics[0].each.gauge: expected each.gauge to not be nil (type Gauge needs the "gauge" block)',

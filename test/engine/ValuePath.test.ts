@@ -4,7 +4,14 @@ import { InvalidPathError, ValuePath } from '../../src/engine/ValuePath.ts';
 
 const obj = {
   metadata: { name: 'foo', annotations: { bar: 'baz', 'a=b': 'literal' } },
-  spec: { order: [{ v: 1, p: 1 }, { v: 2, p: 2.5 }, { v: 3, p: 3 }], flags: [{ on: true }, { on: false }] },
+  spec: {
+    order: [
+      { v: 1, p: 1 },
+      { v: 2, p: 2.5 },
+      { v: 3, p: 3 },
+    ],
+    flags: [{ on: true }, { on: false }],
+  },
   status: {
     conditions: [
       { type: 'Progressing', status: 'False' },
@@ -42,7 +49,10 @@ describe('ValuePath (KSM path grammar)', () => {
   });
 
   it('matches [status=Unknown] exactly, unlike KSM', () => {
-    assert.deepEqual(get('status', 'conditions', '[status=Unknown]'), { type: 'Degraded', status: 'Unknown' });
+    assert.deepEqual(get('status', 'conditions', '[status=Unknown]'), {
+      type: 'Degraded',
+      status: 'Unknown',
+    });
   });
 
   it('returns the value of a key=value segment when it matches, else the literal key', () => {
@@ -56,11 +66,14 @@ describe('ValuePath (KSM path grammar)', () => {
   });
 
   it('rejects [x] without "=" at compile time, with a hint', () => {
-    assert.throws(() => new ValuePath(['status', '[Ready]']), (err: Error) => {
-      assert.ok(err instanceof InvalidPathError);
-      assert.match(err.message, /^invalid list lookup: \[Ready\]/);
-      return true;
-    });
+    assert.throws(
+      () => new ValuePath(['status', '[Ready]']),
+      (err: Error) => {
+        assert.ok(err instanceof InvalidPathError);
+        assert.match(err.message, /^invalid list lookup: \[Ready\]/);
+        return true;
+      },
+    );
     assert.throws(() => new ValuePath(['[]']), InvalidPathError);
   });
 

@@ -51,7 +51,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const binary = findBinary(COLLECTOR_BINARY);
   const dir = makePeerDir('otelcol');
   try {
-    const otlpPort = options.otlpHttpEndpoint ? Number(new URL(options.otlpHttpEndpoint).port) : await freePort();
+    const otlpPort = options.otlpHttpEndpoint
+      ? Number(new URL(options.otlpHttpEndpoint).port)
+      : await freePort();
     const [promPort, telemetryPort] = [await freePort(), await freePort()];
     const fileExportPath = path.join(dir, 'export.jsonl');
     const otlpHttpEndpoint = `http://127.0.0.1:${otlpPort}`;

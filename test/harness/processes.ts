@@ -75,14 +75,21 @@ export function httpRequest(url: string, options: HttpRequestOptions = {}): Prom
 
 // ---------------------------------------------------------------- temp dirs
 
-/** A fresh private directory for one peer's config, data and log. */
+const peerDirs = new Set<string>();
+const keepPeerDirs = (): boolean => process.env['CRD_BRIDGE_KEEP_PEER_DIRS'] === '1';
+
+/** A fresh private directory for one peer's config, data and log; removed at exit if not before. */
 export function makePeerDir(name: string): string {
-  return mkdtempSync(path.join(os.tmpdir(), `crd-bridge-${name}-`));
+  const dir = mkdtempSync(path.join(os.tmpdir(), `crd-bridge-${name}-`));
+  peerDirs.add(dir);
+  installCleanupHooks();
+  return dir;
 }
 
 /** Set CRD_BRIDGE_KEEP_PEER_DIRS=1 to keep data and logs of stopped peers for debugging. */
 export function removePeerDir(dir: string): void {
-  if (process.env['CRD_BRIDGE_KEEP_PEER_DIRS'] === '1') return;
+  peerDirs.delete(dir);
+  if (keepPeerDirs()) return;
   rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
@@ -104,21 +111,31 @@ export function tailFile(file: string, lines = 40): string {
 const live = new Set<ManagedProcess>();
 let hooksInstalled = false;
 
-function killAllNow(): void {
+function cleanUpNow(): void {
   for (const proc of live) proc.killNow();
   live.clear();
+  if (keepPeerDirs()) return;
+  for (const dir of peerDirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A peer killed a moment ago may still be writing; a stray temp dir is harmless.
+    }
+  }
+  peerDirs.clear();
 }
 
 // Peers run in their own process group (so stop() reaches everything they
 // spawn) and therefore do not get the terminal's Ctrl-C; without these hooks a
-// crashed or interrupted test run would leave them listening.
+// crashed or interrupted test run would leave them listening, and their temp
+// dirs (etcd and TSDB data) behind. Nothing helps against SIGKILL of this process.
 function installCleanupHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
-  process.on('exit', killAllNow);
+  process.on('exit', cleanUpNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      killAllNow();
+      cleanUpNow();
       // Re-raise with the default disposition unless someone else handles it.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });

@@ -49,7 +49,18 @@ spec:
 function hostileObject(i: number): Record<string, unknown> {
   const items = Array.from({ length: 5000 }, (_, j) => ({
     k: `k${j}"\\\n${'é'.repeat(j % 5)}`,
-    v: [Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 0, -1e-300, 1e21, 'NaN', '+Inf', '-Inf', '1e308'][j % 10],
+    v: [
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      0,
+      -1e-300,
+      1e21,
+      'NaN',
+      '+Inf',
+      '-Inf',
+      '1e308',
+    ][j % 10],
   }));
   const entries = Object.fromEntries(Array.from({ length: 5000 }, (_, j) => [`key.${j}/with-dash ü`, j]));
   let deep: Record<string, unknown> = { leaf: 1 };
@@ -59,7 +70,12 @@ function hostileObject(i: number): Record<string, unknown> {
     kind: 'Thing',
     metadata: {
       name: `thing-${i} "quoted" \\ back\nslash`,
-      labels: { 'app.kubernetes.io/name': 'x', app_kubernetes_io_name: 'collides', '9lives': 'digit', 'ünï': 'code' },
+      labels: {
+        'app.kubernetes.io/name': 'x',
+        app_kubernetes_io_name: 'collides',
+        '9lives': 'digit',
+        ünï: 'code',
+      },
     },
     spec: { items, entries, deep, phase: 'new\nline', padding: 'x'.repeat(2_000_000) },
   };
@@ -69,8 +85,14 @@ describe('hostile input', () => {
   it('renders huge, deep, escaped and extreme objects as valid exposition without crashing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hostile-'));
     writeFileSync(join(dir, 'config.yaml'), CONFIG);
-    writeFileSync(join(dir, 'objects.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [hostileObject(1), hostileObject(2)] }));
-    writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: hostile.io/v1\nkind: Thing\nmetadata: {name: [unclosed\n');
+    writeFileSync(
+      join(dir, 'objects.json'),
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [hostileObject(1), hostileObject(2)] }),
+    );
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'apiVersion: hostile.io/v1\nkind: Thing\nmetadata: {name: [unclosed\n',
+    );
     const result = await runCli(['render', '--config', join(dir, 'config.yaml'), dir]);
     // The broken file is reported and makes the exit code 1; everything else is rendered.
     assert.equal(result.code, 1);

@@ -33,7 +33,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
     }
     await delay(100);
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 describe('against a real kube-apiserver with etcd and RBAC', () => {
@@ -66,16 +66,29 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
   it('deploy/ passes a server-side dry run and its ClusterRole is what `rbac` prints for its config', async () => {
     // The ServiceMonitor needs the Prometheus Operator's CRD; a minimal one stands in for it.
     await kubectl(['apply', '-f', '-'], SERVICE_MONITOR_CRD);
-    await kubectl(['wait', '--for=condition=Established', 'crd/servicemonitors.monitoring.coreos.com', '--timeout=30s']);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd/servicemonitors.monitoring.coreos.com',
+      '--timeout=30s',
+    ]);
     await kubectl(['apply', '-f', path.join(repoRoot, 'deploy/00-namespace.yaml')]);
     const dry = await kubectl(['apply', '--dry-run=server', '-f', path.join(repoRoot, 'deploy')]);
     assert.match(dry, /deployment.apps\/crd-metrics-bridge (created|configured) \(server dry run\)/);
-    assert.match(dry, /servicemonitor.monitoring.coreos.com\/crd-metrics-bridge (created|configured) \(server dry run\)/);
-    const configMap = parse(readFileSync(path.join(repoRoot, 'deploy/04-configmap.yaml'), 'utf8')) as { data: Record<string, string> };
+    assert.match(
+      dry,
+      /servicemonitor.monitoring.coreos.com\/crd-metrics-bridge (created|configured) \(server dry run\)/,
+    );
+    const configMap = parse(readFileSync(path.join(repoRoot, 'deploy/04-configmap.yaml'), 'utf8')) as {
+      data: Record<string, string>;
+    };
     writeFileSync(path.join(work, 'config.yaml'), configMap.data['config.yaml']!);
     const rbac = await runCli(['rbac', '--config', path.join(work, 'config.yaml')]);
     assert.equal(rbac.code, 0, rbac.stderr);
-    const shipped = readFileSync(path.join(repoRoot, 'deploy/02-clusterrole.yaml'), 'utf8').replace(/^#.*\n/gm, '');
+    const shipped = readFileSync(path.join(repoRoot, 'deploy/02-clusterrole.yaml'), 'utf8').replace(
+      /^#.*\n/gm,
+      '',
+    );
     assert.equal(rbac.stdout, shipped);
     // Now apply the real RBAC objects the bridge will run with.
     for (const f of ['01-serviceaccount.yaml', '02-clusterrole.yaml', '03-clusterrolebinding.yaml']) {
@@ -85,7 +98,8 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
 
   it('the ServiceAccount may read exactly the configured resources and nothing more', async () => {
     const as = 'system:serviceaccount:monitoring:crd-metrics-bridge';
-    const can = async (...args: string[]) => (await api.kubectl(['auth', 'can-i', ...args, `--as=${as}`])).stdout.trim();
+    const can = async (...args: string[]) =>
+      (await api.kubectl(['auth', 'can-i', ...args, `--as=${as}`])).stdout.trim();
     assert.equal(await can('watch', 'backups.backup.example.com', '--all-namespaces'), 'yes');
     assert.equal(await can('list', 'customresourcedefinitions.apiextensions.k8s.io'), 'yes');
     assert.equal(await can('create', 'backups.backup.example.com'), 'no');
@@ -105,36 +119,64 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
         OTEL_METRIC_EXPORT_INTERVAL: '1000',
       },
     });
-    await kubectl(['apply', '-f', '-'], readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8'));
+    await kubectl(
+      ['apply', '-f', '-'],
+      readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8'),
+    );
     const body = await until('the seed series', async () => {
       const b = (await bridge.scrape()).body;
       return samples(b, 'backup_').length === 3 ? b : undefined;
     });
     assert.deepEqual(samples(body, 'backup_'), SEED_LINES);
-    await collector.waitForFileExport((docs) => JSON.stringify(docs.at(-1) ?? {}).includes('"test-backup"'), 10_000);
+    await collector.waitForFileExport(
+      (docs) => JSON.stringify(docs.at(-1) ?? {}).includes('"test-backup"'),
+      10_000,
+    );
     const last = JSON.stringify((await collector.readFileExport()).at(-1));
     assert.match(last, /"name":"backup_size_bytes"/);
     assert.match(last, /"asInt":"1048576"|"asDouble":1048576/);
   });
 
   it('an update changes the values and a delete removes the series', async () => {
-    const updated = readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8').replace('sizeBytes: 1048576', 'sizeBytes: 2097152');
+    const updated = readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8').replace(
+      'sizeBytes: 1048576',
+      'sizeBytes: 2097152',
+    );
     await kubectl(['apply', '-f', '-'], updated);
     await until('the new size', async () =>
       samples((await bridge.scrape()).body, 'backup_size_bytes')[0]?.endsWith(' 2097152') ? true : undefined,
     );
     await kubectl(['delete', 'backup', 'test-backup', '-n', 'default']);
-    await until('the series to go', async () => (samples((await bridge.scrape()).body, 'backup_').length === 0 ? true : undefined));
+    await until('the series to go', async () =>
+      samples((await bridge.scrape()).body, 'backup_').length === 0 ? true : undefined,
+    );
   });
 
   it('picks up a CRD installed after start', async () => {
     await kubectl(['apply', '-f', path.join(repoRoot, 'examples/cert-manager/crd.yaml')]);
-    await kubectl(['wait', '--for=condition=Established', 'crd/certificates.cert-manager.io', '--timeout=30s']);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd/certificates.cert-manager.io',
+      '--timeout=30s',
+    ]);
     await kubectl(['create', 'namespace', 'shop']);
     await kubectl(['create', 'namespace', 'internal']);
     await kubectl(['apply', '-f', path.join(repoRoot, 'examples/cert-manager/certificates.yaml')]);
     const as = 'system:serviceaccount:monitoring:crd-metrics-bridge';
-    assert.equal((await api.kubectl(['auth', 'can-i', 'watch', 'certificates.cert-manager.io', '--all-namespaces', `--as=${as}`])).stdout.trim(), 'yes');
+    assert.equal(
+      (
+        await api.kubectl([
+          'auth',
+          'can-i',
+          'watch',
+          'certificates.cert-manager.io',
+          '--all-namespaces',
+          `--as=${as}`,
+        ])
+      ).stdout.trim(),
+      'yes',
+    );
     const lines = await until('certificate series', async () => {
       const s = samples((await bridge.scrape()).body, 'certmanager_certificate_expiration_timestamp_seconds');
       return s.length === 2 ? s : undefined;
@@ -150,7 +192,11 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
     const item = (i: number) => ({
       apiVersion: 'backup.example.com/v1',
       kind: 'Backup',
-      metadata: { name: `burst-${i}`, namespace: 'default', labels: { burst: i % 3 === 0 ? 'keep' : 'drop' } },
+      metadata: {
+        name: `burst-${i}`,
+        namespace: 'default',
+        labels: { burst: i % 3 === 0 ? 'keep' : 'drop' },
+      },
       spec: { target: `t${i}` },
       status: { phase: 'Completed', sizeBytes: i },
     });
@@ -162,26 +208,56 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
         return kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
       }),
     );
-    await until('all burst objects', async () => (samples((await bridge.scrape()).body, 'backup_size_bytes').length === count ? true : undefined), 60_000);
+    await until(
+      'all burst objects',
+      async () =>
+        samples((await bridge.scrape()).body, 'backup_size_bytes').length === count ? true : undefined,
+      60_000,
+    );
     // One DeleteCollection call removes two thirds at once; the watch sees a burst of DELETED events.
-    await kubectl(['delete', '--raw', '/apis/backup.example.com/v1/namespaces/default/backups?labelSelector=burst%3Ddrop']);
-    const expected = new Set((await kubectl(['get', 'backups', '-n', 'default', '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter(Boolean));
+    await kubectl([
+      'delete',
+      '--raw',
+      '/apis/backup.example.com/v1/namespaces/default/backups?labelSelector=burst%3Ddrop',
+    ]);
+    const expected = new Set(
+      (await kubectl(['get', 'backups', '-n', 'default', '-o', 'jsonpath={.items[*].metadata.name}']))
+        .split(' ')
+        .filter(Boolean),
+    );
     assert.equal(expected.size, count / 3);
-    await until('the cache to match the API server', async () => {
-      const got = samples((await bridge.scrape()).body, 'backup_size_bytes').map((l) => /name="([^"]+)"/.exec(l)![1]!);
-      return got.length === expected.size && got.every((n) => expected.has(n)) ? true : undefined;
-    }, 60_000);
-    console.log(`burst of ${count} creates and ${count - expected.size} deletes settled in ${Date.now() - started} ms`);
+    await until(
+      'the cache to match the API server',
+      async () => {
+        const got = samples((await bridge.scrape()).body, 'backup_size_bytes').map(
+          (l) => /name="([^"]+)"/.exec(l)![1]!,
+        );
+        return got.length === expected.size && got.every((n) => expected.has(n)) ? true : undefined;
+      },
+      60_000,
+    );
+    console.log(
+      `burst of ${count} creates and ${count - expected.size} deletes settled in ${Date.now() - started} ms`,
+    );
   });
 
   it('reports list/watch, sync and event telemetry and is ready', async () => {
     assert.equal((await httpRequest(`${bridge.url}/readyz`)).status, 200);
     const self = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
-    assert.match(self, /crd_metrics_bridge_list_total\{target="backup.example.com\/v1\/backups",result="success"\} [1-9]/);
+    assert.match(
+      self,
+      /crd_metrics_bridge_list_total\{target="backup.example.com\/v1\/backups",result="success"\} [1-9]/,
+    );
     assert.match(self, /crd_metrics_bridge_watch_total\{[^}]*result="success"/);
     assert.match(self, /crd_metrics_bridge_watch_events_total\{[^}]*type="DELETED"/);
-    assert.match(self, /crd_metrics_bridge_last_sync_timestamp_seconds\{target="cert-manager.io\/v1\/certificates"\} 1\d{9}\n/);
-    assert.match(self, /crd_metrics_bridge_target_synced\{target="backup.example.com\/v1\/backups",state="watching"\} 1/);
+    assert.match(
+      self,
+      /crd_metrics_bridge_last_sync_timestamp_seconds\{target="cert-manager.io\/v1\/certificates"\} 1\d{9}\n/,
+    );
+    assert.match(
+      self,
+      /crd_metrics_bridge_target_synced\{target="backup.example.com\/v1\/backups",state="watching"\} 1/,
+    );
     assert.doesNotMatch(bridge.log(), /"level":"error"/);
     assert.doesNotMatch(bridge.log(), /list\/watch failed/);
   });
@@ -192,10 +268,16 @@ describe('version wildcards and CRD removal', () => {
     const api = await startKubeApiserver();
     let bridge: BridgeHandle | undefined;
     try {
-      const r = await api.kubectl(['apply', '-f', path.join(repoRoot, 'test/fixtures/kube/widgets-crd.yaml')]);
+      const r = await api.kubectl([
+        'apply',
+        '-f',
+        path.join(repoRoot, 'test/fixtures/kube/widgets-crd.yaml'),
+      ]);
       assert.equal(r.code, 0, r.stderr);
       await api.kubectl(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=30s']);
-      await api.kubectl(['apply', '-f', '-'], { input: 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n' });
+      await api.kubectl(['apply', '-f', '-'], {
+        input: 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 3}\n',
+      });
       bridge = await startBridge({
         config: path.join(repoRoot, 'test/fixtures/kube/widgets-config.yaml'),
         source: 'kubernetes',
@@ -211,7 +293,11 @@ describe('version wildcards and CRD removal', () => {
       ]);
       const del = await api.kubectl(['delete', 'crd', 'widgets.example.com']);
       assert.equal(del.code, 0, del.stderr);
-      await until('the series to go with the CRD', async () => (samples((await bridge!.scrape()).body, 'widget_').length === 0 ? true : undefined), 30_000);
+      await until(
+        'the series to go with the CRD',
+        async () => (samples((await bridge!.scrape()).body, 'widget_').length === 0 ? true : undefined),
+        30_000,
+      );
     } finally {
       await bridge?.stop();
       await api.stop();

@@ -21,7 +21,10 @@ interface OtlpMetric {
   gauge?: { dataPoints: OtlpDataPoint[] };
 }
 interface OtlpDocument {
-  resourceMetrics?: { resource?: { attributes?: { key: string; value: { stringValue?: string } }[] }; scopeMetrics?: { scope?: { name?: string }; metrics?: OtlpMetric[] }[] }[];
+  resourceMetrics?: {
+    resource?: { attributes?: { key: string; value: { stringValue?: string } }[] };
+    scopeMetrics?: { scope?: { name?: string }; metrics?: OtlpMetric[] }[];
+  }[];
 }
 
 /** The last pushed data points of a metric, as `name=value` per object, from the Collector's file export. */
@@ -100,7 +103,10 @@ describe('a real OpenTelemetry Collector receives the OTLP push', () => {
   });
 
   it('pushes the custom resource series with their attributes and the resource', async () => {
-    const docs = await collector.waitForFileExport((d) => lastPush(d, 'backup_size_bytes')?.size === 2, 20_000);
+    const docs = await collector.waitForFileExport(
+      (d) => lastPush(d, 'backup_size_bytes')?.size === 2,
+      20_000,
+    );
     assert.deepEqual([...lastPush(docs, 'backup_size_bytes')!].sort(), [
       ['a', 1048576],
       ['b', 2048],
@@ -189,9 +195,17 @@ describe('OTEL_CONFIG_FILE (declarative configuration) sets up both readers', ()
     });
     try {
       const scrape = await httpRequest(`http://127.0.0.1:${port}/metrics`);
-      assert.deepEqual(samples(scrape.body, 'backup_size_bytes'), ['backup_size_bytes{namespace="default",name="a",target="s3://bucket/a"} 77']);
-      const docs = await collector.waitForFileExport((d) => lastPush(d, 'backup_size_bytes')?.get('a') === 77, 20_000);
-      assert.match(JSON.stringify(docs.at(-1)), /"service.name","value":\{"stringValue":"declarative-bridge"\}/);
+      assert.deepEqual(samples(scrape.body, 'backup_size_bytes'), [
+        'backup_size_bytes{namespace="default",name="a",target="s3://bucket/a"} 77',
+      ]);
+      const docs = await collector.waitForFileExport(
+        (d) => lastPush(d, 'backup_size_bytes')?.get('a') === 77,
+        20_000,
+      );
+      assert.match(
+        JSON.stringify(docs.at(-1)),
+        /"service.name","value":\{"stringValue":"declarative-bridge"\}/,
+      );
     } finally {
       await proc.stop();
       await collector.stop();

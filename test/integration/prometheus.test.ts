@@ -32,7 +32,10 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'bridge-objects-'));
     writeFileSync(path.join(dir, 'a.yaml'), backupYaml('a', 1048576));
     writeFileSync(path.join(dir, 'b.yaml'), backupYaml('b', 2048, 'Failed'));
-    bridge = await startBridge({ config: path.join(repoRoot, 'examples/backup/config.yaml'), source: `files:${dir}` });
+    bridge = await startBridge({
+      config: path.join(repoRoot, 'examples/backup/config.yaml'),
+      source: `files:${dir}`,
+    });
     prometheus = await startPrometheus({ scrapeTargets: [bridge.address], jobName: 'bridge' });
   });
 
@@ -51,7 +54,9 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
       'backup_size_bytes{namespace="default",name="b",target="s3://bucket/b"} 2048',
     ]);
     assertPromtoolAccepts(text.body);
-    const om = await bridge.scrape('application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5');
+    const om = await bridge.scrape(
+      'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5',
+    );
     assert.equal(om.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
     assert.ok(om.body.endsWith('# EOF\n'));
     assert.deepEqual(samples(om.body, 'backup_'), samples(text.body, 'backup_'));
@@ -76,7 +81,9 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
     rmSync(path.join(dir, 'b.yaml'));
     await prometheus.waitForSeries('count(backup_size_bytes{job="bridge"}) == 1');
     const scrape = await bridge.scrape();
-    assert.deepEqual(samples(scrape.body, 'backup_size_bytes'), ['backup_size_bytes{namespace="default",name="a",target="s3://bucket/a"} 4096']);
+    assert.deepEqual(samples(scrape.body, 'backup_size_bytes'), [
+      'backup_size_bytes{namespace="default",name="a",target="s3://bucket/a"} 4096',
+    ]);
     assert.equal(samples(scrape.body, 'backup_status').length, 1);
   });
 
@@ -91,7 +98,8 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
 
   it('serves health endpoints, a landing page, gzip, and the self-metrics listener', async () => {
     const { httpRequest } = await import('../harness/processes.ts');
-    for (const p of ['/healthz', '/livez', '/readyz']) assert.equal((await httpRequest(bridge.url + p)).status, 200);
+    for (const p of ['/healthz', '/livez', '/readyz'])
+      assert.equal((await httpRequest(bridge.url + p)).status, 200);
     const landing = await httpRequest(bridge.url + '/');
     assert.match(landing.body, /href="\/metrics"/);
     const gz = await httpRequest(bridge.url + '/metrics', { headers: { 'accept-encoding': 'gzip' } });

@@ -73,7 +73,9 @@ export class CelExpression {
       const seconds = Number(proto.message?.seconds ?? 0n) + (proto.message?.nanos ?? 0) / 1e9;
       return { kind: 'number', value: seconds };
     }
-    throw new CelEvaluationError(`expression returned a ${typeName ?? 'list or map'}, expected a number, string or bool`);
+    throw new CelEvaluationError(
+      `expression returned a ${typeName ?? 'list or map'}, expected a number, string or bool`,
+    );
   }
 }
 
@@ -109,7 +111,8 @@ export class CelConversionCache {
       converted = value.map((item) => this.convert(item));
     } else {
       const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value as Record<string, unknown>)) out[key] = this.convert(item);
+      for (const [key, item] of Object.entries(value as Record<string, unknown>))
+        out[key] = this.convert(item);
       converted = out;
     }
     this._done.set(value, converted);

@@ -53,7 +53,8 @@ export class GaugeGenerator implements EachGenerator {
     const fail = (where: string, r: ElementError) =>
       context.errors.report(r.kind, `${this.pathText}: ${where}${r.error}`);
     // With a CEL value, a map is one element (self) unless labelFromKey asks for one series per entry.
-    const iterateMap = isMap(target) && (this._o.valueExpression === undefined || this._o.labelFromKey !== '');
+    const iterateMap =
+      isMap(target) && (this._o.valueExpression === undefined || this._o.labelFromKey !== '');
     if (iterateMap) {
       for (const key of Object.keys(target)) {
         const item = target[key];
@@ -97,7 +98,8 @@ export class GaugeGenerator implements EachGenerator {
 
   private _addLabels(element: unknown, labels: Map<string, string>, context: EachContext): void {
     addPathLabels(element, this._o.labelsFromPath, labels);
-    if (this._o.labelsFromExpression.length > 0) addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
+    if (this._o.labelsFromExpression.length > 0)
+      addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
   }
 
   private _value(item: unknown, context: EachContext): ElementResult {
@@ -106,11 +108,13 @@ export class GaugeGenerator implements EachGenerator {
     const got = this._o.valueFrom.get(item);
     if (got === undefined) {
       if (this._o.nilIsZero) return { labels, value: 0 };
-      if (item === undefined || item === null) return { error: 'got nil while resolving path', kind: 'nil-value' };
+      if (item === undefined || item === null)
+        return { error: 'got nil while resolving path', kind: 'nil-value' };
       return undefined;
     }
     const converted = this._convert(got, labels);
-    if (isError(converted)) return { error: `${this._o.valueFrom.text}: ${converted.error}`, kind: converted.kind };
+    if (isError(converted))
+      return { error: `${this._o.valueFrom.text}: ${converted.error}`, kind: converted.kind };
     return converted;
   }
 
@@ -125,7 +129,9 @@ export class GaugeGenerator implements EachGenerator {
 
   private _expressionValue(item: unknown, labels: Map<string, string>, context: EachContext): ElementResult {
     if ((item === undefined || item === null) && !this._o.path.isEmpty) {
-      return this._o.nilIsZero ? { labels, value: 0 } : { error: 'got nil while resolving path', kind: 'nil-value' };
+      return this._o.nilIsZero
+        ? { labels, value: 0 }
+        : { error: 'got nil while resolving path', kind: 'nil-value' };
     }
     const expression = this._o.valueExpression!;
     try {
@@ -141,7 +147,8 @@ export class GaugeGenerator implements EachGenerator {
           return this._o.nilIsZero ? { labels, value: 0 } : undefined;
       }
     } catch (err) {
-      if (err instanceof CelEvaluationError) return { error: `${expression.source}: ${err.message}`, kind: 'cel' };
+      if (err instanceof CelEvaluationError)
+        return { error: `${expression.source}: ${err.message}`, kind: 'cel' };
       throw err;
     }
   }

@@ -49,6 +49,7 @@ export class InfoGenerator implements EachGenerator {
 
   private _addLabels(element: unknown, labels: Map<string, string>, context: EachContext): void {
     addPathLabels(element, this._o.labelsFromPath, labels);
-    if (this._o.labelsFromExpression.length > 0) addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
+    if (this._o.labelsFromExpression.length > 0)
+      addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
   }
 }

@@ -43,7 +43,8 @@ export class StateSetGenerator implements EachGenerator {
     return this._o.list.map((entry) => {
       const labels = new Map<string, string>([[this._o.labelName, entry]]);
       addPathLabels(element, this._o.labelsFromPath, labels);
-      if (this._o.labelsFromExpression.length > 0) addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
+      if (this._o.labelsFromExpression.length > 0)
+        addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
       return { labels, value: state === entry ? 1 : 0 };
     });
   }
