@@ -11,6 +11,7 @@ import {
 import { parseObjects } from '../src/sources/objectFiles.ts';
 import { readFileSync } from 'node:fs';
 import type { HttpBenchResult } from './httpBench.ts';
+import type { KubeBenchResult } from './kubeBench.ts';
 
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
@@ -73,4 +74,36 @@ for (const r of http) {
   console.log(
     `| ${r.objects.toLocaleString('en')} | ${r.series.toLocaleString('en')} | ${f(r.floorMs)} | ${f(r.renderMs)} | ${f(r.text.p50)} / ${f(r.text.p99)} | ${f(r.openmetrics.p50)} / ${f(r.openmetrics.p99)} | ${f(r.gzip.p50)} / ${f(r.gzip.p99)} | ${(r.text.p50 / r.floorMs).toFixed(2)} | ${f(r.otlpCollectSerializeMs)} (${(r.otlpBytes / 2 ** 20).toFixed(1)} MiB) | ${f(r.maxEventLoopStallMs)} | ${f(r.heapMB)} | ${f(r.rssMB)} / ${f(r.peakRssMB)} |`,
   );
+}
+
+const { benchChurn } = await import('./churnBench.ts');
+const churn = await benchChurn();
+console.log(
+  `\nChurn: 100,000 distinct objects, 5,000 live at a time, both readers collecting each generation.\n`,
+);
+console.log(`Heap after GC per generation (MB): ${churn.heapMB.map((h) => h.toFixed(1)).join(', ')}`);
+console.log(`Growth from generation 2 to 20: ${(churn.heapMB.at(-1)! - churn.heapMB[1]!).toFixed(1)} MB`);
+
+// Initial sync from a real kube-apiserver (needs the binaries from scripts/peers/install.sh).
+const { binaryCandidates } = await import('../test/harness/binaries.ts');
+const { existsSync } = await import('node:fs');
+if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some((p) => existsSync(p)))) {
+  const kube = JSON.parse(
+    execFileSync(process.execPath, ['--expose-gc', 'bench/kubeBench.ts', '10000'], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    }),
+  ) as KubeBenchResult;
+  console.log(
+    `\nInitial sync from a real kube-apiserver (${kube.objects.toLocaleString('en')} Backup objects, pages of 500).\n`,
+  );
+  console.log(
+    '| bare paginated list (API server + JSON parse) | bridge sync (list + series) | heap per 1,000 objects (total / series alone / beyond series) | peak RSS |',
+  );
+  console.log('|---:|---:|---:|---:|');
+  console.log(
+    `| ${Math.round(kube.rawObjectsPerSecond).toLocaleString('en')} objects/s (${kube.rawListMs.toFixed(0)} ms) | ${Math.round(kube.objectsPerSecond).toLocaleString('en')} objects/s (${kube.syncMs.toFixed(0)} ms) | ${kube.heapPerThousandKB.toFixed(0)} KB / ${kube.seriesHeapPerThousandKB.toFixed(0)} KB / ${(kube.heapPerThousandKB - kube.seriesHeapPerThousandKB).toFixed(0)} KB | ${kube.peakRssMB.toFixed(0)} MB |`,
+  );
+} else {
+  console.log('\nKubernetes sync benchmark skipped: run `bash scripts/peers/install.sh` first.');
 }
