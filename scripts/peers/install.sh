@@ -18,6 +18,11 @@
 #   CRD_BRIDGE_ETCD_VERSION     etcd version to build when Debian's is too old
 #   CRD_BRIDGE_OTELCOL_VERSION  Collector builder version (must match otel-config/collector-builder.yaml)
 #   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: prometheus etcd kubernetes collector
+#   CRD_BRIDGE_PROMETHEUS       debian (default: the distribution's package, 2.42 on bookworm) or
+#                               source (build Prometheus 3.x + promtool from the Go module proxy
+#                               into $CRD_BRIDGE_CACHE/bin, which the harness prefers over PATH)
+#   CRD_BRIDGE_PROMETHEUS_VERSION  github.com/prometheus/prometheus module version for `source`
+#                               (v0.316.0 is Prometheus 3.16.0)
 #   GO                          path of the go binary
 # (Prefixed names: etcd itself reads every ETCD_* variable as a flag.)
 set -euo pipefail
@@ -25,8 +30,10 @@ set -euo pipefail
 K8S_VERSION="${CRD_BRIDGE_K8S_VERSION:-v1.37.2}"
 # Kubernetes 1.34+ supports etcd 3.6+; 1.37 itself is built against the 3.7 client.
 ETCD_VERSION="${CRD_BRIDGE_ETCD_VERSION:-v3.7.3}"
-ETCD_MIN_MINOR=5
+ETCD_MIN_MINOR=6
 OTELCOL_VERSION="${CRD_BRIDGE_OTELCOL_VERSION:-v0.155.0}"
+PROMETHEUS_FROM="${CRD_BRIDGE_PROMETHEUS:-debian}"
+PROMETHEUS_VERSION="${CRD_BRIDGE_PROMETHEUS_VERSION:-v0.316.0}"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
@@ -158,8 +165,49 @@ write_module() {
 }
 
 # ---------------------------------------------------------------- prometheus
+install_prometheus_from_source() {
+  [[ $PROMETHEUS_VERSION =~ ^v0\.3([0-9][0-9])\.([0-9]+)$ ]] ||
+    die "CRD_BRIDGE_PROMETHEUS_VERSION must look like v0.316.0 (Prometheus 3.x module versioning), got '$PROMETHEUS_VERSION'"
+  local release="3.$((10#${BASH_REMATCH[1]})).${BASH_REMATCH[2]}"
+  if have_all "$BIN" prometheus promtool && [[ "$(version_of prometheus)" == "$release" ]]; then
+    finish prometheus cached "$BIN/prometheus, $BIN/promtool ($release)"
+    return
+  fi
+  need_go
+  log "building Prometheus $release from github.com/prometheus/prometheus@$PROMETHEUS_VERSION (cold: about 5 min)"
+  local gobin="$TOOLS/gobin.$$"
+  mkdir -p "$gobin"
+  # No replace directives upstream, so plain `go install pkg@version` works.
+  # The web UI is not embedded (no builtinassets tag); the HTTP API is all the tests use.
+  GOFLAGS='' GOBIN="$gobin" "$GO_BIN" install -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$release" \
+    "github.com/prometheus/prometheus/cmd/prometheus@$PROMETHEUS_VERSION" \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" ||
+    die "building Prometheus $release failed"
+  mv -f "$gobin/prometheus" "$BIN/prometheus"
+  mv -f "$gobin/promtool" "$BIN/promtool"
+  rm -rf "$gobin"
+  record_version prometheus "$release"
+  finish prometheus built "$BIN/prometheus, $BIN/promtool ($release)"
+}
+
 install_prometheus() {
   begin prometheus
+  case $PROMETHEUS_FROM in
+    source)
+      install_prometheus_from_source
+      return
+      ;;
+    debian) ;;
+    *) die "CRD_BRIDGE_PROMETHEUS must be debian or source, got '$PROMETHEUS_FROM'" ;;
+  esac
+  # A source build left in the cache would shadow the package (the harness
+  # looks in $BIN before PATH), so `debian` removes it.
+  if [[ -e $BIN/prometheus || -e $BIN/promtool ]]; then
+    log "removing $BIN/prometheus and $BIN/promtool (CRD_BRIDGE_PROMETHEUS=debian)"
+    rm -f "$BIN/prometheus" "$BIN/promtool"
+    record_version prometheus "system"
+  fi
   if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
     finish prometheus cached "$(command -v prometheus), $(command -v promtool)"
     return
@@ -339,7 +387,9 @@ log "summary (step, action, seconds, location):"
 for line in "${SUMMARY[@]}"; do log "  $line"; done
 log "versions ($VERSIONS_FILE):"
 while IFS= read -r line; do log "  $line"; done <"$VERSIONS_FILE"
-if command -v prometheus >/dev/null 2>&1; then
-  log "  prometheus=$(prometheus --version 2>&1 | sed -n 's/^prometheus, version \([^ ]*\).*/\1/p')"
+prom_used="$BIN/prometheus"
+[[ -x $prom_used ]] || prom_used="$(command -v prometheus || true)"
+if [[ -n $prom_used ]]; then
+  log "  prometheus in use: $prom_used, version $("$prom_used" --version 2>&1 | sed -n 's/^prometheus, version \([^ ]*\).*/\1/p')"
 fi
 log "binaries: $BIN (the test harness looks in KUBEBUILDER_ASSETS, then $BIN, then PATH)"

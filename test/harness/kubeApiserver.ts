@@ -46,6 +46,18 @@ export interface KubeApiserverHandle {
   serviceAccountToken(namespace: string, serviceAccount: string): Promise<string>;
   /** Same, written as a kubeconfig (current namespace = `namespace`); returns its path. */
   createServiceAccountKubeconfig(namespace: string, serviceAccount: string): Promise<string>;
+  /** Stops the kube-apiserver process only (etcd keeps the data), as in an API server outage. */
+  stopApiserver(): Promise<void>;
+  /** Starts it again on the same address. */
+  startApiserver(): Promise<void>;
+  /**
+   * A second kube-apiserver on the same etcd (another port): lets a test change objects while
+   * the first one, which the bridge talks to, is down.
+   */
+  startSecondApiserver(): Promise<{
+    kubectl(args: string[], opts?: KubectlOptions): Promise<KubectlResult>;
+    stop(): Promise<void>;
+  }>;
   stop(): Promise<void>;
 }
 
@@ -245,48 +257,50 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     started.push(etcd);
 
     const url = `https://127.0.0.1:${securePort}`;
-    const apiserver = await startProcess({
-      name: 'kube-apiserver',
-      command: apiserverBinary,
-      args: [
-        '--advertise-address=127.0.0.1',
-        // The `kubernetes` Service's endpoints would point at the advertise
-        // address, and recent versions refuse a loopback one for that.
-        '--endpoint-reconciler-type=none',
-        '--bind-address=127.0.0.1',
-        `--secure-port=${securePort}`,
-        `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
-        `--tls-cert-file=${pki.serverCert}`,
-        `--tls-private-key-file=${pki.serverKey}`,
-        `--client-ca-file=${pki.caCert}`,
-        `--etcd-servers=${etcdUrl}`,
-        '--authorization-mode=RBAC',
-        // Only a range to allocate ClusterIPs from; nothing routes to it.
-        '--service-cluster-ip-range=10.0.0.0/24',
-        `--service-account-issuer=${url}`,
-        `--service-account-key-file=${pki.saPublicKey}`,
-        `--service-account-signing-key-file=${pki.saPrivateKey}`,
-        // Without a controller-manager no `default` ServiceAccount is ever
-        // created, and this admission plugin would reject every pod for it.
-        '--disable-admission-plugins=ServiceAccount',
-        '--allow-privileged=true',
-        '--profiling=false',
-        ...(options.extraArgs ?? []),
-      ],
-      cwd: dir,
-      logDir: dir,
-      ready: {
-        url: `${url}/readyz`,
-        request: {
-          ca: readFileSync(pki.caCert),
-          cert: readFileSync(pki.adminCert),
-          key: readFileSync(pki.adminKey),
+    const launchApiserver = (port: number, name: string): Promise<ManagedProcess> =>
+      startProcess({
+        name,
+        command: apiserverBinary,
+        args: [
+          '--advertise-address=127.0.0.1',
+          // The `kubernetes` Service's endpoints would point at the advertise
+          // address, and recent versions refuse a loopback one for that.
+          '--endpoint-reconciler-type=none',
+          '--bind-address=127.0.0.1',
+          `--secure-port=${port}`,
+          `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
+          `--tls-cert-file=${pki.serverCert}`,
+          `--tls-private-key-file=${pki.serverKey}`,
+          `--client-ca-file=${pki.caCert}`,
+          `--etcd-servers=${etcdUrl}`,
+          '--authorization-mode=RBAC',
+          // Only a range to allocate ClusterIPs from; nothing routes to it.
+          '--service-cluster-ip-range=10.0.0.0/24',
+          `--service-account-issuer=${url}`,
+          `--service-account-key-file=${pki.saPublicKey}`,
+          `--service-account-signing-key-file=${pki.saPrivateKey}`,
+          // Without a controller-manager no `default` ServiceAccount is ever
+          // created, and this admission plugin would reject every pod for it.
+          '--disable-admission-plugins=ServiceAccount',
+          '--allow-privileged=true',
+          '--profiling=false',
+          ...(options.extraArgs ?? []),
+        ],
+        cwd: dir,
+        logDir: dir,
+        ready: {
+          url: `https://127.0.0.1:${port}/readyz`,
+          request: {
+            ca: readFileSync(pki.caCert),
+            cert: readFileSync(pki.adminCert),
+            key: readFileSync(pki.adminKey),
+          },
         },
-      },
-      startTimeoutMs: options.startTimeoutMs ?? 120_000,
-      stopTimeoutMs: 15_000,
-      pollIntervalMs: 250,
-    });
+        startTimeoutMs: options.startTimeoutMs ?? 120_000,
+        stopTimeoutMs: 15_000,
+        pollIntervalMs: 250,
+      });
+    let apiserver = await launchApiserver(securePort, 'kube-apiserver');
     started.push(apiserver);
 
     const caPem = readFileSync(pki.caCert, 'utf8');
@@ -354,6 +368,27 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
       kubectl,
       serviceAccountToken,
       createServiceAccountKubeconfig,
+      stopApiserver: async () => {
+        await apiserver.stop();
+      },
+      startApiserver: async () => {
+        apiserver = await launchApiserver(securePort, 'kube-apiserver');
+        started.push(apiserver);
+      },
+      startSecondApiserver: async () => {
+        const port = await freePort();
+        const second = await launchApiserver(port, 'kube-apiserver-2');
+        started.push(second);
+        const kubeconfig = path.join(dir, `admin-${port}.kubeconfig`);
+        writeKubeconfig(kubeconfig, `https://127.0.0.1:${port}`, caData, {
+          'client-certificate-data': b64File(pki.adminCert),
+          'client-key-data': b64File(pki.adminKey),
+        });
+        return {
+          kubectl: (args: string[], opts: KubectlOptions = {}) => kubectl(args, { ...opts, kubeconfig }),
+          stop: () => second.stop(),
+        };
+      },
       stop: async () => {
         await stopAll();
         removePeerDir(dir);

@@ -319,3 +319,72 @@ spec:
       storage: true
       schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
 `;
+
+describe('API server outage', () => {
+  it('keeps serving what it has while the API server is down and catches up with changes made meanwhile', async () => {
+    const api = await startKubeApiserver();
+    let bridge: BridgeHandle | undefined;
+    let second: Awaited<ReturnType<KubeApiserverHandle['startSecondApiserver']>> | undefined;
+    const backup = (name: string, size: number) =>
+      `apiVersion: backup.example.com/v1\nkind: Backup\nmetadata: {name: ${name}, namespace: default}\nspec: {target: t-${name}}\nstatus: {phase: Completed, sizeBytes: ${size}}\n`;
+    const sizes = async () =>
+      samples((await bridge!.scrape()).body, 'backup_size_bytes')
+        .map((l) => `${/name="([^"]+)"/.exec(l)![1]}=${l.split(' ').pop()}`)
+        .sort()
+        .join(',');
+    try {
+      assert.equal(
+        (await api.kubectl(['apply', '-f', path.join(repoRoot, 'examples/backup/crd.yaml')])).code,
+        0,
+      );
+      await api.kubectl([
+        'wait',
+        '--for=condition=Established',
+        'crd/backups.backup.example.com',
+        '--timeout=30s',
+      ]);
+      for (const [n, s] of [
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ] as const) {
+        assert.equal((await api.kubectl(['apply', '-f', '-'], { input: backup(n, s) })).code, 0);
+      }
+      bridge = await startBridge({
+        config: path.join(repoRoot, 'examples/backup/config.yaml'),
+        source: 'kubernetes',
+        extraArgs: [`--kubeconfig=${api.adminKubeconfigPath}`],
+      });
+      await until('the three backups', async () => ((await sizes()) === 'a=1,b=2,c=3' ? true : undefined));
+
+      second = await api.startSecondApiserver();
+      await api.stopApiserver();
+      await delay(2000);
+      assert.equal(await sizes(), 'a=1,b=2,c=3', 'the cache keeps serving during the outage');
+      assert.equal((await httpRequest(`${bridge.url}/healthz`)).status, 200);
+      // Changes the bridge cannot see yet: a delete, an update and a create.
+      assert.equal((await second.kubectl(['delete', 'backup', 'b', '-n', 'default'])).code, 0);
+      assert.equal((await second.kubectl(['apply', '-f', '-'], { input: backup('a', 10) })).code, 0);
+      assert.equal((await second.kubectl(['apply', '-f', '-'], { input: backup('d', 4) })).code, 0);
+      await delay(1000);
+      assert.equal(await sizes(), 'a=1,b=2,c=3');
+
+      await api.startApiserver();
+      await until(
+        'the bridge to catch up',
+        async () => ((await sizes()) === 'a=10,c=3,d=4' ? true : undefined),
+        60_000,
+      );
+      assert.match(bridge.log(), /list\/watch failed; retrying/);
+      const self = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
+      assert.match(
+        self,
+        /crd_metrics_bridge_reflector_restarts_total\{target="backup.example.com\/v1\/backups",reason="[a-z-]+"\} [1-9]/,
+      );
+    } finally {
+      await bridge?.stop();
+      await second?.stop();
+      await api.stop();
+    }
+  });
+});
