@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
@@ -91,7 +92,13 @@ export interface HttpBenchResult {
   /** After loading the objects and a GC. */
   heapMB: number;
   rssMB: number;
-  /** Highest RSS of the process, scrapes and OTLP serialisation included. */
+  /** Text scrapes by an external client (curl): the server's latency alone. */
+  curlText: { p50: number; p99: number };
+  /** Highest RSS after loading and the curl scrapes: the server's own peak. */
+  peakServerRssMB: number;
+  /** Highest RSS up to the end of the scrapes (loading, floor builds, HTTP scrapes, client buffers). */
+  peakScrapeRssMB: number;
+  /** Highest RSS of the process, the one-shot OTLP serialisation of every point included. */
   peakRssMB: number;
 }
 
@@ -125,6 +132,21 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
 
   globalThis.gc?.();
   const mem = process.memoryUsage();
+
+  // First, scrapes by a separate client process (curl), so the server's own latency and peak
+  // memory are measured without the in-process client's buffers.
+  const curl: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'curl',
+        ['-sS', '-o', '/dev/null', '-w', '%{time_total}', `http://127.0.0.1:${port}/metrics`],
+        (err, stdout) => (err ? reject(new Error(`curl failed: ${err.message}`)) : resolve(stdout)),
+      ),
+    );
+    curl.push(Number(out) * 1000);
+  }
+  const peakServerRssMB = process.resourceUsage().maxRSS / 1024;
 
   const floor: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -163,6 +185,7 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
   const gzip = await run({ 'accept-encoding': 'gzip' });
   histogram.disable();
 
+  const peakScrapeRssMB = process.resourceUsage().maxRSS / 1024;
   const otlp: number[] = [];
   let otlpBytes = 0;
   for (let i = 0; i < Math.max(3, Math.floor(rounds / 2)); i++) {
@@ -188,6 +211,9 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
     maxEventLoopStallMs: histogram.max / 1e6,
     heapMB: mem.heapUsed / 2 ** 20,
     rssMB: mem.rss / 2 ** 20,
+    curlText: { p50: percentile(curl, 50), p99: percentile(curl, 99) },
+    peakServerRssMB,
+    peakScrapeRssMB,
     peakRssMB,
   };
 }

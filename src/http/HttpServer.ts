@@ -138,9 +138,21 @@ async function streamBody(
   }
   for await (const chunk of chunks) {
     if (res.destroyed) return;
-    // A client that goes away mid-scrape ends the loop instead of leaving it waiting for 'drain'.
-    if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), once(res, 'close')]);
+    if (!sink.write(chunk)) await drainedOrClosed(sink, res);
   }
   sink.end();
   if (gzipped) await once(res, 'finish');
+}
+
+/**
+ * Waits for backpressure to clear; a client that goes away mid-scrape ends the wait too. The
+ * listeners are removed either way (one wait per chunk would otherwise pile them up).
+ */
+async function drainedOrClosed(sink: Writable, res: ServerResponse): Promise<void> {
+  const done = new AbortController();
+  try {
+    await Promise.race([once(sink, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+  } finally {
+    done.abort();
+  }
 }
