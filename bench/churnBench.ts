@@ -13,10 +13,8 @@ import { CustomResourceMetricProducer } from '../src/otel/CustomResourceMetricPr
 import { PrometheusPullReader } from '../src/otel/PrometheusPullReader.ts';
 import { backupObject, compileText, PATH_CONFIG } from './engineBench.ts';
 
-export async function benchChurn(
-  total = 100_000,
-  live = 5_000,
-): Promise<{ heapMB: number[]; rssMB: number }> {
+/** The cache, both readers of one MeterProvider and an in-memory OTLP exporter (also used by the churn test). */
+export function churnPipeline() {
   const config = compileText(PATH_CONFIG);
   const cache = new SeriesCache(config.families);
   const ingestor = new ObjectIngestor(config, cache, new ObjectErrors());
@@ -29,6 +27,14 @@ export async function benchChurn(
     metricProducers: [producer],
   });
   const provider = new MeterProvider({ readers: [pull, push] });
+  return { cache, ingestor, pull, push, exporter, provider };
+}
+
+export async function benchChurn(
+  total = 100_000,
+  live = 5_000,
+): Promise<{ heapMB: number[]; rssMB: number }> {
+  const { ingestor, pull, push, exporter, provider } = churnPipeline();
   const heapMB: number[] = [];
   for (let next = 0; next < total;) {
     const keys: string[] = [];

@@ -1,31 +1,28 @@
-import { formatProblem } from '../config/ConfigError.ts';
-import { ConfigError } from '../config/ConfigError.ts';
-import { loadCompiledConfig } from './loadCompiledConfig.ts';
+import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import type { CommandIo } from './CommandIo.ts';
+import { loadCompiledConfig } from './loadCompiledConfig.ts';
 
-/** `check --config FILE`: exit 0 with a summary, or 1 with every problem. */
+/** `check --config FILE`: exit 0 with a summary, or 1 with every problem and their count. */
 export async function checkCommand(options: { config: string }, io: CommandIo): Promise<number> {
+  let compiled;
   try {
-    const compiled = await loadCompiledConfig(options.config);
-    for (const warning of compiled.warnings) io.stderr(`warning: ${formatProblem(warning)}\n`);
-    const metrics = compiled.resources.reduce((n, r) => n + r.families.length, 0);
-    io.stdout(
-      `${options.config}: OK: ${compiled.resources.length} resource${compiled.resources.length === 1 ? '' : 's'}, ` +
-        `${metrics} metric${metrics === 1 ? '' : 's'} in ${compiled.families.length} famil${compiled.families.length === 1 ? 'y' : 'ies'}\n`,
-    );
-    for (const r of compiled.resources) {
-      const gvk = r.groupVersionKind;
-      io.stdout(
-        `  ${gvk.group}/${gvk.version || '*'} ${gvk.kind || '*'}: ${r.families.map((f) => f.meta.name).join(', ')}\n`,
-      );
-    }
-    return 0;
+    compiled = await loadCompiledConfig(options.config);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
-      io.stderr(`${options.config}: ${err.problems.length} error${err.problems.length === 1 ? '' : 's'}\n`);
-      return 1;
-    }
-    throw err;
+    if (!(err instanceof ConfigError)) throw err;
+    for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+    io.stderr(`${options.config}: ${err.problems.length} error${err.problems.length === 1 ? '' : 's'}\n`);
+    return 1;
   }
+  for (const warning of compiled.warnings) io.stderr(`warning: ${formatProblem(warning)}\n`);
+  const metrics = compiled.resources.reduce((n, r) => n + r.families.length, 0);
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  io.stdout(
+    `${options.config}: OK: ${plural(compiled.resources.length, 'resource', 'resources')}, ` +
+      `${plural(metrics, 'metric', 'metrics')} in ${plural(compiled.families.length, 'family', 'families')}\n`,
+  );
+  for (const r of compiled.resources) {
+    const gvk = r.groupVersionKind;
+    io.stdout(`  ${gvk.group}/${gvk.version || '*'} ${gvk.kind || '*'}: ${r.families.map((f) => f.meta.name).join(', ')}\n`);
+  }
+  return 0;
 }

@@ -1,4 +1,3 @@
-import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import type { CompiledResource, ObjectSeries } from '../engine/CompiledResource.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import { formatObjectRef, objectGvk, objectRef, resourceFor } from '../engine/objectIdentity.ts';
@@ -8,7 +7,7 @@ import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import { listObjectFiles, readObjectFile } from '../sources/objectFiles.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { loadCompiledConfig } from './loadCompiledConfig.ts';
+import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 
 export interface RenderOptions {
   readonly config: string;
@@ -22,16 +21,8 @@ export interface RenderOptions {
  * an unreadable input file (after printing what could be rendered).
  */
 export async function renderCommand(options: RenderOptions, io: CommandIo): Promise<number> {
-  let compiled;
-  try {
-    compiled = await loadCompiledConfig(options.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const compiled = await loadCompiledConfigOrReport(options.config, io);
+  if (!compiled) return 1;
   const { files, problems } = await listObjectFiles(options.paths);
   const blocks = new Map<number, SeriesBlock[]>();
   const errors = new ObjectErrors();

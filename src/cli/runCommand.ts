@@ -1,16 +1,16 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, formatProblem } from '../config/ConfigError.ts';
+import { formatProblem } from '../config/ConfigError.ts';
 import { parseListenAddress } from '../http/listenAddress.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
-import { otelSettingsFromEnv, OtelSettingsError } from '../otel/OtelSettings.ts';
+import { otelSettingsFromEnv } from '../otel/OtelSettings.ts';
 import { BridgeService } from '../service/BridgeService.ts';
 import { FileSource } from '../sources/FileSource.ts';
 import { KubeClient } from '../kube/KubeClient.ts';
 import { KubeSource } from '../kube/KubeSource.ts';
 import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { loadCompiledConfig } from './loadCompiledConfig.ts';
+import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 import { createLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 
@@ -45,16 +45,8 @@ export async function runCommand(
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
   const logger = createLogger(options.logLevel);
-  let config;
-  try {
-    config = await loadCompiledConfig(options.config);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = await loadCompiledConfigOrReport(options.config, io);
+  if (!config) return 1;
   for (const w of config.warnings) logger.warn({ config: options.config }, formatProblem(w));
   let source;
   let otel;
@@ -67,7 +59,8 @@ export async function runCommand(
     telemetry =
       options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);
   } catch (err) {
-    if (err instanceof OtelSettingsError || err instanceof Error) {
+    // OtelSettingsError, or a bad --source / listen address.
+    if (err instanceof Error) {
       io.stderr(`error: ${err.message}\n`);
       return 1;
     }

@@ -126,19 +126,8 @@ export class YamlReader {
   /** A mapping of names to strings, in declaration order. */
   stringMap(node: Node | null | undefined, keyPath: string): Map<string, { value: string; key: Node }> {
     const out = new Map<string, { value: string; key: Node }>();
-    if (node === undefined || node === null || (isScalar(node) && node.value === null)) return out;
-    if (!isMap(node)) {
-      this.report(node, keyPath, `expected a mapping, got ${describe(node)}`);
-      return out;
-    }
-    for (const pair of node.items as Pair<Node, Node | null>[]) {
-      if (!isScalar(pair.key)) {
-        this.report(pair.key, keyPath, 'mapping keys must be plain strings');
-        continue;
-      }
-      const name = scalarText(pair.key);
-      const value = this.string(pair.value, joinKey(keyPath, name)) ?? '';
-      out.set(name, { value, key: pair.key });
+    for (const [name, entry] of this.nodeMap(node, keyPath)) {
+      out.set(name, { value: this.string(entry.value, joinKey(keyPath, name)) ?? '', key: entry.key });
     }
     return out;
   }

@@ -58,8 +58,8 @@ export class ObjectIngestor {
       this._errors.record(
         resource.id,
         '*',
-        'conversion',
-        `internal error: ${(err as Error).message}`,
+        'internal',
+        (err as Error).message,
         objectRef(object, origin),
       );
       this._listener('failed', resource.id);

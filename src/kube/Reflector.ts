@@ -282,7 +282,6 @@ export class Reflector {
         },
         watchAbort.signal,
       );
-      this._observer.watch(target.id, 'success');
       this._backoff.reset();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -299,11 +298,12 @@ export class Reflector {
           events++;
         }
       }
+      // The server ended the watch at its timeout: a successful watch.
+      this._observer.watch(target.id, 'success');
       return events;
     } catch (err) {
       if (this._stopped) return events;
-      if (!(err instanceof KubeApiError) || events > 0) this._observer.watch(target.id, 'error');
-      else this._observer.watch(target.id, 'error');
+      this._observer.watch(target.id, 'error');
       throw err;
     } finally {
       clearTimeout(idle);

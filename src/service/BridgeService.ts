@@ -75,7 +75,8 @@ export class BridgeService {
       });
       readers.push(this._pullReader);
     }
-    // Set before the readers exist, so the observer below can refer to it.
+    // The exporters are built before the MeterProvider that SelfMetrics needs; they reach it
+    // through this variable once it is set below.
     let selfMetrics: SelfMetrics | undefined;
     for (const otlp of options.otel.otlp) {
       const target = otlpTarget(otlp);

@@ -1,17 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AggregationTemporality,
-  InMemoryMetricExporter,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-} from '@opentelemetry/sdk-metrics';
-import { ObjectErrors } from '../../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../../src/engine/SeriesCache.ts';
-import { CustomResourceMetricProducer } from '../../src/otel/CustomResourceMetricProducer.ts';
-import { PrometheusPullReader } from '../../src/otel/PrometheusPullReader.ts';
-import { backupObject, compileText, PATH_CONFIG } from '../../bench/engineBench.ts';
+import type { PrometheusPullReader } from '../../src/otel/PrometheusPullReader.ts';
+import { churnPipeline } from '../../bench/churnBench.ts';
+import { backupObject } from '../../bench/engineBench.ts';
 
 async function text(reader: PrometheusPullReader): Promise<string> {
   const parts: string[] = [];
@@ -21,18 +12,7 @@ async function text(reader: PrometheusPullReader): Promise<string> {
 
 describe('series lifecycle through the MeterProvider', () => {
   it('100k distinct objects churned through both readers: only live series, never an overflow series', async () => {
-    const config = compileText(PATH_CONFIG);
-    const cache = new SeriesCache(config.families);
-    const ingestor = new ObjectIngestor(config, cache, new ObjectErrors());
-    const producer = new CustomResourceMetricProducer(() => cache);
-    const pull = new PrometheusPullReader({ producers: [producer] });
-    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    const push = new PeriodicExportingMetricReader({
-      exporter,
-      exportIntervalMillis: 3_600_000,
-      metricProducers: [producer],
-    });
-    const provider = new MeterProvider({ readers: [pull, push] });
+    const { cache, ingestor, pull, push, exporter, provider } = churnPipeline();
     const live = 5_000;
     let next = 0;
     try {

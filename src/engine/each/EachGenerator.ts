@@ -8,7 +8,7 @@ export interface EachValue {
 
 /** Why an object produced fewer series than configured; counted per resource and metric. */
 export type ObjectErrorKind =
-  'nil-value' | 'conversion' | 'not-a-string' | 'cel' | 'label-conflict' | 'duplicate-series';
+  'nil-value' | 'conversion' | 'not-a-string' | 'cel' | 'duplicate-series' | 'internal';
 
 /** Receives per-object problems; never throws, so one bad field cannot stop the other series. */
 export interface ErrorSink {
