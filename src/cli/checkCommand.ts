@@ -22,7 +22,9 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
   );
   for (const r of compiled.resources) {
     const gvk = r.groupVersionKind;
-    io.stdout(`  ${gvk.group}/${gvk.version || '*'} ${gvk.kind || '*'}: ${r.families.map((f) => f.meta.name).join(', ')}\n`);
+    io.stdout(
+      `  ${gvk.group}/${gvk.version || '*'} ${gvk.kind || '*'}: ${r.families.map((f) => f.meta.name).join(', ')}\n`,
+    );
   }
   return 0;
 }

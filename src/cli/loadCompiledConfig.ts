@@ -13,7 +13,10 @@ export async function loadCompiledConfig(file: string): Promise<CompiledConfig> 
  * The same for commands: every problem is printed as `error: file:line:col: path: message` and
  * undefined is returned, so the command exits 1.
  */
-export async function loadCompiledConfigOrReport(file: string, io: CommandIo): Promise<CompiledConfig | undefined> {
+export async function loadCompiledConfigOrReport(
+  file: string,
+  io: CommandIo,
+): Promise<CompiledConfig | undefined> {
   try {
     return await loadCompiledConfig(file);
   } catch (err) {

@@ -6,6 +6,11 @@ import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 export async function rbacCommand(options: { config: string; name: string }, io: CommandIo): Promise<number> {
   const compiled = await loadCompiledConfigOrReport(options.config, io);
   if (!compiled) return 1;
-  io.stdout(clusterRoleYaml(compiled.resources.map((r) => r.config), options.name));
+  io.stdout(
+    clusterRoleYaml(
+      compiled.resources.map((r) => r.config),
+      options.name,
+    ),
+  );
   return 0;
 }

@@ -55,13 +55,7 @@ export class ObjectIngestor {
     } catch (err) {
       // Generators report expected problems through ObjectErrors; anything thrown is a bug, but
       // one object must not take the bridge down.
-      this._errors.record(
-        resource.id,
-        '*',
-        'internal',
-        (err as Error).message,
-        objectRef(object, origin),
-      );
+      this._errors.record(resource.id, '*', 'internal', (err as Error).message, objectRef(object, origin));
       this._listener('failed', resource.id);
       return 'failed';
     }

@@ -151,7 +151,10 @@ async function streamBody(
 async function drainedOrClosed(sink: Writable, res: ServerResponse): Promise<void> {
   const done = new AbortController();
   try {
-    await Promise.race([once(sink, 'drain', { signal: done.signal }), once(res, 'close', { signal: done.signal })]);
+    await Promise.race([
+      once(sink, 'drain', { signal: done.signal }),
+      once(res, 'close', { signal: done.signal }),
+    ]);
   } finally {
     done.abort();
   }
