@@ -98,7 +98,7 @@ export class CompiledResource {
       const family = this.families[i]!;
       const sink: ErrorSink = {
         report: (errorKind: ObjectErrorKind, message: string) =>
-          errors.record(this.id, family.meta.name, errorKind, message, ref),
+          errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV),
       };
       const context: EachContext = { root: object, cel, errors: sink };
       out[i] = this._family(family, bound.common[i]!, object, context, interner);

@@ -13,6 +13,8 @@ export interface ObjectErrorSummary {
   readonly metric: string;
   readonly kind: ObjectErrorKind;
   count: number;
+  /** KSM's errorLogV of the metric: above 0, the first occurrence is logged at debug level only. */
+  readonly errorLogV: number;
   readonly exampleMessage: string;
   readonly exampleObject: ObjectRef;
 }
@@ -37,7 +39,14 @@ export class ObjectErrors {
     this._listeners = listeners;
   }
 
-  record(resource: string, metric: string, kind: ObjectErrorKind, message: string, object: ObjectRef): void {
+  record(
+    resource: string,
+    metric: string,
+    kind: ObjectErrorKind,
+    message: string,
+    object: ObjectRef,
+    errorLogV = 0,
+  ): void {
     const key = `${resource}\u0000${metric}\u0000${kind}`;
     const existing = this._byKey.get(key);
     if (existing) {
@@ -50,6 +59,7 @@ export class ObjectErrors {
       metric,
       kind,
       count: 1,
+      errorLogV,
       exampleMessage: message,
       exampleObject: object,
     };

@@ -113,7 +113,7 @@ export class BridgeService {
     );
     const errors = new ObjectErrors({
       onFirst: (s) =>
-        logger.warn(
+        logger[s.errorLogV > 0 ? 'debug' : 'warn'](
           { resource: s.resource, metric: s.metric, kind: s.kind, object: formatObjectRef(s.exampleObject) },
           `object error (reported once per metric and kind; see crd_metrics_bridge_object_errors_total): ${s.exampleMessage}`,
         ),

@@ -388,3 +388,79 @@ describe('API server outage', () => {
     }
   });
 });
+
+describe('RBAC denial', () => {
+  it('retries a forbidden collection slowly, reports it, stays unready, and recovers once access is granted', async () => {
+    const api = await startKubeApiserver();
+    let bridge: BridgeHandle | undefined;
+    const ok = async (args: string[], input?: string) => {
+      const r = await api.kubectl(args, input === undefined ? {} : { input });
+      assert.equal(r.code, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    };
+    try {
+      await ok(['apply', '-f', path.join(repoRoot, 'test/fixtures/kube/widgets-crd.yaml')]);
+      await ok(['wait', '--for=condition=Established', 'crd/widgets.example.com', '--timeout=30s']);
+      await ok(
+        ['apply', '-f', '-'],
+        'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w1}\nspec: {size: 5}\n',
+      );
+      const kubeconfig = await api.createServiceAccountKubeconfig('bridge', 'limited');
+      await ok([
+        'create',
+        'clusterrole',
+        'crd-reader',
+        '--verb=get,list,watch',
+        '--resource=customresourcedefinitions.apiextensions.k8s.io',
+      ]);
+      await ok([
+        'create',
+        'clusterrolebinding',
+        'crd-reader',
+        '--clusterrole=crd-reader',
+        '--serviceaccount=bridge:limited',
+      ]);
+      bridge = await startBridge({
+        config: path.join(repoRoot, 'test/fixtures/kube/widgets-config.yaml'),
+        source: 'kubernetes',
+        extraArgs: [`--kubeconfig=${kubeconfig}`],
+        waitForReady: false,
+      });
+      await until('a forbidden restart', async () => {
+        const self = (await httpRequest(`${bridge!.telemetryUrl}/metrics`)).body;
+        return /crd_metrics_bridge_reflector_restarts_total\{target="example.com\/v1\/widgets",reason="forbidden"\} [1-9]/.test(
+          self,
+        )
+          ? true
+          : undefined;
+      });
+      assert.equal((await httpRequest(`${bridge.url}/readyz`)).status, 503);
+      assert.match((await httpRequest(`${bridge.url}/readyz`)).body, /not ready/);
+      assert.match(bridge.log(), /"reason":"forbidden"/);
+      await ok([
+        'create',
+        'clusterrole',
+        'widget-reader',
+        '--verb=get,list,watch',
+        '--resource=widgets.example.com',
+      ]);
+      await ok([
+        'create',
+        'clusterrolebinding',
+        'widget-reader',
+        '--clusterrole=widget-reader',
+        '--serviceaccount=bridge:limited',
+      ]);
+      await until(
+        'widgets once allowed',
+        async () => (samples((await bridge!.scrape()).body, 'widget_size').length === 2 ? true : undefined),
+        90_000,
+      );
+      await until('ready', async () =>
+        (await httpRequest(`${bridge!.url}/readyz`)).status === 200 ? true : undefined,
+      );
+    } finally {
+      await bridge?.stop();
+      await api.stop();
+    }
+  });
+});
