@@ -107,7 +107,7 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
   let source: GeneratedSource | undefined;
   const service = new BridgeService({
     config,
-    sources: (sink) => [(source = new GeneratedSource(objects, sink))],
+    sources: (_config, sink) => [(source = new GeneratedSource(objects, sink))],
     otel: {
       disabled: false,
       prometheus: true,

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { formatProblem } from '../config/ConfigError.ts';
@@ -11,6 +13,7 @@ import { KubeSource } from '../kube/KubeSource.ts';
 import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
+import type { CompiledConfig } from '../engine/compileConfig.ts';
 import { createLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 
@@ -66,19 +69,21 @@ export async function runCommand(
     }
     throw err;
   }
-  let makeSources: (sink: ObjectSink, telemetry: SourceTelemetry) => Source[];
+  let makeSources: (config: CompiledConfig, sink: ObjectSink, telemetry: SourceTelemetry) => Source[];
+  let closeClient = (): Promise<void> => Promise.resolve();
   if (source.kind === 'kubernetes') {
     let client: KubeClient;
     try {
       client = new KubeClient({ kubeconfig: options.kubeconfig, context: options.context });
+      closeClient = () => client.close();
     } catch (err) {
       io.stderr(`error: cannot load Kubernetes credentials: ${(err as Error).message}\n`);
       return 1;
     }
-    makeSources = (sink, telemetry) => [
+    makeSources = (current, sink, telemetry) => [
       new KubeSource({
         client,
-        resources: config.resources.map((r) => r.config),
+        resources: current.resources.map((r) => r.config),
         sink,
         logger,
         observer: telemetry,
@@ -86,7 +91,7 @@ export async function runCommand(
     ];
   } else {
     const directory = resolve(source.directory);
-    makeSources = (sink) => [new FileSource({ directory, sink, logger })];
+    makeSources = (_current, sink) => [new FileSource({ directory, sink, logger })];
   }
   const service = new BridgeService({
     config,
@@ -109,7 +114,14 @@ export async function runCommand(
     },
     'starting crd-metrics-bridge',
   );
+  service.selfMetrics.configLoaded(options.config, true, await configHash(options.config));
   const stopped = waitForSignal(signals, logger);
+  const onHangup = () => {
+    // One reload at a time; a SIGHUP during a reload queues one more.
+    reloading = reloading.then(() => reloadConfig(options.config, service, logger));
+  };
+  let reloading = Promise.resolve();
+  signals.on('SIGHUP', onHangup);
   try {
     const { main } = await service.start();
     const url = `http://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
@@ -120,10 +132,45 @@ export async function runCommand(
     return 1;
   }
   const signal = await stopped;
+  signals.off('SIGHUP', onHangup);
   logger.info({ signal }, 'shutting down');
+  await reloading;
   await service.stop();
+  await closeClient();
   logger.info('stopped');
   return 0;
+}
+
+/** SIGHUP: re-reads the config; a bad one is reported and the running config stays. */
+async function reloadConfig(file: string, service: BridgeService, logger: Logger): Promise<void> {
+  const problems: string[] = [];
+  const config = await loadCompiledConfigOrReport(file, {
+    stdout: () => undefined,
+    stderr: (t) => void problems.push(t.trim()),
+  });
+  if (!config) {
+    logger.error({ config: file, problems }, 'config reload failed; keeping the running config');
+    service.selfMetrics.configLoaded(file, false);
+    return;
+  }
+  try {
+    await service.reload(config);
+    service.selfMetrics.configLoaded(file, true, await configHash(file));
+  } catch (err) {
+    logger.error(
+      { config: file, err },
+      'config reload failed while starting its sources; keeping the running config',
+    );
+    service.selfMetrics.configLoaded(file, false);
+  }
+}
+
+/** First 52 bits of the file's SHA-256, as a number (kube-state-metrics' config_hash idea). */
+async function configHash(file: string): Promise<number> {
+  const digest = createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+  return parseInt(digest.slice(0, 13), 16);
 }
 
 function waitForSignal(signals: NodeJS.EventEmitter, logger: Logger): Promise<string> {

@@ -89,8 +89,8 @@ export class KubeSource implements Source {
 
   async stop(): Promise<void> {
     this._stopped = true;
+    // The client (and its connection pool) belongs to the caller: a reloaded config reuses it.
     await Promise.all([this._crdReflector.stop(), ...[...this._reflectors.values()].map((r) => r.stop())]);
-    await this._o.client.close();
   }
 
   private _queueReconcile(): void {

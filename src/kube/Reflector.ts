@@ -282,6 +282,9 @@ export class Reflector {
         },
         watchAbort.signal,
       );
+      // Counted when established, as kube-state-metrics' watch_total does; a later failure of the
+      // stream counts an error too.
+      this._observer.watch(target.id, 'success');
       this._backoff.reset();
       const decoder = new TextDecoder();
       let buffer = '';
@@ -298,8 +301,6 @@ export class Reflector {
           events++;
         }
       }
-      // The server ended the watch at its timeout: a successful watch.
-      this._observer.watch(target.id, 'success');
       return events;
     } catch (err) {
       if (this._stopped) return events;

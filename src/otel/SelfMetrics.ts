@@ -29,6 +29,7 @@ export class SelfMetrics {
   private readonly _watchEvents: Counter;
   private readonly _restarts: Counter;
   private readonly _handlerErrors: Counter;
+  private _config: { filename: string; ok: boolean; hash: number; successAt: number } | undefined;
 
   constructor(meter: Meter, state: SelfMetricsState, build: { version: string }) {
     const prefix = 'crd_metrics_bridge_';
@@ -42,9 +43,35 @@ export class SelfMetrics {
     this._otlpExports = meter.createCounter(`${prefix}otlp_exports`, {
       description: 'OTLP export attempts by result.',
     });
-    this._configReloads = meter.createCounter(`${prefix}config_reloads`, {
-      description: 'Config reloads by result.',
+    this._configReloads = meter.createCounter(`${prefix}config_loads`, {
+      description: 'Config loads (start and SIGHUP reloads) by result.',
     });
+    const config = () => this._config;
+    meter
+      .createObservableGauge(`${prefix}config_hash`, {
+        description: 'Hash of the running config file (first 52 bits of its SHA-256).',
+      })
+      .addCallback((r) => {
+        const c = config();
+        if (c) r.observe(c.hash, { filename: c.filename });
+      });
+    meter
+      .createObservableGauge(`${prefix}last_config_reload_successful`, {
+        description: '1 if the last config load or reload succeeded.',
+      })
+      .addCallback((r) => {
+        const c = config();
+        if (c) r.observe(c.ok ? 1 : 0, { filename: c.filename });
+      });
+    meter
+      .createObservableGauge(`${prefix}last_config_reload_success_timestamp_seconds`, {
+        description: 'When the running config was loaded.',
+        unit: 's',
+      })
+      .addCallback((r) => {
+        const c = config();
+        if (c && c.successAt > 0) r.observe(Math.floor(c.successAt), { filename: c.filename });
+      });
 
     this._lists = meter.createCounter(`${prefix}list`, {
       description: 'List requests (all pages of one list) by target and result.',
@@ -131,6 +158,17 @@ export class SelfMetrics {
       });
   }
 
+  /** Records a config load or reload (KSM's config_hash and last_config_reload_* metrics). */
+  configLoaded(filename: string, ok: boolean, hash?: number): void {
+    this._config = {
+      filename,
+      ok,
+      hash: ok && hash !== undefined ? hash : (this._config?.hash ?? 0),
+      successAt: ok ? Date.now() / 1000 : (this._config?.successAt ?? 0),
+    };
+    this._configReloads.add(1, { result: ok ? 'success' : 'failure' });
+  }
+
   objectEvent(outcome: IngestOutcome, resourceId: string | undefined): void {
     this._events.add(1, { outcome, resource: resourceId ?? '' });
   }
@@ -142,10 +180,6 @@ export class SelfMetrics {
 
   otlpExport(result: 'success' | 'failure'): void {
     this._otlpExports.add(1, { result });
-  }
-
-  configReload(result: 'success' | 'failure'): void {
-    this._configReloads.add(1, { result });
   }
 
   /** Hooks for sources that list and watch. */

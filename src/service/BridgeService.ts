@@ -32,7 +32,12 @@ export const BRIDGE_VERSION = '0.1.0';
 export interface BridgeServiceOptions {
   readonly config: CompiledConfig;
   /** Builds the sources, given where they deliver objects. */
-  readonly sources: (sink: ObjectSink, telemetry: SourceTelemetry) => readonly Source[];
+  /** Builds the sources for a config, given where they deliver objects (called again on reload). */
+  readonly sources: (
+    config: CompiledConfig,
+    sink: ObjectSink,
+    telemetry: SourceTelemetry,
+  ) => readonly Source[];
   readonly otel: OtelSettings;
   readonly logger: Logger;
   /** Main listener: custom-resource metrics and health. @default :8080 */
@@ -53,8 +58,7 @@ export interface BridgeServiceOptions {
  */
 export class BridgeService {
   private readonly _o: BridgeServiceOptions;
-  private readonly _cache: SeriesCache;
-  private readonly _sources: readonly Source[];
+  private _pipeline: Pipeline;
   private readonly _meterProvider: MeterProvider;
   private readonly _pullReader: PrometheusPullReader | undefined;
   private readonly _servers: HttpServer[] = [];
@@ -63,9 +67,8 @@ export class BridgeService {
 
   constructor(options: BridgeServiceOptions) {
     this._o = options;
-    const { logger, config } = options;
-    this._cache = new SeriesCache(config.families);
-    const producer = new CustomResourceMetricProducer(() => this._cache);
+    const { logger } = options;
+    const producer = new CustomResourceMetricProducer(() => this._pipeline.cache);
     const readers: IMetricReader[] = [];
     if (options.otel.prometheus) {
       this._pullReader = new PrometheusPullReader({
@@ -108,9 +111,20 @@ export class BridgeService {
     this._meterProvider = new MeterProvider({ resource, readers });
     this._selfMetrics = selfMetrics = new SelfMetrics(
       this._meterProvider.getMeter(SELF_METRICS_SCOPE, BRIDGE_VERSION),
-      { cache: () => this._cache, config: () => config, sources: () => this._sources },
+      {
+        cache: () => this._pipeline.cache,
+        config: () => this._pipeline.config,
+        sources: () => this._pipeline.sources,
+      },
       { version: BRIDGE_VERSION },
     );
+    this._pipeline = this._buildPipeline(options.config);
+  }
+
+  /** Config → cache → sources: everything a config reload replaces. */
+  private _buildPipeline(config: CompiledConfig): Pipeline {
+    const { logger } = this._o;
+    const cache = new SeriesCache(config.families);
     const errors = new ObjectErrors({
       onFirst: (s) =>
         logger[s.errorLogV > 0 ? 'debug' : 'warn'](
@@ -119,14 +133,44 @@ export class BridgeService {
         ),
       onEvery: (s) => this._selfMetrics.objectError(s),
     });
-    const ingestor = new ObjectIngestor(config, this._cache, errors, (outcome, resourceId) =>
+    const ingestor = new ObjectIngestor(config, cache, errors, (outcome, resourceId) =>
       this._selfMetrics.objectEvent(outcome, resourceId),
     );
-    this._sources = options.sources(ingestor, this._selfMetrics.sourceTelemetry);
+    return { config, cache, sources: this._o.sources(config, ingestor, this._selfMetrics.sourceTelemetry) };
+  }
+
+  /**
+   * Replaces the config: new sources fill a new cache while the old one keeps serving, then the
+   * two are swapped (no gap in the series, unlike a restart). If the new sources fail to start,
+   * the old pipeline stays.
+   */
+  async reload(config: CompiledConfig): Promise<void> {
+    const next = this._buildPipeline(config);
+    try {
+      await Promise.all(next.sources.map((s) => s.start()));
+    } catch (err) {
+      await Promise.allSettled(next.sources.map((s) => s.stop()));
+      throw err;
+    }
+    const previous = this._pipeline;
+    this._pipeline = next;
+    await Promise.allSettled(previous.sources.map((s) => s.stop()));
+    this._o.logger.info(
+      {
+        resources: config.resources.length,
+        families: config.families.length,
+        objects: next.cache.objectCount,
+      },
+      'config reloaded',
+    );
+  }
+
+  get selfMetrics(): SelfMetrics {
+    return this._selfMetrics;
   }
 
   get cache(): SeriesCache {
-    return this._cache;
+    return this._pipeline.cache;
   }
 
   get meterProvider(): MeterProvider {
@@ -135,7 +179,7 @@ export class BridgeService {
 
   /** True once every source has delivered its initial state. */
   get ready(): boolean {
-    return this._sources.every((s) => s.synced);
+    return this._pipeline.sources.every((s) => s.synced);
   }
 
   /** Starts listeners first (so probes answer during a long initial sync), then the sources. */
@@ -166,11 +210,11 @@ export class BridgeService {
     }
     logger.info({ main: mainAddress, telemetry: telemetryAddress, path: this._o.telemetryPath }, 'listening');
     await Promise.all(
-      this._sources.map(async (source) => {
+      this._pipeline.sources.map(async (source) => {
         const started = Date.now();
         await source.start();
         logger.info(
-          { source: source.name, objects: this._cache.objectCount, ms: Date.now() - started },
+          { source: source.name, objects: this.cache.objectCount, ms: Date.now() - started },
           'source synced',
         );
       }),
@@ -182,7 +226,7 @@ export class BridgeService {
   stop(): Promise<void> {
     this._stopping ??= (async () => {
       const { logger } = this._o;
-      await Promise.allSettled(this._sources.map((s) => s.stop()));
+      await Promise.allSettled(this._pipeline.sources.map((s) => s.stop()));
       try {
         await this._meterProvider.shutdown({ timeoutMillis: 5_000 });
       } catch (err) {
@@ -198,7 +242,7 @@ export class BridgeService {
     const ok: RouteHandler = () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n' });
     const ready: RouteHandler = () => {
       if (this.ready) return { status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n' };
-      const waiting = this._sources.filter((s) => !s.synced).map((s) => s.name);
+      const waiting = this._pipeline.sources.filter((s) => !s.synced).map((s) => s.name);
       return {
         status: 503,
         contentType: 'text/plain; charset=utf-8',
@@ -222,7 +266,7 @@ export class BridgeService {
         version: BRIDGE_VERSION,
         metricsPath: path,
         ready: this.ready,
-        objects: this._cache.objectCount,
+        objects: this.cache.objectCount,
       }),
     }));
     routes.set(path, async (req) => {
@@ -250,4 +294,10 @@ export class BridgeService {
     });
     return routes;
   }
+}
+
+interface Pipeline {
+  readonly config: CompiledConfig;
+  readonly cache: SeriesCache;
+  readonly sources: readonly Source[];
 }

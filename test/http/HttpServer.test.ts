@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { HttpServer } from '../../src/http/HttpServer.ts';
+import type { RouteHandler } from '../../src/http/HttpServer.ts';
 import { httpRequest } from '../harness/processes.ts';
 
 async function* slowChunks(): AsyncGenerator<string> {
@@ -21,7 +22,7 @@ describe('HttpServer', () => {
       logger: pino({ level: 'silent' }),
       limitedPaths: new Set(['/metrics']),
       maxInFlight: 2,
-      routes: new Map([
+      routes: new Map<string, RouteHandler>([
         [
           '/metrics',
           () => ({

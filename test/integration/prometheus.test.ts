@@ -9,6 +9,7 @@ import type { PrometheusHandle } from '../harness/prometheus.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { assertPromtoolAccepts } from '../support/promtool.ts';
+import { runCli } from '../support/runCli.ts';
 
 function backupYaml(name: string, size: number, phase = 'Completed'): string {
   return `apiVersion: backup.example.com/v1
@@ -60,6 +61,13 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
     assert.equal(om.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
     assert.ok(om.body.endsWith('# EOF\n'));
     assert.deepEqual(samples(om.body, 'backup_'), samples(text.body, 'backup_'));
+    // `render` on the same files prints exactly what the endpoint serves, in both formats.
+    const config = path.join(repoRoot, 'examples/backup/config.yaml');
+    assert.equal((await runCli(['render', '--config', config, dir])).stdout, text.body);
+    assert.equal(
+      (await runCli(['render', '--format', 'openmetrics', '--config', config, dir])).stdout,
+      om.body,
+    );
   });
 
   it('Prometheus ingests the series with their labels and values', async () => {
