@@ -17,16 +17,10 @@ export class SeriesCache {
   private readonly _objects = new Map<string, CachedObject>();
   private readonly _byFamily: Map<string, SeriesBlock>[];
   private readonly _objectsPerResource = new Map<string, number>();
-  private _generation = 0;
 
   constructor(families: readonly FamilyMeta[]) {
     this.families = families;
     this._byFamily = families.map(() => new Map<string, SeriesBlock>());
-  }
-
-  /** Increases on every change; lets readers skip work when nothing changed. */
-  get generation(): number {
-    return this._generation;
   }
 
   get objectCount(): number {
@@ -48,7 +42,6 @@ export class SeriesCache {
       if (block) family.set(key, block);
       else family.delete(key);
     }
-    this._generation++;
   }
 
   delete(key: string): boolean {
@@ -60,16 +53,7 @@ export class SeriesCache {
     const left = (this._objectsPerResource.get(id) ?? 1) - 1;
     if (left === 0) this._objectsPerResource.delete(id);
     else this._objectsPerResource.set(id, left);
-    this._generation++;
     return true;
-  }
-
-  has(key: string): boolean {
-    return this._objects.has(key);
-  }
-
-  keys(): IterableIterator<string> {
-    return this._objects.keys();
   }
 
   /**

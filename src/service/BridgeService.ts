@@ -173,10 +173,6 @@ export class BridgeService {
     return this._pipeline.cache;
   }
 
-  get meterProvider(): MeterProvider {
-    return this._meterProvider;
-  }
-
   /** True once every source has delivered its initial state. */
   get ready(): boolean {
     return this._pipeline.sources.every((s) => s.synced);

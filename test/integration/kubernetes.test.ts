@@ -14,27 +14,13 @@ import { httpRequest } from '../harness/processes.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { runCli } from '../support/runCli.ts';
+import { until } from '../support/until.ts';
 
 const SEED_LINES = [
   'backup_status{namespace="default",name="test-backup",target="s3://my-bucket"} 1',
   'backup_size_bytes{namespace="default",name="test-backup",target="s3://my-bucket"} 1048576',
   'backup_duration_seconds{namespace="default",name="test-backup",target="s3://my-bucket"} 300',
 ];
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await delay(100);
-  }
-  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-}
 
 describe('against a real kube-apiserver with etcd and RBAC', () => {
   let api: KubeApiserverHandle;

@@ -1,21 +1,12 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
 import { httpRequest } from '../harness/processes.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe()) return;
-    await delay(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { until } from '../support/until.ts';
 
 describe('config reload on SIGHUP', () => {
   it('swaps in a valid config without a gap, and keeps the running one when the new one is bad', async () => {
@@ -36,9 +27,8 @@ describe('config reload on SIGHUP', () => {
           '        - name: backup_info\n          help: Backup target\n          each:\n            type: Info\n            info:\n              labelsFromPath: { phase: [status, phase] }\n',
       );
       process.kill(bridge.process.pid, 'SIGHUP');
-      await until(
-        'the new family',
-        async () => samples((await bridge.scrape()).body, 'backup_info').length === 1,
+      await until('the new family', async () =>
+        samples((await bridge.scrape()).body, 'backup_info').length === 1 ? true : undefined,
       );
       assert.equal(samples((await bridge.scrape()).body, 'backup_').length, 4);
       const afterGood = await self();
@@ -52,7 +42,7 @@ describe('config reload on SIGHUP', () => {
       );
       process.kill(bridge.process.pid, 'SIGHUP');
       await until('the failure to be recorded', async () =>
-        /crd_metrics_bridge_last_config_reload_successful\{[^}]*\} 0/.test(await self()),
+        /crd_metrics_bridge_last_config_reload_successful\{[^}]*\} 0/.test(await self()) ? true : undefined,
       );
       assert.equal(samples((await bridge.scrape()).body, 'backup_').length, 4);
       assert.match(bridge.log(), /config reload failed; keeping the running config/);
