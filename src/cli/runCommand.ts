@@ -125,7 +125,9 @@ export async function runCommand(
   try {
     const { main } = await service.start();
     const url = `http://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
-    io.stdout(`crd-metrics-bridge is serving ${service.cache.objectCount} objects: open ${url}\n`);
+    io.stdout(
+      `crd-metrics-bridge is serving ${service.cache.objectCount} object${service.cache.objectCount === 1 ? '' : 's'}: open ${url}\n`,
+    );
   } catch (err) {
     logger.error({ err }, 'failed to start');
     await service.stop();
