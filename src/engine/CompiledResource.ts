@@ -94,6 +94,8 @@ export class CompiledResource {
     const cel = new CelConversionCache();
     const interner = new AttributeInterner();
     const out = new Array<SeriesBlock | undefined>(this.families.length);
+    let shared:
+      { family: CompiledFamily; common: ReadonlyMap<string, string>; base: Map<string, string> } | undefined;
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
       const sink: ErrorSink = {
@@ -101,24 +103,43 @@ export class CompiledResource {
           errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV),
       };
       const context: EachContext = { root: object, cel, errors: sink };
-      out[i] = this._family(family, bound.common[i]!, object, context, interner);
+      const common = bound.common[i]!;
+      // Families with the same label sources share one computation of the base labels.
+      const reuse =
+        shared !== undefined &&
+        shared.common === common &&
+        shared.family.pathLabels === family.pathLabels &&
+        shared.family.expressionLabels === family.expressionLabels;
+      const base = reuse ? shared!.base : this._baseLabels(family, common, object, context);
+      if (!reuse) shared = { family, common, base };
+      out[i] = this._family(family, base, object, context, interner);
     }
     return out;
   }
 
-  private _family(
+  /** Resource- and metric-level labels of one object (read-only once computed). */
+  private _baseLabels(
     family: CompiledFamily,
     common: ReadonlyMap<string, string>,
+    object: unknown,
+    context: EachContext,
+  ): Map<string, string> {
+    const base = new Map(common);
+    addPathLabels(object, family.pathLabels, base);
+    if (family.expressionLabels.length > 0)
+      addExpressionLabels(object, family.expressionLabels, context, base);
+    return base;
+  }
+
+  private _family(
+    family: CompiledFamily,
+    base: ReadonlyMap<string, string>,
     object: unknown,
     context: EachContext,
     interner: AttributeInterner,
   ): SeriesBlock | undefined {
     const values = family.each.values(family.path.get(object), context);
     if (values.length === 0) return undefined;
-    const base = new Map(common);
-    addPathLabels(object, family.pathLabels, base);
-    if (family.expressionLabels.length > 0)
-      addExpressionLabels(object, family.expressionLabels, context, base);
     if (values.length > 1) values.sort(compareEachValues);
     const series: { labels: [string, string][]; value: number }[] = [];
     // KSM emits series with identical label sets (e.g. a map iterated without labelFromKey); a
@@ -170,12 +191,14 @@ export class CompiledResource {
             [CUSTOM_RESOURCE_LABELS[2], kind],
           ]
         : [];
+      // KSM writes these into the resource-level commonLabels (overriding the user's), so a
+      // metric-level commonLabel of the same name still wins.
+      const resourceLevel = new Map<string, string>(this.config.commonLabels);
+      for (const [k, v] of injected) resourceLevel.set(k, v);
       bound = {
         common: this.families.map((f) => {
-          // KSM writes these into the resource-level commonLabels (overriding the user's), so a
-          // metric-level commonLabel of the same name still wins.
-          const merged = new Map<string, string>(this.config.commonLabels);
-          for (const [k, v] of injected) merged.set(k, v);
+          if (f.metricCommonLabels.size === 0) return resourceLevel;
+          const merged = new Map(resourceLevel);
           for (const [k, v] of f.metricCommonLabels) merged.set(k, v);
           return merged;
         }),

@@ -99,6 +99,9 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
       if (resource.commonLabels.has(name)) checkLabelName(name, loc, false);
     const resourcePathLabels = pathLabels(resource);
     const resourceExprLabels = expressionLabels(resource);
+    // Shared by every metric that adds no labels of its own, so the engine can compute those
+    // base labels once per object instead of once per family.
+    const resourceCompiledPath = compilePathLabels(resourcePathLabels);
     const prefix = resource.metricNamePrefix ?? DEFAULT_PREFIX;
     const compiledFamilies: CompiledFamily[] = resource.metrics.map((metric) => {
       const name = prefix !== '' ? `${prefix}_${metric.name}` : metric.name;
@@ -134,13 +137,15 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
       for (const [labelName, loc] of metric.nameLocations)
         if (metric.commonLabels.has(labelName)) checkLabelName(labelName, loc, false);
       // Metric-level entries replace resource-level ones with the same key (KSM's Labels.Merge).
+      const metricPathLabels = pathLabels(metric);
+      const metricExprLabels = expressionLabels(metric);
       const mergedPath = new Map<string, PathLabel>();
       for (const l of resourcePathLabels) mergedPath.set(l.name, l);
-      for (const l of pathLabels(metric)) mergedPath.set(l.name, l);
+      for (const l of metricPathLabels) mergedPath.set(l.name, l);
       const compiledEachPath = path(eachPath(metric));
       const mergedExpr = new Map<string, ExpressionLabel>();
       for (const l of resourceExprLabels) mergedExpr.set(l.name, l);
-      for (const l of expressionLabels(metric)) mergedExpr.set(l.name, l);
+      for (const l of metricExprLabels) mergedExpr.set(l.name, l);
       return {
         meta,
         metricName: metric.name,
@@ -155,8 +160,9 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
           checkLabelName,
         ),
         metricCommonLabels: metric.commonLabels,
-        pathLabels: compilePathLabels(mergedPath.values()),
-        expressionLabels: [...mergedExpr.values()],
+        pathLabels:
+          metricPathLabels.length === 0 ? resourceCompiledPath : compilePathLabels(mergedPath.values()),
+        expressionLabels: metricExprLabels.length === 0 ? resourceExprLabels : [...mergedExpr.values()],
         errorLogV: metric.errorLogV !== 0 ? metric.errorLogV : resource.errorLogV,
       };
     });
