@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+import type { LogLevel } from './logOptions.ts';
 
 /** Structured JSON logs on stderr (stdout stays free for command output). */
 export function createLogger(level: LogLevel): Logger {

@@ -15,7 +15,7 @@ import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
 import { createLogger } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import type { LogLevel } from './logOptions.ts';
 
 export interface RunOptions {
   readonly config: string;

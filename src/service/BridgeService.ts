@@ -26,8 +26,9 @@ import type { OtelSettings } from '../otel/OtelSettings.ts';
 import { PrometheusPullReader } from '../otel/PrometheusPullReader.ts';
 import { SELF_METRICS_SCOPE, SelfMetrics } from '../otel/SelfMetrics.ts';
 import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
+import { VERSION } from '../version.ts';
 
-export const BRIDGE_VERSION = '0.1.0';
+export const BRIDGE_VERSION = VERSION;
 
 export interface BridgeServiceOptions {
   readonly config: CompiledConfig;
