@@ -103,6 +103,7 @@ describe('npm package', () => {
     });
     assert.match(served.metrics, /^backup_status\{namespace="default",name="test-backup"/m, served.log);
     assert.match(served.telemetry, /^crd_metrics_bridge_\w+/m, served.log);
+    assert.match(served.telemetry, /^process_resident_memory_bytes \d+/m, served.log);
     assert.equal(served.exit, 'exited with code 0', served.log);
   });
 });
