@@ -1,8 +1,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { LOG_LEVELS } from './logOptions.ts';
-import type { LogLevel } from './logOptions.ts';
+import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
 
@@ -101,6 +101,9 @@ function program(io: CommandIo, result: { code: number }): Command {
       40,
     )
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
+    .addOption(
+      new Option('--log.format <format>', 'log format on stderr').choices([...LOG_FORMATS]).default('json'),
+    )
     .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
     .option(
       '--kubeconfig <file>',
@@ -126,6 +129,7 @@ function program(io: CommandIo, result: { code: number }): Command {
           webTelemetryPath: opts['web.telemetryPath'] as string,
           webMaxRequests: opts['web.maxRequests'] as number,
           logLevel: opts['log.level'] as LogLevel,
+          logFormat: opts['log.format'] as LogFormat,
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,

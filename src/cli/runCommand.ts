@@ -15,7 +15,7 @@ import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
 import { createLogger } from './logger.ts';
-import type { LogLevel } from './logOptions.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
 
 export interface RunOptions {
   readonly config: string;
@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly webTelemetryPath: string;
   readonly webMaxRequests: number;
   readonly logLevel: LogLevel;
+  /** @default 'json' */
+  readonly logFormat?: LogFormat;
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
@@ -47,7 +49,7 @@ export async function runCommand(
   io: CommandIo,
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat);
   const config = await loadCompiledConfigOrReport(options.config, io);
   if (!config) return 1;
   for (const w of config.warnings) logger.warn({ config: options.config }, formatProblem(w));
