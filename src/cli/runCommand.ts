@@ -13,7 +13,7 @@ import { StartupError } from '../service/StartupError.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { reportConfigError } from './loadCompiledConfig.ts';
 import { createLogger } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
 
 export interface RunOptions {
   readonly config: string;
@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Serve POST /-/reload. @default false */
   readonly webEnableLifecycle?: boolean;
   readonly logLevel: LogLevel;
+  /** @default 'json' */
+  readonly logFormat?: LogFormat;
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
@@ -63,7 +65,7 @@ async function run(
   let listen: ListenAddress;
   let telemetry: ListenAddress | undefined;
   let sources: SourceSetup;
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat);
   try {
     config = await readConfigFile(options.config);
     const source = parseSource(options.source);
