@@ -19,6 +19,8 @@ import type { FamilyMeta } from './FamilyRegistry.ts';
 import { CompiledResource } from './CompiledResource.ts';
 import type { CompiledFamily } from './CompiledResource.ts';
 import { compilePathLabels, isStarKey, sanitizeLabelName } from './labels.ts';
+import { DEFAULT_LIMITS, mergeLimits } from './limits.ts';
+import type { SeriesLimits } from './limits.ts';
 import type { PathLabel } from './labels.ts';
 import { InvalidPathError, ValuePath } from './ValuePath.ts';
 
@@ -34,8 +36,16 @@ export interface CompiledConfig {
 const DEFAULT_PREFIX = 'kube_customresource';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+export interface CompileOptions {
+  /**
+   * Limits for every resource (the `--limits.*` flags); a resource's own `limits` keys win.
+   * @default DEFAULT_LIMITS
+   */
+  readonly limits?: Partial<SeriesLimits>;
+}
+
 /** Compiles paths and CEL, checks names and types across resources. Throws ConfigError with every problem. */
-export function compileConfig(config: BridgeConfig): CompiledConfig {
+export function compileConfig(config: BridgeConfig, options: CompileOptions = {}): CompiledConfig {
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
   const families = new Map<string, FamilyMeta & { location: SourceLocation }>();
@@ -171,6 +181,7 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
       index,
       compiledFamilies,
       resource.labelOrder === 'declared' ? declaredOrder(resource) : undefined,
+      mergeLimits(DEFAULT_LIMITS, options.limits, resource.limits),
     );
   });
   if (problems.length > 0) throw new ConfigError(problems);
