@@ -14,6 +14,7 @@ import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
+import type { SeriesLimits } from '../engine/limits.ts';
 import { createLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 
@@ -28,6 +29,8 @@ export interface RunOptions {
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
+  /** The `--limits.*` flags (a resource's config `limits` win). @default built-in defaults */
+  readonly limits?: Partial<SeriesLimits>;
 }
 
 /** Parses `--source`: `files:DIR` (the embedded default) or `kubernetes`. */
@@ -48,7 +51,7 @@ export async function runCommand(
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
   const logger = createLogger(options.logLevel);
-  const config = await loadCompiledConfigOrReport(options.config, io);
+  const config = await loadCompiledConfigOrReport(options.config, io, { limits: options.limits ?? {} });
   if (!config) return 1;
   for (const w of config.warnings) logger.warn({ config: options.config }, formatProblem(w));
   let source;
@@ -118,7 +121,7 @@ export async function runCommand(
   const stopped = waitForSignal(signals, logger);
   const onHangup = () => {
     // One reload at a time; a SIGHUP during a reload queues one more.
-    reloading = reloading.then(() => reloadConfig(options.config, service, logger));
+    reloading = reloading.then(() => reloadConfig(options.config, service, logger, options.limits));
   };
   let reloading = Promise.resolve();
   signals.on('SIGHUP', onHangup);
@@ -144,12 +147,18 @@ export async function runCommand(
 }
 
 /** SIGHUP: re-reads the config; a bad one is reported and the running config stays. */
-async function reloadConfig(file: string, service: BridgeService, logger: Logger): Promise<void> {
+async function reloadConfig(
+  file: string,
+  service: BridgeService,
+  logger: Logger,
+  limits: Partial<SeriesLimits> = {},
+): Promise<void> {
   const problems: string[] = [];
-  const config = await loadCompiledConfigOrReport(file, {
-    stdout: () => undefined,
-    stderr: (t) => void problems.push(t.trim()),
-  });
+  const config = await loadCompiledConfigOrReport(
+    file,
+    { stdout: () => undefined, stderr: (t) => void problems.push(t.trim()) },
+    { limits },
+  );
   if (!config) {
     logger.error({ config: file, problems }, 'config reload failed; keeping the running config');
     service.selfMetrics.configLoaded(file, false);
