@@ -12,7 +12,7 @@ describe('command line', () => {
   it('every command has --help with its options', async () => {
     const expectations: Record<string, RegExp[]> = {
       check: [/--config <file>/],
-      render: [/--format <format>/, /choices: "text", "openmetrics"/, /--limits\.object-series <n>/],
+      render: [/--format <format>/, /choices: "text",\s+"openmetrics"/, /--limits\.object-series <n>/],
       rbac: [/--name <name>/],
       run: [
         /--web\.listen-address <address>/,
