@@ -48,7 +48,10 @@ export interface CompileOptions {
 export function compileConfig(config: BridgeConfig, options: CompileOptions = {}): CompiledConfig {
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
-  const families = new Map<string, FamilyMeta & { location: SourceLocation }>();
+  const families = new Map<
+    string,
+    { -readonly [K in keyof FamilyMeta]: FamilyMeta[K] } & { location: SourceLocation }
+  >();
   const problem = (location: SourceLocation, message: string) => problems.push({ location, message });
 
   const path = (p: PathConfig): ValuePath => {
@@ -124,6 +127,8 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
         });
       }
       let meta = families.get(name);
+      const stateLabel =
+        metric.each.type === 'stateset' ? sanitizeLabelName(metric.each.stateSet.labelName) : undefined;
       if (!meta) {
         meta = {
           index: families.size,
@@ -131,9 +136,14 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
           type: metric.each.type,
           help: metric.help,
           location: metric.location,
+          ...(stateLabel !== undefined ? { stateLabel } : {}),
         };
         families.set(name, meta);
-      } else if (meta.type !== metric.each.type) {
+      } else if (meta.stateLabel !== stateLabel) {
+        // Feeders of one state set disagree on its label: no single label can satisfy OpenMetrics.
+        delete meta.stateLabel;
+      }
+      if (meta.type !== metric.each.type) {
         problem(
           metric.location,
           `metric "${name}" is a ${metric.each.type} here but a ${meta.type} at line ${meta.location.line}; one name needs one type`,
@@ -187,7 +197,13 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: config.file,
-    families: [...families.values()].map(({ index, name, type, help }) => ({ index, name, type, help })),
+    families: [...families.values()].map(({ index, name, type, help, stateLabel }) => ({
+      index,
+      name,
+      type,
+      help,
+      ...(stateLabel !== undefined ? { stateLabel } : {}),
+    })),
     resources,
     warnings,
   };
