@@ -6,9 +6,9 @@ import type { FamilyMeta } from './FamilyRegistry.ts';
  * bytes for ASCII; a value's UTF-8 size is at most three times its length.
  */
 export interface SeriesLimits {
-  /** Series one object may produce across all families of its resource. @default 10000 */
+  /** Series (and per-object errors) one object may produce across all families of its resource. @default 2000 */
   readonly objectSeries: number;
-  /** Sum of label name and value lengths over all series of one object. @default 4194304 (4 MiB) */
+  /** Sum of label name and value lengths over all series of one object. @default 1048576 (1 MiB) */
   readonly objectLabelBytes: number;
   /** Length of one label value. @default 65536 (64 KiB) */
   readonly labelValueLength: number;
@@ -19,8 +19,8 @@ export interface SeriesLimits {
 }
 
 export const DEFAULT_LIMITS: SeriesLimits = {
-  objectSeries: 10_000,
-  objectLabelBytes: 4 * 1024 * 1024,
+  objectSeries: 2_000,
+  objectLabelBytes: 1024 * 1024,
   labelValueLength: 64 * 1024,
   familySeries: 1_000_000,
   resourceObjects: 500_000,
