@@ -12,7 +12,7 @@ import type {
   ObjectErrorKind,
 } from './each/EachGenerator.ts';
 import type { FamilyMeta } from './FamilyRegistry.ts';
-import { addPathLabels } from './labels.ts';
+import { addPathLabels, sanitizeLabelName } from './labels.ts';
 import { DEFAULT_LIMITS, SeriesBudget } from './limits.ts';
 import type { FamilyHeadroom, SeriesLimits } from './limits.ts';
 import type { CompiledPathLabels } from './labels.ts';
@@ -206,7 +206,9 @@ export class CompiledResource {
         : [];
       // KSM writes these into the resource-level commonLabels (overriding the user's), so a
       // metric-level commonLabel of the same name still wins.
-      const resourceLevel = new Map<string, string>(this.config.commonLabels);
+      const resourceLevel = new Map<string, string>();
+      // Sanitized like every label name: one invalid name would make the whole scrape fail.
+      for (const [k, v] of this.config.commonLabels) resourceLevel.set(sanitizeLabelName(k), v);
       for (const [k, v] of injected) resourceLevel.set(k, v);
       bound = {
         common: this.families.map((f) => {

@@ -179,7 +179,7 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
           expressionLabels,
           checkLabelName,
         ),
-        metricCommonLabels: metric.commonLabels,
+        metricCommonLabels: sanitizedKeys(metric.commonLabels),
         pathLabels:
           metricPathLabels.length === 0 ? resourceCompiledPath : compilePathLabels(mergedPath.values()),
         expressionLabels: metricExprLabels.length === 0 ? resourceExprLabels : [...mergedExpr.values()],
@@ -207,6 +207,16 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
     resources,
     warnings,
   };
+}
+
+/**
+ * Constant labels with their names sanitized like every other label name (KSM writes them as
+ * given, and one invalid name makes the whole scrape fail).
+ */
+export function sanitizedKeys(labels: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of labels) out.set(sanitizeLabelName(k), v);
+  return out;
 }
 
 function eachPath(metric: MetricConfig): PathConfig {
@@ -238,7 +248,7 @@ function compileEach(
         valueExpression: g.valueExpression ? expression(g.valueExpression) : undefined,
         labelsFromPath: compilePathLabels(pathLabels(g)),
         labelsFromExpression: expressionLabels(g),
-        labelFromKey: g.labelFromKey,
+        labelFromKey: g.labelFromKey === '' ? '' : sanitizeLabelName(g.labelFromKey),
         nilIsZero: g.nilIsZero,
       });
     }
@@ -262,7 +272,7 @@ function compileEach(
         pathText: eachPath.text,
         labelsFromPath: compilePathLabels(pathLabels(i)),
         labelsFromExpression: expressionLabels(i),
-        labelFromKey: i.labelFromKey,
+        labelFromKey: i.labelFromKey === '' ? '' : sanitizeLabelName(i.labelFromKey),
       });
     }
   }
