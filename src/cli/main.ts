@@ -5,6 +5,37 @@ import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
+import { DEFAULT_LIMITS, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
+import type { SeriesLimits } from '../engine/limits.ts';
+
+const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
+  objectSeries: 'series one object may produce',
+  objectLabelBytes: "total length of one object's label names and values",
+  labelValueLength: 'length of one label value',
+  familySeries: 'series one family may hold across objects',
+  resourceObjects: 'objects kept per resource',
+};
+
+/** The `--limits.*` flags, shared by `render` and `run` (a resource's config `limits` win). */
+function addLimitOptions(command: Command): Command {
+  for (const name of LIMIT_NAMES) {
+    command.option(
+      `--limits.${limitKebab(name)} <n>`,
+      `${LIMIT_HELP[name]}; over it the object is dropped (0 = unlimited; default ${DEFAULT_LIMITS[name]})`,
+      parseNonNegativeInt,
+    );
+  }
+  return command;
+}
+
+function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
+  const out: Partial<Record<keyof SeriesLimits, number>> = {};
+  for (const name of LIMIT_NAMES) {
+    const v = opts[`limits.${name}`];
+    if (typeof v === 'number') out[name] = v;
+  }
+  return out;
+}
 
 /**
  * Builds the command tree; actions store their exit code in `result`. Actions import their command
@@ -42,7 +73,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       result.code = await checkCommand(opts, io);
     });
 
-  root
+  const render = root
     .command('render')
     .description(
       'Print the metric families a config gives for objects read from YAML/JSON files (multi-document YAML, kind: List,\ndirectories read recursively). Use it to test a config before deploying it.',
@@ -53,11 +84,16 @@ function program(io: CommandIo, result: { code: number }): Command {
         .choices(['text', 'openmetrics'])
         .default('text'),
     )
-    .argument('<paths...>', 'object files or directories')
-    .action(async (paths: string[], opts: { config: string; format: ExpositionFormat }) => {
+    .argument('<paths...>', 'object files or directories');
+  addLimitOptions(render).action(
+    async (paths: string[], opts: { config: string; format: ExpositionFormat } & Record<string, unknown>) => {
       const { renderCommand } = await import('./renderCommand.ts');
-      result.code = await renderCommand({ config: opts.config, format: opts.format, paths }, io);
-    });
+      result.code = await renderCommand(
+        { config: opts.config, format: opts.format, paths, limits: limitsFrom(opts) },
+        io,
+      );
+    },
+  );
 
   root
     .command('rbac')
@@ -71,7 +107,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       result.code = await rbacCommand(opts, io);
     });
 
-  root
+  const run = root
     .command('run')
     .description(
       'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint\n' +
@@ -117,7 +153,8 @@ function program(io: CommandIo, result: { code: number }): Command {
       '--kubeconfig <file>',
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
-    .option('--context <name>', 'kubeconfig context to use')
+    .option('--context <name>', 'kubeconfig context to use');
+  addLimitOptions(run)
     .addHelpText(
       'after',
       '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT,\n' +
@@ -143,6 +180,7 @@ function program(io: CommandIo, result: { code: number }): Command {
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
+          limits: limitsFrom(opts),
         },
         io,
       );

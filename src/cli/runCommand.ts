@@ -12,6 +12,7 @@ import type { LoadedConfig } from '../service/Pipeline.ts';
 import { StartupError } from '../service/StartupError.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { reportConfigError } from './loadCompiledConfig.ts';
+import type { SeriesLimits } from '../engine/limits.ts';
 import { createLogger } from './logger.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
 
@@ -32,6 +33,8 @@ export interface RunOptions {
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
+  /** The `--limits.*` flags (a resource's config `limits` win). @default built-in defaults */
+  readonly limits?: Partial<SeriesLimits>;
 }
 
 /**
@@ -67,7 +70,7 @@ async function run(
   let sources: SourceSetup;
   const logger = createLogger(options.logLevel, options.logFormat);
   try {
-    config = await readConfigFile(options.config);
+    config = await readConfigFile(options.config, { limits: options.limits ?? {} });
     const source = parseSource(options.source);
     otel = otelSettingsFromEnv();
     listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);

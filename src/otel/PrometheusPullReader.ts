@@ -2,6 +2,7 @@ import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics
 import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
+import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
@@ -34,7 +35,6 @@ export class PrometheusPullReader extends MetricReader {
   private readonly _targetInfo: boolean;
   private readonly _onCollectError: (error: unknown) => void;
   private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
-  private readonly _targetInfoSerializer = new PrometheusSerializer(undefined, false, undefined, false, true);
   private readonly _processMetrics: ProcessMetrics | undefined;
 
   constructor(options: PrometheusPullReaderOptions) {
@@ -89,8 +89,9 @@ export class PrometheusPullReader extends MetricReader {
         if (isPrerendered(metric)) blocksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].blocks);
       }
     }
-    if (this._targetInfo)
-      yield this._targetInfoSerializer.serialize({ resource: resourceMetrics.resource, scopeMetrics: [] });
+    // Written here, not by the SDK's serializer: given no metrics, that one appends
+    // "# no registered metrics" without a line end, which glued it to the next HELP line.
+    if (this._targetInfo) yield targetInfoFamily(resourceMetrics.resource.attributes, format);
     yield* familyPieces([...blocksByFamily.keys()], (f) => blocksByFamily.get(f)!(), format);
   }
 
