@@ -152,12 +152,29 @@ describe('mixin metric names against a real bridge and Prometheus', () => {
     };
     // Without `for`: what would be pending now.
     const pending = async (alert: string, label: string): Promise<string[]> => {
-      const found = await prometheus.waitForSeries(exprOf(alert), (s) => s.length > 0, 30_000);
+      // Forbidden lists are retried every 10-25 s, so a rate needs a minute or so.
+      const found = await prometheus.waitForSeries(exprOf(alert), (s) => s.length > 0, 90_000);
       return found.map((s) => s.metric[label] ?? '').sort();
     };
     assert.deepEqual(await pending('CrdMetricsBridgeForbidden', 'target'), ['example.com/v1/widgets']);
     assert.deepEqual(await pending('CrdMetricsBridgeListErrors', 'target'), ['example.com/v1/widgets']);
-    assert.deepEqual(await pending('CrdMetricsBridgeObjectErrors', 'resource'), [
+    // Errors must keep coming: each change of the Backup fails to convert again.
+    let touches = 0;
+    const touching = setInterval(() => {
+      void api.kubectl([
+        'annotate',
+        'backup',
+        'test-backup',
+        '-n',
+        'default',
+        `touch=${++touches}`,
+        '--overwrite',
+      ]);
+    }, 2000);
+    const objectErrors = await pending('CrdMetricsBridgeObjectErrors', 'resource').finally(() =>
+      clearInterval(touching),
+    );
+    assert.deepEqual(objectErrors, [
       (await prometheus.query(`crd_metrics_bridge_cached_objects{kind="Backup"}`))[0]!.metric['resource']!,
     ]);
     assert.equal((await pending('CrdMetricsBridgeOtlpExportFailures', 'job')).length, 1);
