@@ -69,7 +69,7 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
     const dry = await kubectl(['apply', '--dry-run=server', '-k', path.join(repoRoot, 'deploy')]);
     assert.match(dry, /deployment.apps\/crd-metrics-bridge (created|configured) \(server dry run\)/);
     assert.doesNotMatch(dry, /servicemonitor/);
-    const withMonitor = path.join(repoRoot, 'deploy/with-servicemonitor');
+    const withMonitor = path.join(repoRoot, 'examples/kustomize/with-servicemonitor');
     const refused = await api.kubectl(['apply', '--dry-run=server', '-k', withMonitor]);
     assert.notEqual(refused.code, 0, 'the ServiceMonitor needs its CRD');
     // The ServiceMonitor needs the Prometheus Operator's CRD; a minimal one stands in for it.
