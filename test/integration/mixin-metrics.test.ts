@@ -127,6 +127,9 @@ describe('mixin metric names against a real bridge and Prometheus', () => {
     for (const rule of alertRules()) for (const n of metricNamesIn(rule.expr)) names.add(n);
     for (const expr of dashboardExpressions()) for (const n of metricNamesIn(expr)) names.add(n);
     assert.ok(names.size >= 15, `only ${names.size} names found: ${[...names].join(', ')}`);
+    // A change, so that watch events are counted (the list delivered the existing Backup).
+    const touched = await api.kubectl(['annotate', 'backup', 'test-backup', '-n', 'default', 'touch=0']);
+    assert.equal(touched.code, 0, touched.stderr);
     // The counters that need a fault have one by now (the alerts below check which).
     await until('an OTLP export failure', async () =>
       /crd_metrics_bridge_otlp_exports_total\{[^}]*result="failure"/.test(
