@@ -21,7 +21,7 @@ export interface KubeSourceOptions {
   readonly logger: Logger;
   readonly observer?: ReflectorObserver;
   readonly minWatchTimeoutSeconds?: number;
-  /** How collections are fetched at start and after a 410. @default 'list' */
+  /** How collections are fetched at start and after a 410. @default 'watch-list' */
   readonly initialSync?: InitialSyncMode;
 }
 

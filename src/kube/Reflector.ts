@@ -47,7 +47,7 @@ export interface ReflectorOptions {
   readonly handler: ReflectorHandler;
   readonly logger: Logger;
   readonly observer?: ReflectorObserver | undefined;
-  /** @default 'list' */
+  /** @default 'watch-list' */
   readonly initialSync?: InitialSyncMode | undefined;
   /** Page size of lists. @default 500 */
   readonly pageSize?: number | undefined;
@@ -139,7 +139,7 @@ export class Reflector {
 
   /** True while streaming lists are used for the initial sync. */
   get usesWatchList(): boolean {
-    return (this._o.initialSync ?? 'list') === 'watch-list' && !this._watchListRefused;
+    return (this._o.initialSync ?? 'watch-list') === 'watch-list' && !this._watchListRefused;
   }
 
   start(): void {

@@ -64,6 +64,10 @@ export async function startFaultProxy(options: {
   const server = https.createServer(
     { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) },
     (req: IncomingMessage, res: ServerResponse) => {
+      if (down) {
+        req.socket.destroy();
+        return;
+      }
       const url = new URL(req.url ?? '/', upstream);
       const method = req.method ?? 'GET';
       const fault = faults.find((f) => f.left > 0 && (f.match?.(method, url) ?? true));
