@@ -5,6 +5,7 @@ import type { CommandIo } from './CommandIo.ts';
 import { renderCommand } from './renderCommand.ts';
 import { runCommand } from './runCommand.ts';
 import { rbacCommand } from './rbacCommand.ts';
+import { addListenerSecurityFlags, listenerSecurityFlags } from './runFlags.ts';
 import { LOG_LEVELS } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
@@ -59,7 +60,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       result.code = await rbacCommand(opts, io);
     });
 
-  root
+  const run = root
     .command('run')
     .description(
       'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint\n' +
@@ -94,7 +95,8 @@ function program(io: CommandIo, result: { code: number }): Command {
       '--kubeconfig <file>',
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
-    .option('--context <name>', 'kubeconfig context to use')
+    .option('--context <name>', 'kubeconfig context to use');
+  addListenerSecurityFlags(run) // issue 9
     .addHelpText(
       'after',
       '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT,\n' +
@@ -114,6 +116,7 @@ function program(io: CommandIo, result: { code: number }): Command {
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
+          ...listenerSecurityFlags(opts), // issue 9
         },
         io,
       );

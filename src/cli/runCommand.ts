@@ -16,8 +16,10 @@ import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
 import { createLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
+import { listenerSecurity } from './listenerSecurity.ts';
+import type { ListenerSecurity, ListenerSecurityFlags } from './listenerSecurity.ts';
 
-export interface RunOptions {
+export interface RunOptions extends ListenerSecurityFlags {
   readonly config: string;
   readonly source: string;
   readonly webListenAddress: string;
@@ -71,13 +73,37 @@ export async function runCommand(
   }
   let makeSources: (config: CompiledConfig, sink: ObjectSink, telemetry: SourceTelemetry) => Source[];
   let closeClient = (): Promise<void> => Promise.resolve();
+  // One client for the source and the issue-9 extensions (auth filter, sharding).
+  let kubeClient: KubeClient | undefined;
+  const getKubeClient = (): KubeClient => {
+    if (!kubeClient) {
+      try {
+        const client = (kubeClient = new KubeClient({
+          kubeconfig: options.kubeconfig,
+          context: options.context,
+        }));
+        closeClient = () => client.close();
+      } catch (err) {
+        throw new Error(`cannot load Kubernetes credentials: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return kubeClient;
+  };
+  // --- issue 9: web config, auth filter ---
+  let security: ListenerSecurity;
+  try {
+    security = listenerSecurity(options, logger, getKubeClient);
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  // --- end issue 9 ---
   if (source.kind === 'kubernetes') {
     let client: KubeClient;
     try {
-      client = new KubeClient({ kubeconfig: options.kubeconfig, context: options.context });
-      closeClient = () => client.close();
+      client = getKubeClient();
     } catch (err) {
-      io.stderr(`error: cannot load Kubernetes credentials: ${(err as Error).message}\n`);
+      io.stderr(`error: ${(err as Error).message}\n`);
       return 1;
     }
     makeSources = (current, sink, telemetry) => [
@@ -103,6 +129,7 @@ export async function runCommand(
     telemetryPath: options.webTelemetryPath,
     maxRequests: options.webMaxRequests,
     targetInfo: options.targetInfo,
+    listenerSecurity: security.http,
   });
   logger.info(
     {
@@ -124,7 +151,7 @@ export async function runCommand(
   signals.on('SIGHUP', onHangup);
   try {
     const { main } = await service.start();
-    const url = `http://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
+    const url = `${security.scheme}://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
     io.stdout(
       `crd-metrics-bridge is serving ${service.cache.objectCount} object${service.cache.objectCount === 1 ? '' : 's'}: open ${url}\n`,
     );

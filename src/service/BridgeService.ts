@@ -1,4 +1,5 @@
 import { metrics } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import {
   defaultResource,
   detectResources,
@@ -15,7 +16,7 @@ import { ObjectIngestor } from '../engine/ObjectIngestor.ts';
 import { SeriesCache } from '../engine/SeriesCache.ts';
 import { CONTENT_TYPES } from '../exposition/ExpositionFormat.ts';
 import { HttpServer } from '../http/HttpServer.ts';
-import type { RouteHandler } from '../http/HttpServer.ts';
+import type { HttpServerOptions, RouteHandler } from '../http/HttpServer.ts';
 import { landingPage } from '../http/landingPage.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
 import { negotiateFormat } from '../http/negotiate.ts';
@@ -50,6 +51,13 @@ export interface BridgeServiceOptions {
   readonly maxRequests: number;
   /** Add target_info to the custom-resource endpoint. @default false */
   readonly targetInfo: boolean;
+  // --- issue 9 hooks: web config / auth filter / sharding ---
+  /** TLS and authentication for both listeners (web config, auth filter). @default plain HTTP */
+  readonly listenerSecurity?: Pick<HttpServerOptions, 'createServer' | 'guard'>;
+  /** Wraps the object sink of every pipeline (a shard keeps only its objects). @default none */
+  readonly sinkFilter?: (sink: ObjectSink) => ObjectSink;
+  /** Called once with the self-metrics meter, for instruments defined elsewhere (shards). */
+  readonly onSelfMeter?: (meter: Meter) => void;
 }
 
 /**
@@ -118,6 +126,7 @@ export class BridgeService {
       },
       { version: BRIDGE_VERSION },
     );
+    options.onSelfMeter?.(this._meterProvider.getMeter(SELF_METRICS_SCOPE, BRIDGE_VERSION));
     this._pipeline = this._buildPipeline(options.config);
   }
 
@@ -136,7 +145,8 @@ export class BridgeService {
     const ingestor = new ObjectIngestor(config, cache, errors, (outcome, resourceId) =>
       this._selfMetrics.objectEvent(outcome, resourceId),
     );
-    return { config, cache, sources: this._o.sources(config, ingestor, this._selfMetrics.sourceTelemetry) };
+    const sink = this._o.sinkFilter ? this._o.sinkFilter(ingestor) : ingestor;
+    return { config, cache, sources: this._o.sources(config, sink, this._selfMetrics.sourceTelemetry) };
   }
 
   /**
@@ -165,6 +175,11 @@ export class BridgeService {
     );
   }
 
+  /** Rebuilds the pipeline with the running config (a shard's assignment changed). */
+  rebuild(): Promise<void> {
+    return this.reload(this._pipeline.config);
+  }
+
   get selfMetrics(): SelfMetrics {
     return this._selfMetrics;
   }
@@ -188,6 +203,7 @@ export class BridgeService {
       logger,
       limitedPaths: new Set([this._o.telemetryPath]),
       maxInFlight: this._o.maxRequests,
+      ...this._o.listenerSecurity,
     });
     this._servers.push(main);
     const mainAddress = await main.listen();
@@ -200,6 +216,7 @@ export class BridgeService {
         logger,
         limitedPaths: new Set([this._o.telemetryPath]),
         maxInFlight: this._o.maxRequests,
+        ...this._o.listenerSecurity,
       });
       this._servers.push(telemetry);
       telemetryAddress = await telemetry.listen();
