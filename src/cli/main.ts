@@ -56,7 +56,12 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
-    .action(async (opts: { config: string; name: string }) => {
+    .option(
+      '--auth-filter',
+      'add the rules --auth-filter needs (create tokenreviews, subjectaccessreviews)',
+      false,
+    )
+    .action(async (opts: { config: string; name: string; authFilter: boolean }) => {
       result.code = await rbacCommand(opts, io);
     });
 

@@ -3,13 +3,17 @@ import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 
 /** `rbac --config FILE`: prints the least-privilege ClusterRole for the config. */
-export async function rbacCommand(options: { config: string; name: string }, io: CommandIo): Promise<number> {
+export async function rbacCommand(
+  options: { config: string; name: string; authFilter?: boolean },
+  io: CommandIo,
+): Promise<number> {
   const compiled = await loadCompiledConfigOrReport(options.config, io);
   if (!compiled) return 1;
   io.stdout(
     clusterRoleYaml(
       compiled.resources.map((r) => r.config),
       options.name,
+      { authFilter: options.authFilter },
     ),
   );
   return 0;
