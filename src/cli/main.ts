@@ -61,7 +61,11 @@ function program(io: CommandIo, result: { code: number }): Command {
       'add the rules --auth-filter needs (create tokenreviews, subjectaccessreviews)',
       false,
     )
-    .action(async (opts: { config: string; name: string; authFilter: boolean }) => {
+    .option(
+      '--pod-sharding <namespace>',
+      'also print the Role auto-sharding needs in that namespace (get pods, watch statefulsets)',
+    )
+    .action(async (opts: { config: string; name: string; authFilter: boolean; podSharding?: string }) => {
       result.code = await rbacCommand(opts, io);
     });
 

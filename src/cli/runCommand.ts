@@ -18,8 +18,10 @@ import { createLogger } from './logger.ts';
 import type { LogLevel } from './logger.ts';
 import { listenerSecurity } from './listenerSecurity.ts';
 import type { ListenerSecurity, ListenerSecurityFlags } from './listenerSecurity.ts';
+import { setUpSharding } from './sharding.ts';
+import type { Sharding, ShardingFlags } from './sharding.ts';
 
-export interface RunOptions extends ListenerSecurityFlags {
+export interface RunOptions extends ListenerSecurityFlags, ShardingFlags {
   readonly config: string;
   readonly source: string;
   readonly webListenAddress: string;
@@ -89,10 +91,12 @@ export async function runCommand(
     }
     return kubeClient;
   };
-  // --- issue 9: web config, auth filter ---
+  // --- issue 9: web config, auth filter, sharding ---
   let security: ListenerSecurity;
+  let sharding: Sharding;
   try {
     security = listenerSecurity(options, logger, getKubeClient);
+    sharding = await setUpSharding(options, logger, getKubeClient);
   } catch (err) {
     io.stderr(`error: ${(err as Error).message}\n`);
     return 1;
@@ -122,7 +126,7 @@ export async function runCommand(
   const service = new BridgeService({
     config,
     sources: makeSources,
-    otel,
+    otel: sharding.withInstanceId(otel),
     logger,
     listenAddress: listen,
     telemetryAddress: telemetry,
@@ -130,6 +134,8 @@ export async function runCommand(
     maxRequests: options.webMaxRequests,
     targetInfo: options.targetInfo,
     listenerSecurity: security.http,
+    sinkFilter: sharding.sinkFilter,
+    onSelfMeter: sharding.onSelfMeter,
   });
   logger.info(
     {
@@ -149,6 +155,10 @@ export async function runCommand(
   };
   let reloading = Promise.resolve();
   signals.on('SIGHUP', onHangup);
+  // Auto-sharding: a scaled StatefulSet rebuilds the pipeline (one at a time, like reloads).
+  sharding.start(() => {
+    reloading = reloading.then(() => rebuildForShards(service, sharding, logger));
+  });
   try {
     const { main } = await service.start();
     const url = `${security.scheme}://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
@@ -163,6 +173,7 @@ export async function runCommand(
   const signal = await stopped;
   signals.off('SIGHUP', onHangup);
   logger.info({ signal }, 'shutting down');
+  await sharding.stop();
   await reloading;
   await service.stop();
   await closeClient();
@@ -191,6 +202,16 @@ async function reloadConfig(file: string, service: BridgeService, logger: Logger
       'config reload failed while starting its sources; keeping the running config',
     );
     service.selfMetrics.configLoaded(file, false);
+  }
+}
+
+/** The shard assignment changed: refill a new cache with the new filter, then swap (issue 9). */
+async function rebuildForShards(service: BridgeService, sharding: Sharding, logger: Logger): Promise<void> {
+  try {
+    await service.rebuild();
+    logger.info({ ...sharding.assignment(), objects: service.cache.objectCount }, 'shards rebalanced');
+  } catch (err) {
+    logger.error({ err }, 'rebalancing shards failed; serving the previous assignment');
   }
 }
 
