@@ -11,3 +11,6 @@ if (major !== 24) {
 }
 const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
+// `run` shuts down within a bounded time, but a library may keep a handle open past it (an OTLP
+// retry timer, a socket being torn down): exit anyway shortly after, so SIGTERM always ends it.
+setTimeout(() => process.exit(), 300).unref();

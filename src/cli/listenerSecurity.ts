@@ -6,6 +6,7 @@ import type { RequestGuard } from '../http/requestGuard.ts';
 import { WebConfigLoader } from '../http/WebConfigLoader.ts';
 import type { KubeClient } from '../kube/KubeClient.ts';
 import { TokenReviewer } from '../kube/TokenReviewer.ts';
+import { StartupError } from '../service/StartupError.ts';
 
 /** `run` flags that secure the listeners. */
 export interface ListenerSecurityFlags {
@@ -22,8 +23,8 @@ export interface ListenerSecurity {
 }
 
 /**
- * Builds TLS and authentication for both listeners from the flags. Throws an Error whose message
- * is one line (bad web config, basic auth combined with the auth filter).
+ * Builds TLS and authentication for both listeners from the flags. Throws WebConfigError or
+ * StartupError, one line each (bad web config, basic auth combined with the auth filter).
  */
 export function listenerSecurity(
   flags: ListenerSecurityFlags,
@@ -36,7 +37,7 @@ export function listenerSecurity(
   if (flags.webConfigFile) {
     const web = WebConfigLoader.load(flags.webConfigFile, logger);
     if (flags.authFilter && web.config.basicAuthUsers.size > 0) {
-      throw new Error(
+      throw new StartupError(
         `${flags.webConfigFile}: basic_auth_users: cannot be combined with --auth-filter (both use the Authorization header)`,
       );
     }

@@ -7,7 +7,8 @@ import type { ShardAssignment } from '../kube/sharding.ts';
 import { ShardWatcher } from '../kube/ShardWatcher.ts';
 import type { OtelSettings } from '../otel/OtelSettings.ts';
 import { registerShardMetrics } from '../otel/ShardMetrics.ts';
-import type { ObjectSink } from '../sources/Source.ts';
+import type { SourceFactory } from '../service/createSources.ts';
+import { StartupError } from '../service/StartupError.ts';
 
 /** `run` flags for sharding, as kube-state-metrics'. */
 export interface ShardingFlags {
@@ -23,8 +24,8 @@ export interface ShardingFlags {
 /** Sharding of a running bridge: the sink filter, telemetry, and the StatefulSet watch. */
 export interface Sharding {
   readonly assignment: () => ShardAssignment;
-  /** For BridgeService `sinkFilter`: wraps each new pipeline's sink (undefined: no sharding). */
-  readonly sinkFilter: ((sink: ObjectSink) => ObjectSink) | undefined;
+  /** Sources that deliver only this shard's objects (each config generation gets a new filter). */
+  wrapSources(factory: SourceFactory): SourceFactory;
   /** For BridgeService `onSelfMeter`. */
   readonly onSelfMeter: (meter: Meter) => void;
   /** OTel settings with the shard in the resource's service.instance.id (unless set by the user). */
@@ -34,7 +35,7 @@ export interface Sharding {
   stop(): Promise<void>;
 }
 
-/** Reads the flags (and the pod and StatefulSet in auto mode); throws an Error with one line. */
+/** Reads the flags (and the pod and StatefulSet in auto mode); throws StartupError or ShardingError. */
 export async function setUpSharding(
   flags: ShardingFlags,
   logger: Logger,
@@ -45,9 +46,11 @@ export async function setUpSharding(
   const auto = flags.pod !== undefined || flags.podNamespace !== undefined;
   if (auto) {
     if (!flags.pod || !flags.podNamespace)
-      throw new Error('auto-sharding needs both --pod and --pod-namespace (from the downward API)');
+      throw new StartupError('auto-sharding needs both --pod and --pod-namespace (from the downward API)');
     if (flags.shard !== undefined || flags.totalShards !== undefined)
-      throw new Error('--shard/--total-shards cannot be combined with --pod/--pod-namespace (auto-sharding)');
+      throw new StartupError(
+        '--shard/--total-shards cannot be combined with --pod/--pod-namespace (auto-sharding)',
+      );
     watcher = await ShardWatcher.resolve({
       client: kubeClient(),
       pod: flags.pod,
@@ -65,7 +68,10 @@ export async function setUpSharding(
   const now = (): ShardAssignment => watcher?.assignment ?? assignment;
   return {
     assignment: now,
-    sinkFilter: sharded ? (sink) => (current = new ShardFilter(sink, now())) : undefined,
+    wrapSources: (factory) =>
+      sharded
+        ? (config, sink, telemetry) => factory(config, (current = new ShardFilter(sink, now())), telemetry)
+        : factory,
     onSelfMeter: (meter) =>
       registerShardMetrics(meter, () => ({
         ...now(),

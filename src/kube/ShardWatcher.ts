@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from './KubeClient.ts';
 import { Reflector } from './Reflector.ts';
 import type { KubeObject, ReflectorObserver } from './Reflector.ts';
+import { ShardingError } from './sharding.ts';
 import type { ShardAssignment } from './sharding.ts';
 
 export interface ShardWatcherOptions {
@@ -38,7 +39,7 @@ export class ShardWatcher {
     this._totalShards = total;
   }
 
-  /** Reads the pod and its StatefulSet; throws an Error with a one-line message. */
+  /** Reads the pod and its StatefulSet; throws ShardingError with one line. */
   static async resolve(options: ShardWatcherOptions): Promise<ShardWatcher> {
     const { client, pod, namespace } = options;
     const signal = AbortSignal.timeout(30_000);
@@ -49,15 +50,17 @@ export class ShardWatcher {
         await client.get(`/api/v1/namespaces/${enc(namespace)}/pods/${enc(pod)}`, {}, signal)
       ).json()) as KubeObject;
     } catch (err) {
-      throw new Error(`auto-sharding: cannot read ${where}: ${(err as Error).message}`, { cause: err });
+      throw new ShardingError(`auto-sharding: cannot read ${where}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const owners =
       (podObject.metadata as { ownerReferences?: OwnerReference[] } | undefined)?.ownerReferences ?? [];
     const owner = owners.find((o) => o.kind === 'StatefulSet' && o.controller === true && o.name);
-    if (!owner?.name) throw new Error(`auto-sharding: ${where} is not owned by a StatefulSet`);
+    if (!owner?.name) throw new ShardingError(`auto-sharding: ${where} is not owned by a StatefulSet`);
     const ordinal = podOrdinal(pod, owner.name);
     if (ordinal === undefined)
-      throw new Error(
+      throw new ShardingError(
         `auto-sharding: cannot read an ordinal from pod name "${pod}" (expected ${owner.name}-N)`,
       );
     let total: number;
@@ -71,7 +74,7 @@ export class ShardWatcher {
       ).json()) as KubeObject;
       total = replicasOf(sts);
     } catch (err) {
-      throw new Error(
+      throw new ShardingError(
         `auto-sharding: cannot read StatefulSet ${namespace}/${owner.name}: ${(err as Error).message}`,
         {
           cause: err,

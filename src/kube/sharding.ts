@@ -94,12 +94,20 @@ export interface ShardAssignment {
   readonly totalShards: number;
 }
 
-/** Checks `--shard`/`--total-shards`; throws an Error with a one-line message. */
+/** A sharding setup that cannot work (bad flags, a pod without a StatefulSet); one line. */
+export class ShardingError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ShardingError';
+  }
+}
+
+/** Checks `--shard`/`--total-shards`; throws ShardingError. */
 export function validateShardAssignment(shard: number, totalShards: number): ShardAssignment {
   if (!Number.isInteger(totalShards) || totalShards < 1)
-    throw new Error(`--total-shards must be a positive integer, got ${totalShards}`);
+    throw new ShardingError(`--total-shards must be a positive integer, got ${totalShards}`);
   if (!Number.isInteger(shard) || shard < 0 || shard >= totalShards)
-    throw new Error(
+    throw new ShardingError(
       `--shard must be in [0, ${totalShards - 1}] for --total-shards ${totalShards}, got ${shard}`,
     );
   return { shard, totalShards };

@@ -5,6 +5,7 @@ import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
 import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';
 
 export interface PrometheusPullReaderOptions {
@@ -48,14 +49,15 @@ export class PrometheusPullReader extends MetricReader {
     return streamPieces(this._customResourcePieces(resourceMetrics, format));
   }
 
-  /** The bridge's own metrics (text 0.0.4), for the telemetry listener. */
-  async scrapeSelfMetrics(): Promise<string> {
+  /** The bridge's own metrics, for the telemetry listener, in the negotiated format. */
+  async scrapeSelfMetrics(format: ExpositionFormat = 'text'): Promise<string> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
-    return this._selfSerializer.serialize({
+    const text = this._selfSerializer.serialize({
       resource: resourceMetrics.resource,
       scopeMetrics: resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name),
     });
+    return format === 'openmetrics' ? textToOpenMetrics(text) : text;
   }
 
   private _reportErrors(errors: readonly unknown[]): void {

@@ -16,7 +16,8 @@ describe('run: sharding flags', () => {
   it('static sharding filters sinks and puts the shard in service.instance.id', async () => {
     const sharding = await setUpSharding({ shard: 2, totalShards: 3 }, logger, noClient);
     assert.deepEqual(sharding.assignment(), { shard: 2, totalShards: 3 });
-    assert.ok(sharding.sinkFilter);
+    const factory = () => [];
+    assert.notEqual(sharding.wrapSources(factory), factory);
     assert.equal(sharding.withInstanceId(settings).resourceAttributes['service.instance.id'], 'shard-2');
     const own = { resourceAttributes: { 'service.instance.id': 'mine' } } as unknown as OtelSettings;
     assert.equal(sharding.withInstanceId(own).resourceAttributes['service.instance.id'], 'mine');
@@ -24,7 +25,8 @@ describe('run: sharding flags', () => {
 
   it('no sharding by default: no filter, no instance id', async () => {
     const sharding = await setUpSharding({}, logger, noClient);
-    assert.equal(sharding.sinkFilter, undefined);
+    const factory = () => [];
+    assert.equal(sharding.wrapSources(factory), factory);
     assert.deepEqual(sharding.withInstanceId(settings).resourceAttributes, {});
   });
 

@@ -210,7 +210,7 @@ describe('sharding against a real kube-apiserver', () => {
           : undefined,
       );
       await until('the rebalance', () =>
-        Promise.resolve(/shards rebalanced/.test(pod.log()) ? true : undefined),
+        Promise.resolve(/"trigger":"shards".*config reloaded/.test(pod.log()) ? true : undefined),
       );
     }
     // Same processes (no restart), now two shards covering everything.
