@@ -3,6 +3,7 @@ import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
+import { addListenerSecurityFlags, listenerSecurityFlags } from './runFlags.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
 import { DEFAULT_LIMITS, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
@@ -102,7 +103,16 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
-    .action(async (opts: { config: string; name: string }) => {
+    .option(
+      '--auth-filter',
+      'add the rules --auth-filter needs (create tokenreviews, subjectaccessreviews)',
+      false,
+    )
+    .option(
+      '--pod-sharding <namespace>',
+      'also print the Role auto-sharding needs in that namespace (get pods, watch statefulsets)',
+    )
+    .action(async (opts: { config: string; name: string; authFilter: boolean; podSharding?: string }) => {
       const { rbacCommand } = await import('./rbacCommand.ts');
       result.code = await rbacCommand(opts, io);
     });
@@ -154,7 +164,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
     .option('--context <name>', 'kubeconfig context to use');
-  addLimitOptions(run)
+  addListenerSecurityFlags(addLimitOptions(run)) // issue 9
     .addHelpText(
       'after',
       '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT,\n' +
@@ -181,6 +191,7 @@ function program(io: CommandIo, result: { code: number }): Command {
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
           limits: limitsFrom(opts),
+          ...listenerSecurityFlags(opts), // issue 9
         },
         io,
       );

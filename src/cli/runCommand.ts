@@ -15,8 +15,12 @@ import { reportConfigError } from './loadCompiledConfig.ts';
 import type { SeriesLimits } from '../engine/limits.ts';
 import { createLogger } from './logger.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
+import type { ListenerSecurityFlags } from './listenerSecurity.ts';
+import { setUpRunExtras } from './runExtras.ts';
+import type { RunExtras } from './runExtras.ts';
+import type { ShardingFlags } from './sharding.ts';
 
-export interface RunOptions {
+export interface RunOptions extends ListenerSecurityFlags, ShardingFlags {
   readonly config: string;
   readonly source: string;
   readonly webListenAddress: string;
@@ -80,11 +84,20 @@ async function run(
   } catch (err) {
     return reportExpected(err, io);
   }
+  // --- issue 9: web config, auth filter, sharding ---
+  let extras: RunExtras;
+  try {
+    extras = await setUpRunExtras(options, logger, sources.client);
+  } catch (err) {
+    await sources.close();
+    return reportExpected(err, io);
+  }
+  // --- end issue 9 ---
   for (const w of config.config.warnings) logger.warn({ config: options.config }, formatProblem(w));
   const service = new BridgeService({
     config,
-    sources: sources.factory,
-    otel,
+    sources: extras.sharding.wrapSources(sources.factory),
+    otel: extras.sharding.withInstanceId(otel),
     logger,
     listenAddress: listen,
     telemetryAddress: telemetry,
@@ -93,12 +106,15 @@ async function run(
     writeTimeoutMs: options.webWriteTimeoutMs,
     enableLifecycle: options.webEnableLifecycle,
     targetInfo: options.targetInfo,
+    listenerSecurity: extras.security.http,
+    onSelfMeter: extras.sharding.onSelfMeter,
   });
   let addresses;
   try {
     addresses = await service.listen();
   } catch (err) {
     await service.stop();
+    await extras.close();
     await sources.close();
     return reportExpected(err, io);
   }
@@ -117,6 +133,8 @@ async function run(
   );
   const onHangup = () => void service.reload('signal');
   signals.on('SIGHUP', onHangup);
+  // Auto-sharding: a scaled StatefulSet rebuilds the pipeline with the new assignment (issue 9).
+  extras.sharding.start(() => void service.reload('shards'));
   const synced = service.start().then(() => 'synced' as const);
   const first = await Promise.race([synced, stopped]);
   if (first === 'synced') {
@@ -125,11 +143,12 @@ async function run(
     const host = main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${port}` : main;
     const n = service.objectCount;
     io.stdout(
-      `crd-metrics-bridge is serving ${n} object${n === 1 ? '' : 's'}: open http://${host}${options.webTelemetryPath}\n`,
+      `crd-metrics-bridge is serving ${n} object${n === 1 ? '' : 's'}: open ${extras.security.scheme}://${host}${options.webTelemetryPath}\n`,
     );
   }
   const signal = await stopped;
   signals.off('SIGHUP', onHangup);
+  await extras.close();
   await shutDown(service, sources, logger, signal);
   return 0;
 }

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { createGzip, gzip } from 'node:zlib';
@@ -9,6 +10,7 @@ import type { Logger } from 'pino';
 import { acceptsGzip } from './negotiate.ts';
 import { formatListenAddress } from './listenAddress.ts';
 import type { ListenAddress } from './listenAddress.ts';
+import type { RequestGuard } from './requestGuard.ts';
 
 const gzipAsync = promisify(gzip);
 
@@ -41,6 +43,11 @@ export interface HttpServerOptions {
    * @default 60000
    */
   readonly writeTimeoutMs?: number;
+  // --- web config / auth filter hooks (issue 9) ---
+  /** Builds the server; an https server when the web config has TLS. @default node:http createServer */
+  readonly createServer?: (listener: RequestListener) => Server | HttpsServer;
+  /** Runs before routing: headers for every response, or a 401/403 that ends the request. */
+  readonly guard?: RequestGuard | undefined;
 }
 
 /**
@@ -49,12 +56,12 @@ export interface HttpServerOptions {
  */
 export class HttpServer {
   private readonly _o: HttpServerOptions;
-  private readonly _server: Server;
+  private readonly _server: Server | HttpsServer;
   private _inFlight = 0;
 
   constructor(options: HttpServerOptions) {
     this._o = options;
-    this._server = createServer((req, res) => {
+    this._server = (options.createServer ?? createServer)((req, res) => {
       this._handle(req, res).catch((err: unknown) => {
         options.logger.error({ err, path: req.url }, 'request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
@@ -98,6 +105,15 @@ export class HttpServer {
 
   private async _handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (this._o.guard) {
+      const verdict = await this._o.guard(req, path);
+      for (const [name, value] of Object.entries(verdict.headers ?? {})) res.setHeader(name, value);
+      if (verdict.deny) {
+        res.writeHead(verdict.deny.status, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(verdict.deny.body);
+        return;
+      }
+    }
     const route = this._o.routes.get(path);
     if (!route) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });

@@ -80,6 +80,21 @@ export class KubeClient {
 
   /** Sends a GET; throws KubeApiError for non-2xx answers (the body is read for the Status message). */
   async get(path: string, query: Record<string, string | undefined>, signal: AbortSignal): Promise<Response> {
+    return this._request('GET', path, query, undefined, signal);
+  }
+
+  /** Sends a POST with a JSON body (TokenReview, SubjectAccessReview); errors as `get`. */
+  async post(path: string, body: unknown, signal: AbortSignal): Promise<Response> {
+    return this._request('POST', path, {}, JSON.stringify(body), signal);
+  }
+
+  private async _request(
+    method: 'GET' | 'POST',
+    path: string,
+    query: Record<string, string | undefined>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<Response> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     const opts: RequestOptions & { headers: Record<string, string> } = { headers: {} };
@@ -89,7 +104,8 @@ export class KubeClient {
       if (typeof v === 'string') headers[k.toLowerCase()] = v;
     if (opts.auth && !headers.authorization)
       headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    const response = await fetch(url, { headers, signal, dispatcher: this._dispatcher(opts) });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(url, { method, headers, body, signal, dispatcher: this._dispatcher(opts) });
     if (response.status >= 200 && response.status < 300) return response;
     const text = await response.text().catch(() => '');
     let message = `${response.status} ${response.statusText}`;

@@ -19,6 +19,7 @@ export function guessPlural(kind: string): string {
 export function clusterRoleFor(
   resources: readonly ResourceConfig[],
   name = 'crd-metrics-bridge',
+  options: ClusterRoleOptions = {},
 ): Record<string, unknown> {
   const byGroup = new Map<string, Set<string>>();
   for (const r of resources) {
@@ -42,6 +43,7 @@ export function clusterRoleFor(
       verbs: ['get', 'list', 'watch'],
     });
   }
+  if (options.authFilter) rules.push(...AUTH_FILTER_RULES);
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'ClusterRole',
@@ -50,6 +52,21 @@ export function clusterRoleFor(
   };
 }
 
-export function clusterRoleYaml(resources: readonly ResourceConfig[], name?: string): string {
-  return stringify(clusterRoleFor(resources, name), { lineWidth: 0 });
+export function clusterRoleYaml(
+  resources: readonly ResourceConfig[],
+  name?: string,
+  options?: ClusterRoleOptions,
+): string {
+  return stringify(clusterRoleFor(resources, name, options), { lineWidth: 0 });
 }
+
+export interface ClusterRoleOptions {
+  /** Add what `--auth-filter` needs (create TokenReviews and SubjectAccessReviews). @default false */
+  readonly authFilter?: boolean;
+}
+
+/** `--auth-filter` reviews every scraper's token with the API server. */
+export const AUTH_FILTER_RULES: readonly Record<string, unknown>[] = [
+  { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+  { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+];

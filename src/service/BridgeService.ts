@@ -1,12 +1,15 @@
 import { metrics } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { SeriesCache } from '../engine/SeriesCache.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { HttpServer } from '../http/HttpServer.ts';
+import type { HttpServerOptions } from '../http/HttpServer.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
 import { createTelemetry } from '../otel/createTelemetry.ts';
 import type { Telemetry } from '../otel/createTelemetry.ts';
 import type { OtelSettings } from '../otel/OtelSettings.ts';
+import { SELF_METRICS_SCOPE } from '../otel/SelfMetrics.ts';
 import type { SelfMetrics } from '../otel/SelfMetrics.ts';
 import type { SourceFactory } from './createSources.ts';
 import { Pipeline } from './Pipeline.ts';
@@ -42,6 +45,11 @@ export interface BridgeServiceOptions {
   readonly watchConfigFile?: boolean;
   /** See PipelineOptions.reloadSettleTimeoutMs. @default 10000 */
   readonly reloadSettleTimeoutMs?: number;
+  // --- issue 9 hooks: web config / auth filter / sharding ---
+  /** TLS and authentication for both listeners (web config, auth filter). @default plain HTTP */
+  readonly listenerSecurity?: Pick<HttpServerOptions, 'createServer' | 'guard'>;
+  /** Called once with the self-metrics meter, for instruments defined elsewhere (shards). */
+  readonly onSelfMeter?: (meter: Meter) => void;
 }
 
 /** How long shutdown lets in-flight scrapes and the final OTLP export take. */
@@ -76,6 +84,7 @@ export class BridgeService implements BridgeStatus {
       watchConfigFile: options.watchConfigFile,
       reloadSettleTimeoutMs: options.reloadSettleTimeoutMs,
     });
+    options.onSelfMeter?.(this._telemetry.meterProvider.getMeter(SELF_METRICS_SCOPE, BRIDGE_VERSION));
     const pipeline = this._pipeline;
     this._telemetry.observe({
       cache: () => pipeline.cache,
@@ -147,6 +156,7 @@ export class BridgeService implements BridgeStatus {
         limitedPaths: new Set([o.telemetryPath]),
         maxInFlight: o.maxRequests,
         writeTimeoutMs: o.writeTimeoutMs,
+        ...o.listenerSecurity,
       });
       try {
         bound.push(await server.listen());

@@ -41,7 +41,7 @@ export async function readConfigFile(file: string, options: CompileOptions = {})
   return { file, config, hash, options };
 }
 
-export type ReloadTrigger = 'signal' | 'file' | 'http';
+export type ReloadTrigger = 'signal' | 'file' | 'http' | 'shards';
 
 export type ReloadOutcome =
   /** The new config serves; `notSynced` lists its collections still without data, and why. */

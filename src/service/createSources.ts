@@ -28,6 +28,8 @@ export function parseSource(text: string): SourceSpec {
 
 export interface SourceSetup {
   readonly factory: SourceFactory;
+  /** The Kubernetes client, shared with the auth filter and auto-sharding (issue 9). */
+  readonly client?: KubeClient;
   /** Releases what the sources share across reloads (the API server connection pool). */
   close(): Promise<void>;
 }
@@ -77,5 +79,6 @@ export function createSources(
       }),
     ],
     close: () => client.close(),
+    client,
   };
 }

@@ -19,6 +19,8 @@ export interface PrometheusOptions {
    * negotiates OpenMetrics first.
    */
   scrapeProtocols?: string[];
+  /** Extra keys for the target job: scheme, tls_config, basic_auth, authorization... */
+  scrapeConfig?: Record<string, unknown>;
   /** Default 'targets'; becomes the `job` label. */
   jobName?: string;
   startTimeoutMs?: number;
@@ -91,6 +93,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
         metrics_path: options.metricsPath ?? '/metrics',
         static_configs: [{ targets: options.scrapeTargets }],
         ...(options.scrapeProtocols ? { scrape_protocols: options.scrapeProtocols } : {}),
+        ...options.scrapeConfig,
       });
     }
     // JSON is valid YAML, so no YAML writer is needed. The timeout must not

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { repoRoot } from '../harness/binaries.ts';
 import { freePort } from '../harness/ports.ts';
 import { httpRequest, makePeerDir, removePeerDir, startProcess, tailFile } from '../harness/processes.ts';
-import type { ManagedProcess } from '../harness/processes.ts';
+import type { HttpRequestOptions, ManagedProcess } from '../harness/processes.ts';
 
 export interface BridgeHandle {
   /** http://127.0.0.1:port of the main listener. */
@@ -23,11 +23,14 @@ export async function startBridge(options: {
   env?: NodeJS.ProcessEnv;
   extraArgs?: string[];
   waitForReady?: boolean;
+  /** The bridge serves HTTPS (web config): trust anchor and client certificate for its probes. */
+  tls?: Pick<HttpRequestOptions, 'ca' | 'cert' | 'key'>;
 }): Promise<BridgeHandle> {
   const dir = makePeerDir('bridge');
   const [port, telemetryPort] = [await freePort(), await freePort()];
   const address = `127.0.0.1:${port}`;
-  const url = `http://${address}`;
+  const scheme = options.tls ? 'https' : 'http';
+  const url = `${scheme}://${address}`;
   const proc = await startProcess({
     name: 'crd-metrics-bridge',
     command: process.execPath,
@@ -44,17 +47,24 @@ export async function startBridge(options: {
     env: { ...process.env, OTEL_METRICS_EXPORTER: 'prometheus', ...options.env },
     cwd: repoRoot,
     logDir: dir,
-    ready: options.waitForReady === false ? { url: `${url}/healthz` } : { url: `${url}/readyz` },
+    ready: {
+      url: `${url}/${options.waitForReady === false ? 'healthz' : 'readyz'}`,
+      ...(options.tls ? { request: options.tls } : {}),
+    },
     startTimeoutMs: 60_000,
     stopTimeoutMs: 10_000,
   });
   return {
     url,
     address,
-    telemetryUrl: `http://127.0.0.1:${telemetryPort}`,
+    telemetryUrl: `${scheme}://127.0.0.1:${telemetryPort}`,
     process: proc,
     async scrape(accept?: string) {
-      const r = await httpRequest(`${url}/metrics`, { headers: accept ? { accept } : {}, timeoutMs: 30_000 });
+      const r = await httpRequest(`${url}/metrics`, {
+        headers: accept ? { accept } : {},
+        timeoutMs: 30_000,
+        ...options.tls,
+      });
       return { status: r.status, contentType: String(r.headers['content-type'] ?? ''), body: r.body };
     },
     log: () => tailFile(proc.logFile, 80),
