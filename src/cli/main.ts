@@ -91,6 +91,10 @@ function program(io: CommandIo, result: { code: number }): Command {
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
     .option(
+      '--cluster-name <name>',
+      'k8s.cluster.name of the OTLP resource (overrides OTEL_RESOURCE_ATTRIBUTES); keeps clusters apart in one backend',
+    )
+    .option(
       '--kubeconfig <file>',
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
@@ -114,6 +118,7 @@ function program(io: CommandIo, result: { code: number }): Command {
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
+          clusterName: opts.clusterName as string | undefined,
         },
         io,
       );

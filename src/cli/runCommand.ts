@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { formatProblem } from '../config/ConfigError.ts';
 import { parseListenAddress } from '../http/listenAddress.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
-import { otelSettingsFromEnv } from '../otel/OtelSettings.ts';
+import { otelSettingsFromEnv, withClusterName } from '../otel/OtelSettings.ts';
 import { BridgeService } from '../service/BridgeService.ts';
 import { FileSource } from '../sources/FileSource.ts';
 import { KubeClient } from '../kube/KubeClient.ts';
@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
+  /** `k8s.cluster.name` of the OTLP resource (see withClusterName). */
+  readonly clusterName?: string | undefined;
 }
 
 /** Parses `--source`: `files:DIR` (the embedded default) or `kubernetes`. */
@@ -57,7 +59,7 @@ export async function runCommand(
   let telemetry: ListenAddress | undefined;
   try {
     source = parseSource(options.source);
-    otel = otelSettingsFromEnv();
+    otel = withClusterName(otelSettingsFromEnv(), options.clusterName);
     listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);
     telemetry =
       options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);
