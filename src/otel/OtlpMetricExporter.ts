@@ -45,8 +45,9 @@ export interface ExportStats {
   readonly points: number;
   readonly markers: number;
   readonly bytes: number;
-  /** Longest synchronous stretch while encoding, in ms. */
+  /** Longest synchronous stretch while encoding, in ms of wall time and of main-thread CPU. */
   readonly longestSliceMs: number;
+  readonly longestSliceCpuMs: number;
 }
 
 /**
@@ -141,6 +142,7 @@ export class OtlpMetricExporter implements PushMetricExporter {
       bytes += body.length;
       slicer.end();
       const result = await this._send({ body, points: count });
+      slicer.resume();
       if (result.code !== ExportResultCode.SUCCESS)
         failure ??= result.error ?? new Error('OTLP export failed');
     };
@@ -186,6 +188,7 @@ export class OtlpMetricExporter implements PushMetricExporter {
       markers: markers.length,
       bytes,
       longestSliceMs: slicer.longestSliceMs,
+      longestSliceCpuMs: slicer.longestSliceCpuMs,
     };
     return failure ? { code: ExportResultCode.FAILED, error: failure } : { code: ExportResultCode.SUCCESS };
   }

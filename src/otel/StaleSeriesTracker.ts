@@ -11,11 +11,14 @@ export interface StaleMarker {
 }
 
 interface FamilyState {
-  readonly scope: ScopeHeader;
-  readonly metric: MetricHeader;
-  readonly blocks: Set<SeriesBlock>;
-  /** Blocks not exported last time: new objects, and changed objects' replacement blocks. */
-  readonly added: SeriesBlock[];
+  scope: ScopeHeader;
+  metric: MetricHeader;
+  /** Every block exported, with the number of the last export that carried it. */
+  readonly blocks: Map<SeriesBlock, number>;
+  /** Blocks new in this export: new objects, and changed objects' replacement blocks. */
+  added: SeriesBlock[];
+  /** Number of the last export that had this family. */
+  seenIn: number;
 }
 
 interface PointsState {
@@ -30,9 +33,10 @@ interface PointsState {
  * family or resource dropped by a config reload (the cache is replaced; families are matched by
  * name).
  *
- * Memory: for the custom-resource families, one reference per exported series block (the blocks
- * themselves live in the cache anyway), about 20-30 bytes per object and family; label sets are
- * compared only for blocks that changed since the last export, so the cost follows churn, not
+ * Memory and time: for the custom-resource families, one map entry per exported series block
+ * (block → number of the last export that carried it; the blocks themselves live in the cache
+ * anyway), updated in place, so nothing is reallocated per export; label sets are compared only
+ * for blocks that vanished or appeared since the last export, so that part follows churn, not
  * size. The bridge's own metrics (low cardinality) are remembered point by point. Markers that
  * could not be delivered (export failed) are retried with the next export, up to
  * `maxPendingMarkers`; beyond that they are dropped (those series then end by the backend's own
@@ -40,8 +44,8 @@ interface PointsState {
  */
 export class StaleSeriesTracker {
   private readonly _maxPending: number;
-  private _lastFamilies = new Map<string, FamilyState>();
-  private _families = new Map<string, FamilyState>();
+  private readonly _families = new Map<string, FamilyState>();
+  private _export = 0;
   private _lastPoints = new Map<string, PointsState>();
   private _points = new Map<string, PointsState>();
   private _pending: StaleMarker[] = [];
@@ -55,18 +59,28 @@ export class StaleSeriesTracker {
 
   /** Starts recording one export. */
   begin(): void {
-    this._families = new Map();
+    this._export++;
     this._points = new Map();
   }
 
   /** Starts a custom-resource family; returns the function to call with each exported block. */
   family(scope: ScopeHeader, metric: MetricHeader): (block: SeriesBlock) => void {
-    const last = this._lastFamilies.get(metric.name)?.blocks;
-    const state: FamilyState = { scope, metric, blocks: new Set(), added: [] };
-    this._families.set(metric.name, state);
+    let state = this._families.get(metric.name);
+    if (!state) {
+      state = { scope, metric, blocks: new Map(), added: [], seenIn: 0 };
+      this._families.set(metric.name, state);
+    }
+    state.scope = scope;
+    state.metric = metric;
+    state.seenIn = this._export;
+    const added: SeriesBlock[] = (state.added = []);
+    const blocks = state.blocks;
+    const now = this._export;
     return (block) => {
-      state.blocks.add(block);
-      if (last === undefined || !last.has(block)) state.added.push(block);
+      // One hash lookup per block: the map grows only for a block it did not have.
+      const size = blocks.size;
+      blocks.set(block, now);
+      if (blocks.size !== size) added.push(block);
     };
   }
 
@@ -82,61 +96,60 @@ export class StaleSeriesTracker {
   }
 
   /**
-   * The series exported last time (or pending from a failed export) and absent from this one.
-   * Call after every family and point of the export was recorded.
+   * The series exported before (or pending from a failed export) and absent from this export,
+   * which are then forgotten. Call after every family and point of the export was recorded.
    */
   async markers(slicer: TimeSlicer): Promise<StaleMarker[]> {
+    const now = this._export;
     const markers: StaleMarker[] = [];
     const present = new Map<string, Set<string>>();
     const presentIn = (family: string): Set<string> => {
       let keys = present.get(family);
       if (!keys) {
         keys = new Set();
-        for (const block of this._families.get(family)?.added ?? [])
-          for (const p of block.points) keys.add(attributesKey(p.attributes));
+        const state = this._families.get(family);
+        if (state?.seenIn === now)
+          for (const block of state.added)
+            for (const p of block.points) keys.add(attributesKey(p.attributes));
         present.set(family, keys);
       }
       return keys;
     };
-    for (const [name, last] of this._lastFamilies) {
-      const now = this._families.get(name)?.blocks;
-      for (const block of last.blocks) {
+    for (const [name, state] of this._families) {
+      const familyGone = state.seenIn !== now;
+      for (const [block, exportedIn] of state.blocks) {
         if (slicer.due()) await slicer.pause();
-        if (now?.has(block)) continue;
+        if (exportedIn === now) continue;
+        state.blocks.delete(block);
         // Gone or replaced: a label set that a new or changed block still produces is not stale.
         for (const p of block.points) {
-          if (!presentIn(name).has(attributesKey(p.attributes)))
-            markers.push({ scope: last.scope, metric: last.metric, attributes: p.attributes });
+          if (familyGone || !presentIn(name).has(attributesKey(p.attributes)))
+            markers.push({ scope: state.scope, metric: state.metric, attributes: p.attributes });
         }
       }
+      state.added = [];
+      if (familyGone) this._families.delete(name);
     }
     for (const [key, last] of this._lastPoints) {
-      const now = this._points.get(key)?.points;
+      const current = this._points.get(key)?.points;
       for (const [k, attributes] of last.points) {
-        if (!now?.has(k)) markers.push({ scope: last.scope, metric: last.metric, attributes });
+        if (!current?.has(k)) markers.push({ scope: last.scope, metric: last.metric, attributes });
       }
     }
     for (const m of this._pending) {
       // Back since the failed export? (A series can only come back in a block new since then.)
       const key = attributesKey(m.attributes);
-      const now =
+      const back =
         presentIn(m.metric.name).has(key) ||
         this._points.get(`${m.scope.name}\u0000${m.metric.name}`)?.points.has(key);
-      if (!now) markers.push(m);
+      if (!back) markers.push(m);
     }
+    this._lastPoints = this._points;
     return markers;
   }
 
-  /**
-   * Ends the export: what it carried becomes "last exported". If it was not delivered, its
-   * markers are kept for the next export.
-   */
+  /** Ends the export. If it was not delivered, its markers are kept for the next export. */
   commit(markers: readonly StaleMarker[], delivered: boolean): void {
-    for (const state of this._families.values()) state.added.length = 0;
-    this._lastFamilies = this._families;
-    this._lastPoints = this._points;
-    this._families = new Map();
-    this._points = new Map();
     if (delivered) {
       this._pending = [];
       return;
@@ -145,10 +158,10 @@ export class StaleSeriesTracker {
     this.droppedMarkers += markers.length - this._pending.length;
   }
 
-  /** Series remembered from the last export (for tests and benchmarks). */
+  /** Series blocks remembered from the last export (for tests and benchmarks). */
   get rememberedBlocks(): number {
     let n = 0;
-    for (const f of this._lastFamilies.values()) n += f.blocks.size;
+    for (const f of this._families.values()) n += f.blocks.size;
     return n;
   }
 }
