@@ -63,7 +63,7 @@ export class OtlpRequestEncoder {
       current = { scope, metrics: [] };
       this._scopes.push(current);
     }
-    this._points = this._encoding === 'protobuf' ? new ProtobufWriter(16 * 1024) : [];
+    this._points = this._encoding === 'protobuf' ? new ProtobufWriter(256 * 1024) : [];
     current.metrics.push({ header, points: this._points });
   }
 
@@ -143,7 +143,7 @@ export class OtlpRequestEncoder {
         if (m.header.unit) writeString(w, 3, m.header.unit);
         w.tag(m.header.sum ? 7 : 5, 2);
         w.varint(dataSize(m.header, points.length));
-        w.raw(points.bytes());
+        w.raw(points.view());
         if (m.header.sum) {
           w.tag(2, 0);
           w.varint(m.header.sum.temporality);
@@ -154,7 +154,7 @@ export class OtlpRequestEncoder {
         }
       });
     });
-    return w.bytes();
+    return w.view();
   }
 
   private _json(scopes: OtlpRequestEncoder['_scopes']): object {

@@ -19,6 +19,11 @@ export class ProtobufWriter {
     return Buffer.from(this._buf.subarray(0, this._pos));
   }
 
+  /** The bytes written so far, without copying (valid until the writer is written to again). */
+  view(): Buffer {
+    return this._buf.subarray(0, this._pos);
+  }
+
   reset(): void {
     this._pos = 0;
   }
