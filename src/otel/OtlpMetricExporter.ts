@@ -108,15 +108,14 @@ export class OtlpMetricExporter implements PushMetricExporter {
     }
     // Time of this collection, for live points and markers alike.
     const time: HrTime = families[0]?.metric[PRERENDERED].time ?? millisToHrTime(Date.now());
-    let start: HrTime = families[0]?.metric[PRERENDERED].startTime ?? time;
+    // Start of the custom-resource series (the producer's), also used for every marker.
+    const start: HrTime = families[0]?.metric[PRERENDERED].startTime ?? time;
     for (const sm of sdkScopes) {
       for (const m of sm.metrics) {
         const header = sdkHeader(m);
         if (!header) continue;
-        for (const p of m.dataPoints) {
+        for (const p of m.dataPoints)
           tracker.sdkPoint({ name: sm.scope.name, version: sm.scope.version }, header, p.attributes);
-          start = p.startTime;
-        }
       }
     }
 
@@ -127,16 +126,15 @@ export class OtlpMetricExporter implements PushMetricExporter {
     let encoder = new OtlpRequestEncoder(this._o.encoding, resource);
     let sdkPart: ScopeMetrics[] | undefined = sdkScopes;
     const send = async (): Promise<void> => {
-      let body = encoder.finish();
       let count = encoder.pointCount;
+      let body = count > 0 ? encoder.finish() : undefined;
       if (sdkPart && sdkPart.length > 0) {
-        const merged = this._withSdkPart(body, { resource: metrics.resource, scopeMetrics: sdkPart });
-        body = merged;
+        body = this._withSdkPart(body, { resource: metrics.resource, scopeMetrics: sdkPart });
         count += sdkPart.reduce((n, s) => n + s.metrics.reduce((k, m) => k + m.dataPoints.length, 0), 0);
       }
       sdkPart = undefined;
       encoder = new OtlpRequestEncoder(this._o.encoding, resource);
-      if (count === 0) return;
+      if (count === 0 || body === undefined) return;
       requests++;
       points += count;
       bytes += body.length;
@@ -194,15 +192,16 @@ export class OtlpMetricExporter implements PushMetricExporter {
   }
 
   /** Adds the SDK-produced metrics (the bridge's own) to a request, through the SDK's serializer. */
-  private _withSdkPart(body: Uint8Array, sdk: ResourceMetrics): Uint8Array {
+  private _withSdkPart(body: Uint8Array | undefined, sdk: ResourceMetrics): Uint8Array | undefined {
     if (this._o.encoding === 'protobuf') {
       // ExportMetricsServiceRequest is one repeated field: two encoded requests concatenated are
       // one request holding both ResourceMetrics.
       const theirs = ProtobufMetricsSerializer.serializeRequest(sdk);
-      return theirs ? Buffer.concat([theirs, body]) : body;
+      if (!theirs) return body;
+      return body ? Buffer.concat([theirs, body]) : theirs;
     }
     const theirs = JsonMetricsSerializer.serializeRequest(sdk);
-    if (!theirs) return body;
+    if (!theirs || !body) return theirs ?? body;
     const a = JSON.parse(Buffer.from(theirs).toString('utf8')) as { resourceMetrics: unknown[] };
     const b = JSON.parse(Buffer.from(body).toString('utf8')) as { resourceMetrics: unknown[] };
     return Buffer.from(JSON.stringify({ resourceMetrics: [...a.resourceMetrics, ...b.resourceMetrics] }));

@@ -107,7 +107,10 @@ export class OtlpRequestEncoder {
 
   /** The request body; the encoder should not be used afterwards. */
   finish(): Uint8Array {
-    const scopes = this._scopes.filter((s) => s.metrics.length > 0);
+    // A metric begun right before a request was cut has no points: leave it out.
+    const scopes = this._scopes
+      .map((s) => ({ scope: s.scope, metrics: s.metrics.filter((m) => m.points.length > 0) }))
+      .filter((s) => s.metrics.length > 0);
     if (this._encoding === 'json') return Buffer.from(JSON.stringify(this._json(scopes)));
     const resourceContent = attributesFieldSize(this._resource);
     const scopeSizes = scopes.map((s) => {

@@ -256,6 +256,24 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
     assert.deepEqual(decodeMetricsRequest(encoder.finish()), decodeMetricsRequest(sdk));
   });
 
+  it('OTLP/JSON: a marker has flags 1 and no value; a live point has asDouble', () => {
+    const encoder = new OtlpRequestEncoder('json', { 'service.name': 'x' });
+    encoder.beginMetric({ name: 's' }, { name: 'm', description: '', unit: '' });
+    encoder.point({ name: 'a' }, 2, [1, 0], [2, 5]);
+    encoder.point({ name: 'b' }, undefined, [1, 0], [2, 5]);
+    const doc = JSON.parse(Buffer.from(encoder.finish()).toString('utf8')) as {
+      resourceMetrics: {
+        scopeMetrics: { metrics: { gauge: { dataPoints: Record<string, unknown>[] } }[] }[];
+      }[];
+    };
+    const [live, marker] = doc.resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.gauge.dataPoints;
+    assert.equal(live!.asDouble, 2);
+    assert.equal(live!.flags, undefined);
+    assert.equal(marker!.flags, 1);
+    assert.equal(marker!.asDouble, undefined);
+    assert.equal(marker!.timeUnixNano, '2000000005');
+  });
+
   it('units only where the name already ends with their suffix', () => {
     assert.equal(unitOf('backup_size_bytes'), 'By');
     assert.equal(unitOf('backup_end_timestamp_seconds'), 's');
