@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
-import { ProtobufWriter, delimitedSize, fixed64Nanos } from './ProtobufWriter.ts';
+import { ProtobufWriter, delimitedSize, fixed64Nanos, varintSize } from './ProtobufWriter.ts';
 
 /** `DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK`: the series has no value any more (a staleness marker). */
 export const NO_RECORDED_VALUE = 1;
@@ -85,12 +85,22 @@ export class OtlpRequestEncoder {
       this._bytes += 100;
       return;
     }
-    const attributesSize = attributesFieldSize(attributes);
-    const size = attributesSize + 18 + (value === undefined ? 2 : 9);
     const before = points.length;
     points.tag(1, 2);
-    points.varint(size);
-    writeAttributes(points, 7, attributes);
+    const at = points.startDelimited();
+    for (const key in attributes) {
+      const v = attributes[key];
+      if (v === undefined || v === null) continue;
+      points.tag(7, 2);
+      const kv = points.startDelimited();
+      points.string(1, key);
+      points.tag(2, 2);
+      const any = points.startDelimited();
+      if (typeof v === 'string') points.string(1, v);
+      else writeAnyValue(points, v);
+      points.finishDelimited(any);
+      points.finishDelimited(kv);
+    }
     points.tag(2, 1);
     points.raw(this._start(start).bytes);
     points.tag(3, 1);
@@ -102,6 +112,7 @@ export class OtlpRequestEncoder {
       points.tag(4, 1);
       points.double(value);
     }
+    points.finishDelimited(at);
     this._bytes += points.length - before;
   }
 
@@ -243,7 +254,7 @@ function anyValueSize(value: AttributeValue): number {
     case 'boolean':
       return 2;
     case 'number':
-      return 9;
+      return isVarintInteger(value) ? 1 + varintSize(value) : 9;
     default:
       return stringFieldSize(JSON.stringify(value));
   }
@@ -259,13 +270,23 @@ function writeAnyValue(w: ProtobufWriter, value: AttributeValue): void {
       w.varint(value ? 1 : 0);
       return;
     case 'number':
-      w.tag(4, 1);
-      w.double(value);
+      // Integers as int_value, as the SDK's serializer writes them.
+      if (isVarintInteger(value)) {
+        w.tag(3, 0);
+        w.varint(value);
+      } else {
+        w.tag(4, 1);
+        w.double(value);
+      }
       return;
     default:
       // Arrays are not produced by the bridge; keep them readable rather than dropping them.
       writeString(w, 1, JSON.stringify(value));
   }
+}
+
+function isVarintInteger(value: number): boolean {
+  return Number.isSafeInteger(value) && value >= 0;
 }
 
 function keyValueSize(key: string, value: AttributeValue): number {

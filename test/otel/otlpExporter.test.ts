@@ -230,7 +230,15 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
     const resource = resourceFromAttributes({ 'service.name': 'x', n: 3, b: true });
     const start: [number, number] = [1_700_000_000, 123];
     const time: [number, number] = [1_700_000_060, 456_789];
-    const attributes = { namespace: 'ns', name: 'ünïcode ✓', 'a.b/c-d': '' };
+    const attributes = {
+      namespace: 'ns',
+      name: 'ünïcode ✓ 😀',
+      'a.b/c-d': '',
+      long: 'é'.repeat(70),
+      longer: 'x'.repeat(300),
+      n: 42,
+      ok: true,
+    };
     const sdk = ProtobufMetricsSerializer.serializeRequest({
       resource,
       scopeMetrics: [
