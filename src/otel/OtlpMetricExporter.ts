@@ -16,7 +16,6 @@ import type { PrerenderedMetricData } from './CustomResourceMetricProducer.ts';
 import { OtlpRequestEncoder } from './OtlpRequestEncoder.ts';
 import type { MetricHeader, OtlpEncoding, ScopeHeader } from './OtlpRequestEncoder.ts';
 import { StaleSeriesTracker } from './StaleSeriesTracker.ts';
-import type { StaleMarker } from './StaleSeriesTracker.ts';
 import { TimeSlicer } from './TimeSlicer.ts';
 
 /** One HTTP request's body, as handed to the OTel HTTP transport. */
@@ -166,15 +165,13 @@ export class OtlpMetricExporter implements PushMetricExporter {
     }
 
     const markers = await tracker.markers(slicer);
-    let current: StaleMarker | undefined;
     for (const m of markers) {
-      if (current?.metric !== m.metric) encoder.beginMetric(m.scope, m.metric);
-      current = m;
+      // One Metric message per marker: the Collector's prometheus exporter (v0.155) stops reading
+      // a metric's points at its first NoRecordedValue point, so markers sharing one message would
+      // be lost but the first. A marker's metric header costs tens of bytes; markers are rare.
+      encoder.beginMetric(m.scope, m.metric);
       encoder.point(m.attributes, undefined, start, time);
-      if (encoder.pointCount >= this._maxPoints) {
-        await send();
-        current = undefined;
-      }
+      if (encoder.pointCount >= this._maxPoints) await send();
       if (slicer.due()) await slicer.pause();
     }
     await send();
