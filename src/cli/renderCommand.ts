@@ -1,10 +1,7 @@
-import type { CompiledResource, ObjectSeries } from '../engine/CompiledResource.ts';
-import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
-import { formatObjectRef, objectGvk, objectRef, resourceFor } from '../engine/objectIdentity.ts';
+import { formatObjectRef, objectGvk, resourceFor } from '../engine/objectIdentity.ts';
 import { ObjectErrors } from '../engine/ObjectErrors.ts';
-import { renderFamilies } from '../exposition/renderFamilies.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
-import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import { ConfigGeneration } from '../service/ConfigGeneration.ts';
 import { listObjectFiles, readObjectFile } from '../sources/objectFiles.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
@@ -24,8 +21,9 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   const compiled = await loadCompiledConfigOrReport(options.config, io);
   if (!compiled) return 1;
   const { files, problems } = await listObjectFiles(options.paths);
-  const blocks = new Map<number, SeriesBlock[]>();
   const errors = new ObjectErrors();
+  // The same config → cache ← ingestor path `run` serves from, so render equals /metrics.
+  const generation = new ConfigGeneration(compiled, { errors });
   const unmatched = new Map<string, number>();
   let matched = 0;
   for (const file of files) {
@@ -42,17 +40,10 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
         continue;
       }
       matched++;
-      const series = resource.computeSeries(
-        object,
-        gvk.version,
-        gvk.kind,
-        errors,
-        objectRef(object, `${file}#${index}`),
-      );
-      collect(resource, series, blocks);
+      generation.ingestor.upsert(`${file}\u0000${index}`, object, `${file}#${index}`);
     }
   }
-  io.stdout(renderFamilies(compiled.families, (f: FamilyMeta) => blocks.get(f.index) ?? [], options.format));
+  io.stdout(generation.render(options.format));
 
   for (const p of problems) io.stderr(`error: ${p.file}: ${p.message}\n`);
   for (const s of errors.summaries()) {
@@ -68,14 +59,4 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   }
   if (matched === 0 && problems.length === 0) io.stderr('warning: no object matched a configured resource\n');
   return problems.length > 0 ? 1 : 0;
-}
-
-function collect(resource: CompiledResource, series: ObjectSeries, into: Map<number, SeriesBlock[]>): void {
-  series.forEach((block, i) => {
-    if (!block) return;
-    const index = resource.families[i]!.meta.index;
-    let list = into.get(index);
-    if (!list) into.set(index, (list = []));
-    list.push(block);
-  });
 }
