@@ -12,6 +12,7 @@ import { parseObjects } from '../src/sources/objectFiles.ts';
 import { readFileSync } from 'node:fs';
 import type { HttpBenchResult } from './httpBench.ts';
 import type { KubeBenchResult } from './kubeBench.ts';
+import type { OtlpBenchResult } from './otlpBenchMain.ts';
 
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
@@ -87,6 +88,37 @@ for (const r of http) {
   console.log(
     `| ${r.objects.toLocaleString('en')} | ${r.flags.join(' ') || 'defaults'} | ${r.series.toLocaleString('en')} | ${f(r.floorMs)} | ${f(r.renderMs)} | ${f(r.curlText.p50)} / ${f(r.curlText.p99)} | ${f(r.text.p50)} / ${f(r.text.p99)} | ${f(r.openmetrics.p50)} / ${f(r.openmetrics.p99)} | ${f(r.gzip.p50)} / ${f(r.gzip.p99)} | ${(r.text.p50 / r.floorMs).toFixed(2)} | ${f(r.otlpCollectSerializeMs)} (${(r.otlpBytes / 2 ** 20).toFixed(1)} MiB) | ${f(r.maxEventLoopStallMs)} | ${f(r.heapMB)} | ${f(r.rssMB)} / ${f(r.peakServerRssMB)} / ${f(r.peakScrapeRssMB)} / ${f(r.peakRssMB)} |`,
   );
+}
+
+// OTLP export (5 series per object), the SDK's exporter as the bridge wired it before (batches of
+// 20k points split after collecting) against the bridge's time-sliced exporter, with and without
+// gzip; each in a fresh process, to a byte-counting sink over loopback.
+const otlpSizes = (process.env.BENCH_OTLP_OBJECTS ?? '100000').split(',').map(Number);
+console.log(
+  `\nOTLP export over loopback HTTP, 5 series per object; medians of 3 exports. "stall" = longest event-loop delay during the exports (wall clock); "slice CPU" = longest synchronous stretch of the bridge's exporter in main-thread CPU time.\n`,
+);
+console.log(
+  '| objects | points | exporter | compression | bytes/export | requests | CPU ms/export (process / main thread) | wall ms | stall ms | slice CPU ms | RSS above loaded MB |',
+);
+console.log('|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const objects of otlpSizes) {
+  for (const [exporter, compression] of [
+    ['sdk', 'none'],
+    ['bridge', 'none'],
+    ['sdk', 'gzip'],
+    ['bridge', 'gzip'],
+  ] as const) {
+    const r = JSON.parse(
+      execFileSync(
+        process.execPath,
+        ['--expose-gc', 'bench/otlpBenchMain.ts', String(objects), exporter, compression],
+        { encoding: 'utf8', maxBuffer: 1 << 26 },
+      ),
+    ) as OtlpBenchResult;
+    console.log(
+      `| ${r.objects.toLocaleString('en')} | ${r.points.toLocaleString('en')} | ${r.exporter} | ${r.compression} | ${(r.wireBytes / 2 ** 20).toFixed(1)} MiB | ${r.requests} | ${f(r.cpuMs)} / ${f(r.threadCpuMs)} | ${f(r.wallMs)} | ${f(r.maxLoopDelayMs)} | ${r.longestSliceCpuMs === undefined ? 'n/a' : f(r.longestSliceCpuMs)} | ${f(r.peakRssAboveLoadedMB)} |`,
+    );
+  }
 }
 
 const { benchChurn } = await import('./churnBench.ts');

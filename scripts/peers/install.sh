@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs or builds the real peers the integration tests talk to:
-#   prometheus + promtool       (Debian package)
+#   prometheus + promtool       (Prometheus 3.x built from the Go module proxy; Debian's 2.42 on request)
 #   etcd                        (Debian package if new enough, else built from the Go module proxy)
 #   kube-apiserver + kubectl    (built from the k8s.io/kubernetes Go module)
 #   otelcol-bridge-test         (OpenTelemetry Collector built with the Collector builder)
@@ -20,9 +20,11 @@
 #   CRD_BRIDGE_OTELCOL_VERSION  Collector builder version (must match otel-config/collector-builder.yaml)
 #   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: prometheus etcd kubernetes collector helm
 #   CRD_BRIDGE_HELM_VERSION     Helm release to build (v3.x.y or v4.x.y; default below)
-#   CRD_BRIDGE_PROMETHEUS       debian (default: the distribution's package, 2.42 on bookworm) or
-#                               source (build Prometheus 3.x + promtool from the Go module proxy
-#                               into $CRD_BRIDGE_CACHE/bin, which the harness prefers over PATH)
+#   CRD_BRIDGE_PROMETHEUS       source (default: build Prometheus 3.x + promtool from the Go module
+#                               proxy into $CRD_BRIDGE_CACHE/bin, which the harness prefers over PATH)
+#                               or debian (the distribution's package, 2.42 on bookworm: it cannot
+#                               negotiate scrape_protocols nor receive OTLP, so the tests that need
+#                               those fail with it)
 #   CRD_BRIDGE_PROMETHEUS_VERSION  github.com/prometheus/prometheus module version for `source`
 #                               (v0.316.0 is Prometheus 3.16.0)
 #   GO                          path of the go binary
@@ -35,7 +37,10 @@ ETCD_VERSION="${CRD_BRIDGE_ETCD_VERSION:-v3.7.3}"
 ETCD_MIN_MINOR=6
 OTELCOL_VERSION="${CRD_BRIDGE_OTELCOL_VERSION:-v0.155.0}"
 HELM_VERSION="${CRD_BRIDGE_HELM_VERSION:-v4.3.2}"
-PROMETHEUS_FROM="${CRD_BRIDGE_PROMETHEUS:-debian}"
+# Prometheus 3 is the test peer: scrape_protocols (each exposition format negotiated by a real
+# Prometheus), the OTLP receiver and the remote-write receiver. promtool comes from the same build,
+# so `promtool check metrics` judges with the same parser that scrapes.
+PROMETHEUS_FROM="${CRD_BRIDGE_PROMETHEUS:-source}"
 PROMETHEUS_VERSION="${CRD_BRIDGE_PROMETHEUS_VERSION:-v0.316.0}"
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -160,6 +160,10 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
     .option(
+      '--cluster-name <name>',
+      'k8s.cluster.name of the OTLP resource (overrides OTEL_RESOURCE_ATTRIBUTES); keeps clusters apart in one backend',
+    )
+    .option(
       '--kubeconfig <file>',
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
@@ -192,6 +196,7 @@ function program(io: CommandIo, result: { code: number }): Command {
           context: opts.context as string | undefined,
           limits: limitsFrom(opts),
           ...listenerSecurityFlags(opts), // issue 9
+          clusterName: opts.clusterName as string | undefined,
         },
         io,
       );

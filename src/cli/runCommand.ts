@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import { parseListenAddress } from '../http/listenAddress.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
-import { otelSettingsFromEnv, OtelSettingsError } from '../otel/OtelSettings.ts';
+import { otelSettingsFromEnv, OtelSettingsError, withClusterName } from '../otel/OtelSettings.ts';
 import type { OtelSettings } from '../otel/OtelSettings.ts';
 import { BridgeService } from '../service/BridgeService.ts';
 import { createSources, parseSource } from '../service/createSources.ts';
@@ -39,6 +39,8 @@ export interface RunOptions extends ListenerSecurityFlags, ShardingFlags {
   readonly context: string | undefined;
   /** The `--limits.*` flags (a resource's config `limits` win). @default built-in defaults */
   readonly limits?: Partial<SeriesLimits>;
+  /** `k8s.cluster.name` of the OTLP resource (see withClusterName). */
+  readonly clusterName?: string | undefined;
 }
 
 /**
@@ -76,7 +78,7 @@ async function run(
   try {
     config = await readConfigFile(options.config, { limits: options.limits ?? {} });
     const source = parseSource(options.source);
-    otel = otelSettingsFromEnv();
+    otel = withClusterName(otelSettingsFromEnv(), options.clusterName);
     listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);
     telemetry =
       options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);

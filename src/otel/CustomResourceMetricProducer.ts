@@ -23,7 +23,13 @@ export const CUSTOM_RESOURCE_SCOPE = { name: 'crd-metrics-bridge/customresources
 export const PRERENDERED = Symbol('crd-metrics-bridge.prerendered');
 
 export interface PrerenderedMetricData extends GaugeMetricData {
-  readonly [PRERENDERED]: { readonly family: FamilyMeta; readonly blocks: () => Iterable<SeriesBlock> };
+  readonly [PRERENDERED]: {
+    readonly family: FamilyMeta;
+    readonly blocks: () => Iterable<SeriesBlock>;
+    /** Start of the cumulative series (the producer's creation) and time of this collection. */
+    readonly startTime: HrTime;
+    readonly time: HrTime;
+  };
 }
 
 export function isPrerendered(metric: object): metric is PrerenderedMetricData {
@@ -59,10 +65,15 @@ export class CustomResourceMetricProducer implements MetricProducer {
         const blocks = () => cache!.blocks(family);
         let points: DataPoint<number>[] | undefined;
         const metric = {
-          descriptor: { name: family.name, description: family.help, unit: '', valueType: ValueType.DOUBLE },
+          descriptor: {
+            name: family.name,
+            description: family.help,
+            unit: unitOf(family.name),
+            valueType: ValueType.DOUBLE,
+          },
           aggregationTemporality: AggregationTemporality.CUMULATIVE,
           dataPointType: DataPointType.GAUGE,
-          [PRERENDERED]: { family, blocks },
+          [PRERENDERED]: { family, blocks, startTime, time: endTime },
         } as Omit<PrerenderedMetricData, 'dataPoints'>;
         Object.defineProperty(metric, 'dataPoints', {
           enumerable: true,
@@ -88,3 +99,27 @@ export class CustomResourceMetricProducer implements MetricProducer {
     });
   }
 }
+
+/**
+ * The OTLP unit of a family, only where the name already ends with the Prometheus suffix of that
+ * unit: an OTLP-to-Prometheus translation that adds unit suffixes (Prometheus' default
+ * `UnderscoreEscapingWithSuffixes`, the Collector's exporters) then finds the suffix present and
+ * leaves the name alone, so a series is named the same whichever path it takes. Any other name
+ * gets no unit, so nothing can be appended to it.
+ */
+export function unitOf(name: string): string {
+  for (const [suffix, unit] of UNIT_SUFFIXES) if (name.endsWith(suffix)) return unit;
+  return '';
+}
+
+const UNIT_SUFFIXES: readonly (readonly [string, string])[] = [
+  ['_seconds', 's'],
+  ['_bytes', 'By'],
+  ['_ratio', '1'],
+  ['_meters', 'm'],
+  ['_celsius', 'Cel'],
+  ['_volts', 'V'],
+  ['_amperes', 'A'],
+  ['_joules', 'J'],
+  ['_grams', 'g'],
+];

@@ -193,3 +193,19 @@ export function otelSettingsFromFile(file: string): OtelSettings {
     origin: `OTEL_CONFIG_FILE ${file}`,
   };
 }
+
+/**
+ * Adds the cluster's identity to the resource (`k8s.cluster.name`, the semantic-convention
+ * attribute), overriding OTEL_RESOURCE_ATTRIBUTES and the config file. On the push path it tells
+ * two clusters' series apart in one backend (Prometheus: `promote_resource_attributes`); the pull
+ * endpoint is left alone, as kube-state-metrics' is (Prometheus adds cluster labels by relabelling
+ * or `external_labels`).
+ */
+export function withClusterName(settings: OtelSettings, clusterName: string | undefined): OtelSettings {
+  if (clusterName === undefined) return settings;
+  if (clusterName.trim() === '') throw new OtelSettingsError('--cluster-name: must not be empty');
+  return {
+    ...settings,
+    resourceAttributes: { ...settings.resourceAttributes, 'k8s.cluster.name': clusterName },
+  };
+}

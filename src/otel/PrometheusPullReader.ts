@@ -1,4 +1,4 @@
-import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics';
+import { AggregationTemporality, InstrumentType, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
@@ -40,7 +40,13 @@ export class PrometheusPullReader extends MetricReader {
   constructor(options: PrometheusPullReaderOptions) {
     super({
       metricProducers: [...options.producers],
-      aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE,
+      // Gauges collected as delta report only what was observed in this collection, so a gauge
+      // series that vanished (e.g. a resource dropped by a reload) leaves the endpoint; cumulative
+      // would repeat its last value forever. Counters stay cumulative, as Prometheus expects.
+      aggregationTemporalitySelector: (type) =>
+        type === InstrumentType.OBSERVABLE_GAUGE || type === InstrumentType.GAUGE
+          ? AggregationTemporality.DELTA
+          : AggregationTemporality.CUMULATIVE,
     });
     this._targetInfo = options.targetInfo ?? false;
     this._onCollectError = options.onCollectError ?? (() => undefined);

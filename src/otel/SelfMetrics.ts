@@ -148,7 +148,8 @@ export class SelfMetrics {
       .createObservableGauge(`${prefix}seconds_since_last_activity`, {
         description:
           'Seconds since the last list, watch event or bookmark of a collection (alert when it grows).',
-        unit: 's',
+        // No unit: the name does not end with `_seconds`, and OTLP-to-Prometheus translations
+        // that add unit suffixes would rename it (…_last_activity_seconds) on the push path only.
       })
       .addCallback((r) => {
         const now = Date.now();

@@ -1,23 +1,38 @@
 import { readFileSync } from 'node:fs';
+import {
+  CumulativeTemporalitySelector,
+  DeltaTemporalitySelector,
+  LowMemoryTemporalitySelector,
+} from '@opentelemetry/exporter-metrics-otlp-http';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import {
-  AggregationTemporalityPreference,
-  OTLPMetricExporter as OTLPJsonMetricExporter,
-} from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as OTLPProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+  convertLegacyHttpOptions,
+  createOtlpHttpExportDelegate,
+} from '@opentelemetry/otlp-exporter-base/node-http';
+import type { OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base/node-http';
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import type { IExportMetricsServiceResponse, ISerializer } from '@opentelemetry/otlp-transformer';
+import { OtlpMetricExporter } from './OtlpMetricExporter.ts';
+import type { EncodedRequest } from './OtlpMetricExporter.ts';
 import type { OtlpSettings } from './OtelSettings.ts';
 
 const TEMPORALITY = {
-  cumulative: AggregationTemporalityPreference.CUMULATIVE,
-  delta: AggregationTemporalityPreference.DELTA,
-  lowmemory: AggregationTemporalityPreference.LOWMEMORY,
+  cumulative: CumulativeTemporalitySelector,
+  delta: DeltaTemporalitySelector,
+  lowmemory: LowMemoryTemporalitySelector,
 } as const;
 
-/** The OTLP/HTTP exporter for the chosen encoding; unset options fall back to OTEL_EXPORTER_OTLP_*. */
-export function createOtlpExporter(settings: OtlpSettings): PushMetricExporter {
-  const options = {
-    temporalityPreference: TEMPORALITY[settings.temporality],
+/**
+ * The OTLP/HTTP exporter for the chosen encoding. The HTTP side (endpoint, headers, compression,
+ * timeout, certificates, retries with backoff; unset options fall back to OTEL_EXPORTER_OTLP_*)
+ * is the OTel SDK's own transport, built exactly as its OTLPMetricExporter builds it; only the
+ * request encoding is ours (see OtlpMetricExporter for why).
+ */
+export function createOtlpExporter(
+  settings: OtlpSettings,
+  tuning: { maxPointsPerRequest?: number; sliceMillis?: number } = {},
+): OtlpMetricExporter {
+  const options: OTLPExporterNodeConfigBase = {
     ...(settings.url !== undefined ? { url: settings.url } : {}),
     ...(settings.headers !== undefined ? { headers: settings.headers } : {}),
     ...(settings.timeoutMillis !== undefined ? { timeoutMillis: settings.timeoutMillis } : {}),
@@ -37,9 +52,28 @@ export function createOtlpExporter(settings: OtlpSettings): PushMetricExporter {
         }
       : {}),
   };
-  return settings.protocol === 'http/json'
-    ? new OTLPJsonMetricExporter(options)
-    : new OTLPProtoMetricExporter(options);
+  const json = settings.protocol === 'http/json';
+  const responses = json ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+  // The body is encoded before it reaches the transport; the serializer only hands it over.
+  const serializer: ISerializer<EncodedRequest, IExportMetricsServiceResponse> = {
+    serializeRequest: (request) => request.body,
+    deserializeResponse: (data) => responses.deserializeResponse(data),
+  };
+  const delegate = createOtlpHttpExportDelegate(
+    convertLegacyHttpOptions(options, 'METRICS', 'v1/metrics', {
+      'Content-Type': json ? 'application/json' : 'application/x-protobuf',
+    }),
+    serializer,
+    'otlp_http_metric_exporter',
+    { name: 'metric_data_point', countItems: (request: EncodedRequest) => request.points },
+    undefined,
+  );
+  return new OtlpMetricExporter({
+    encoding: json ? 'json' : 'protobuf',
+    delegate,
+    temporality: TEMPORALITY[settings.temporality],
+    ...tuning,
+  });
 }
 
 /** Where the exporter sends, for logs (the env var when no URL was given in code). */

@@ -71,10 +71,9 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         exporter,
         exportIntervalMillis: otlp.intervalMillis,
         exportTimeoutMillis: otlp.exportTimeoutMillis,
+        // No maxExportBatchSize: the exporter splits requests itself, in time slices, without
+        // materialising every data point first (see OtlpMetricExporter).
         metricProducers: [producer],
-        // Several smaller requests instead of one 30 MiB one: each serialisation is a shorter
-        // synchronous stretch, and a backend's request-size limit is less likely to bite.
-        maxExportBatchSize: 20_000,
       }),
     );
     logger.info(

@@ -14,6 +14,13 @@ export interface CollectorOptions {
   startTimeoutMs?: number;
   /** Reuse this OTLP address (e.g. to bring a Collector back where the previous one was). */
   otlpHttpEndpoint?: string;
+  /** More environment for the config's ${env:...} references (e.g. REMOTE_WRITE_URL). */
+  env?: Record<string, string>;
+  /**
+   * Whether the config has the test config's Prometheus exporter, which readiness then also
+   * waits for. Default true; false for configs without it (e.g. collector-remote-write.yaml).
+   */
+  prometheusExporter?: boolean;
 }
 
 export interface CollectorHandle {
@@ -69,14 +76,16 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
         FILE_EXPORT_PATH: fileExportPath,
         PROM_EXPORT_ENDPOINT: `127.0.0.1:${promPort}`,
         COLLECTOR_TELEMETRY_PORT: String(telemetryPort),
+        ...options.env,
       },
       cwd: dir,
       logDir: dir,
       // Exporters start before receivers, so the Prometheus exporter answering
       // is not enough; the receiver answers GET with 405, which proves it listens.
       ready: async () => {
-        const exporter = await httpRequest(`${prometheusUrl}/metrics`, { timeoutMs: 1000 });
         const receiver = await httpRequest(`${otlpHttpEndpoint}/v1/metrics`, { timeoutMs: 1000 });
+        if (options.prometheusExporter === false) return receiver.status > 0;
+        const exporter = await httpRequest(`${prometheusUrl}/metrics`, { timeoutMs: 1000 });
         return exporter.status === 200 && receiver.status > 0;
       },
       startTimeoutMs: options.startTimeoutMs ?? 30_000,

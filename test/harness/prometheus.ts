@@ -23,7 +23,28 @@ export interface PrometheusOptions {
   scrapeConfig?: Record<string, unknown>;
   /** Default 'targets'; becomes the `job` label. */
   jobName?: string;
+  /** `honor_labels` of that job (as deploy/ and the chart set it). Default false. */
+  honorLabels?: boolean;
+  /** More scrape jobs, e.g. the same target once per exposition format. */
+  extraJobs?: ScrapeJob[];
+  /**
+   * Turns on the OTLP receiver (`--web.enable-otlp-receiver`, POST `${url}/api/v1/otlp/v1/metrics`)
+   * with this `otlp:` configuration block (e.g. translation_strategy, promote_resource_attributes).
+   */
+  otlp?: Record<string, unknown>;
+  /** Turns on the remote-write receiver (`--web.enable-remote-write-receiver`, POST `${url}/api/v1/write`). */
+  remoteWriteReceiver?: boolean;
+  /** Listen on this port (e.g. reserved with freePort() for a bridge that pushes here). */
+  port?: number;
   startTimeoutMs?: number;
+}
+
+export interface ScrapeJob {
+  jobName: string;
+  targets: string[];
+  scrapeProtocols?: string[];
+  honorLabels?: boolean;
+  metricsPath?: string;
 }
 
 export interface VectorSample {
@@ -35,6 +56,10 @@ export interface VectorSample {
 export interface PrometheusHandle {
   /** http://127.0.0.1:port */
   readonly url: string;
+  /** Full URL of the OTLP metrics receiver (with `otlp`). */
+  readonly otlpMetricsUrl: string;
+  /** Full URL of the remote-write receiver (with `remoteWriteReceiver`). */
+  readonly remoteWriteUrl: string;
   readonly configFile: string;
   readonly logFile: string;
   /** Instant query; throws unless the result is a vector. */
@@ -67,7 +92,16 @@ function atLeast(version: string, major: number, minor: number): boolean {
 
 export async function startPrometheus(options: PrometheusOptions): Promise<PrometheusHandle> {
   const binary = findBinary('prometheus');
-  if (options.scrapeProtocols) {
+  const wantsProtocols =
+    options.scrapeProtocols !== undefined || (options.extraJobs ?? []).some((j) => j.scrapeProtocols);
+  const needs3 = options.otlp !== undefined || options.remoteWriteReceiver === true;
+  if (needs3 && !atLeast(prometheusVersion(binary), 3, 0)) {
+    throw new Error(
+      `the OTLP and remote-write receivers need Prometheus 3, but ${binary} is ${prometheusVersion(binary)}. ` +
+        'Run `bash scripts/peers/install.sh` (it builds Prometheus 3 by default).',
+    );
+  }
+  if (wantsProtocols) {
     // Older versions reject the whole config with a terse "field not found";
     // say what is actually wrong instead.
     const version = prometheusVersion(binary);
@@ -80,7 +114,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
   }
   const dir = makePeerDir('prometheus');
   try {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const address = `127.0.0.1:${port}`;
     const interval = options.scrapeInterval ?? '1s';
     const scrapeConfigs: Record<string, unknown>[] = [
@@ -93,7 +127,17 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
         metrics_path: options.metricsPath ?? '/metrics',
         static_configs: [{ targets: options.scrapeTargets }],
         ...(options.scrapeProtocols ? { scrape_protocols: options.scrapeProtocols } : {}),
+        ...(options.honorLabels ? { honor_labels: true } : {}),
         ...options.scrapeConfig,
+      });
+    }
+    for (const job of options.extraJobs ?? []) {
+      scrapeConfigs.push({
+        job_name: job.jobName,
+        metrics_path: job.metricsPath ?? '/metrics',
+        static_configs: [{ targets: job.targets }],
+        ...(job.scrapeProtocols ? { scrape_protocols: job.scrapeProtocols } : {}),
+        ...(job.honorLabels ? { honor_labels: true } : {}),
       });
     }
     // JSON is valid YAML, so no YAML writer is needed. The timeout must not
@@ -101,6 +145,7 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
     const config = {
       global: { scrape_interval: interval, scrape_timeout: interval, evaluation_interval: interval },
       scrape_configs: scrapeConfigs,
+      ...(options.otlp ? { otlp: options.otlp } : {}),
     };
     const configFile = path.join(dir, 'prometheus.yml');
     writeFileSync(configFile, JSON.stringify(config, null, 2));
@@ -114,6 +159,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
         `--web.listen-address=${address}`,
         '--storage.tsdb.retention.time=1h',
         '--log.level=info',
+        ...(options.otlp ? ['--web.enable-otlp-receiver'] : []),
+        ...(options.remoteWriteReceiver ? ['--web.enable-remote-write-receiver'] : []),
       ],
       cwd: dir,
       logDir: dir,
@@ -169,6 +216,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Prome
 
     return {
       url,
+      otlpMetricsUrl: `${url}/api/v1/otlp/v1/metrics`,
+      remoteWriteUrl: `${url}/api/v1/write`,
       configFile,
       logFile: proc.logFile,
       query,

@@ -10,6 +10,7 @@ import type { CollectorHandle } from '../harness/collector.ts';
 import { httpRequest } from '../harness/processes.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
+import { until } from '../support/until.ts';
 
 interface OtlpDataPoint {
   attributes?: { key: string; value: { stringValue?: string } }[];
@@ -139,6 +140,26 @@ describe('a real OpenTelemetry Collector receives the OTLP push', () => {
       const last = lastPush(d, 'backup_size_bytes');
       return last !== undefined && last.size === 1 && last.has('a');
     }, 20_000);
+  });
+
+  it("deleted objects leave the Collector's prometheus exporter at once (markers), not after metric_expiration", async () => {
+    const exposed = async () =>
+      samples((await httpRequest(`${collector.prometheusUrl}/metrics`)).body, 'backup_size_bytes');
+    writeFileSync(path.join(dir, 'c.yaml'), backupYaml('c', 3));
+    writeFileSync(path.join(dir, 'd.yaml'), backupYaml('d', 4));
+    await until('c and d re-exposed by the Collector', async () => (await exposed()).length === 3);
+    // Two deletions in one export: each marker must reach the exporter (it reads only the first
+    // NoRecordedValue point of a metric message, so the bridge sends one message per marker).
+    rmSync(path.join(dir, 'c.yaml'));
+    rmSync(path.join(dir, 'd.yaml'));
+    await until(
+      'c and d gone from the Collector',
+      async () => {
+        const lines = await exposed();
+        return lines.length === 1 && lines[0]!.includes('name="a"');
+      },
+      10_000,
+    );
   });
 
   it('keeps serving and recovers by itself when the Collector goes away and comes back', async () => {

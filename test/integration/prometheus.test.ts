@@ -9,6 +9,8 @@ import type { PrometheusHandle } from '../harness/prometheus.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { assertPromtoolAccepts } from '../support/promtool.ts';
+import { startRecordingProxy } from '../support/recordingProxy.ts';
+import type { RecordingProxy } from '../support/recordingProxy.ts';
 import { runCli } from '../support/runCli.ts';
 
 function backupYaml(name: string, size: number, phase = 'Completed'): string {
@@ -28,6 +30,8 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
   let dir: string;
   let bridge: BridgeHandle;
   let prometheus: PrometheusHandle;
+  let textProxy: RecordingProxy;
+  let omProxy: RecordingProxy;
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'bridge-objects-'));
@@ -37,11 +41,30 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
       config: path.join(repoRoot, 'examples/backup/config.yaml'),
       source: `files:${dir}`,
     });
-    prometheus = await startPrometheus({ scrapeTargets: [bridge.address], jobName: 'bridge' });
+    // One job per exposition format, each allowed only that protocol (scrape_protocols), each
+    // through a recording proxy that shows what was negotiated.
+    textProxy = await startRecordingProxy(bridge.address);
+    omProxy = await startRecordingProxy(bridge.address);
+    prometheus = await startPrometheus({
+      scrapeTargets: [textProxy.address],
+      jobName: 'bridge',
+      honorLabels: true,
+      scrapeProtocols: ['PrometheusText0.0.4'],
+      extraJobs: [
+        {
+          jobName: 'bridge-om',
+          targets: [omProxy.address],
+          honorLabels: true,
+          scrapeProtocols: ['OpenMetricsText1.0.0'],
+        },
+      ],
+    });
   });
 
   after(async () => {
     await prometheus?.stop();
+    await textProxy?.close();
+    await omProxy?.close();
     await bridge?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -81,6 +104,33 @@ describe('a real Prometheus scrapes the bridge (files source)', () => {
     assert.deepEqual(status.map((s) => `${s.metric.name}=${s.value[1]}`).sort(), ['a=1', 'b=0']);
     const up = await prometheus.query('up{job="bridge"}');
     assert.equal(up[0]?.value[1], '1');
+  });
+
+  it('a real Prometheus scrapes text 0.0.4 and OpenMetrics 1.0 (scrape_protocols), with the same series', async () => {
+    const text = await prometheus.waitForSeries('backup_size_bytes{job="bridge"}', (s) => s.length >= 1);
+    const om = await prometheus.waitForSeries(
+      'backup_size_bytes{job="bridge-om"}',
+      (s) => s.length === text.length,
+    );
+    const strip = (s: { metric: Record<string, string>; value: [number, string] }[]) =>
+      s
+        .map(({ metric: { job: _job, instance: _instance, ...rest }, value }) =>
+          JSON.stringify([rest, value[1]]),
+        )
+        .sort();
+    assert.deepEqual(strip(om), strip(text));
+    for (const job of ['bridge', 'bridge-om'])
+      assert.equal((await prometheus.query(`up{job="${job}"}`))[0]?.value[1], '1', job);
+    const scrapes = (p: RecordingProxy) => p.exchanges.filter((e) => e.path === '/metrics');
+    assert.ok(scrapes(textProxy).length > 0 && scrapes(omProxy).length > 0);
+    for (const e of scrapes(textProxy)) {
+      assert.match(e.accept, /^text\/plain;version=0\.0\.4/);
+      assert.equal(e.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    }
+    for (const e of scrapes(omProxy)) {
+      assert.match(e.accept, /^application\/openmetrics-text;version=1\.0\.0/);
+      assert.equal(e.contentType, 'application/openmetrics-text; version=1.0.0; charset=utf-8');
+    }
   });
 
   it('a changed file shows new values on the next scrape, and a deleted file removes the series', async () => {
