@@ -133,21 +133,35 @@ console.log(`Growth from generation 2 to 20: ${(churn.heapMB.at(-1)! - churn.hea
 const { binaryCandidates } = await import('../test/harness/binaries.ts');
 const { existsSync } = await import('node:fs');
 if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some((p) => existsSync(p)))) {
+  const kubeObjects = process.env.BENCH_KUBE_OBJECTS ?? '20000';
   const kube = JSON.parse(
-    execFileSync(process.execPath, ['--expose-gc', 'bench/kubeBench.ts', '10000'], {
+    execFileSync(process.execPath, ['--expose-gc', 'bench/kubeBench.ts', kubeObjects], {
       encoding: 'utf8',
       maxBuffer: 1 << 26,
     }),
   ) as KubeBenchResult;
+  const ms = (x: number | null) => (x === null ? 'refused' : `${Math.round(x).toLocaleString('en')} ms`);
+  const ratio = (x: number | null) => (x === null ? '' : ` (${(x / kube.rawListMs).toFixed(2)}×)`);
   console.log(
-    `\nInitial sync from a real kube-apiserver (${kube.objects.toLocaleString('en')} Backup objects, pages of 500).\n`,
+    `\nInitial sync from a real kube-apiserver: ${kube.objects.toLocaleString('en')} Backup objects, one run (ratios to the bare paginated list of the same run).\n`,
   );
+  console.log('| read path / bridge | time | ratio to bare list |');
+  console.log('|---|---:|---:|');
+  const rows: [string, number | null][] = [
+    ['bare paginated list (limit=500, consistent read), fetch + JSON.parse', kube.rawListMs],
+    [`bare paginated list (limit=${kube.bigPageSize})`, kube.bigPageListMs],
+    ['bare list from the watch cache (resourceVersion=0, one response)', kube.watchCacheListMs],
+    ['bare streaming list (sendInitialEvents=true), to the end bookmark', kube.watchListMs],
+    ['bridge source, paginated list with next-page prefetch, to synced (series built)', kube.syncMs.list],
+    ['bridge source, streaming list, to synced (series built)', kube.syncMs['watch-list']],
+    ['bridge process (CLI): spawn to first /healthz 200 (start-up)', kube.healthzMs],
+    ['bridge process (CLI): spawn to /readyz 200', kube.readyzMs],
+  ];
+  for (const [name, value] of rows)
+    console.log(`| ${name} | ${ms(value)} | ${value === null ? '' : ratio(value).slice(2, -2)} |`);
+  if (kube.watchListRefused) console.log(`\nStreaming list refused: ${kube.watchListRefused}`);
   console.log(
-    '| bare paginated list (API server + JSON parse) | bridge sync (list + series) | heap per 1,000 objects (total / series alone / beyond series) | peak RSS |',
-  );
-  console.log('|---:|---:|---:|---:|');
-  console.log(
-    `| ${Math.round(kube.rawObjectsPerSecond).toLocaleString('en')} objects/s (${kube.rawListMs.toFixed(0)} ms) | ${Math.round(kube.objectsPerSecond).toLocaleString('en')} objects/s (${kube.syncMs.toFixed(0)} ms) | ${kube.heapPerThousandKB.toFixed(0)} KB / ${kube.seriesHeapPerThousandKB.toFixed(0)} KB / ${(kube.heapPerThousandKB - kube.seriesHeapPerThousandKB).toFixed(0)} KB | ${kube.peakRssMB.toFixed(0)} MB |`,
+    `\nHeap per 1,000 objects (paginated-list source): ${kube.heapPerThousandKB.toFixed(0)} KB total, ${kube.seriesHeapPerThousandKB.toFixed(0)} KB series alone; peak RSS of the bench process ${kube.peakRssMB.toFixed(0)} MB.`,
   );
 } else {
   console.log('\nKubernetes sync benchmark skipped: run `bash scripts/peers/install.sh` first.');

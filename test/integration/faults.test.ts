@@ -230,7 +230,7 @@ describe('faults against a real kube-apiserver (through a fault proxy)', () => {
     );
   });
 
-  it('401 with a rotated token: re-reads the kubeconfig and goes on without a restart', async () => {
+  it('401 with a rotated token: re-reads the kubeconfig and resumes the watch without relisting', async () => {
     const unauthorizedBefore = await rig.restarts('unauthorized');
     // Deleting the ServiceAccount invalidates its tokens; a new one with the same name gets a new token.
     const oldToken = rig.token;
@@ -261,6 +261,12 @@ describe('faults against a real kube-apiserver (through a fault proxy)', () => {
       .map((r) => r.status);
     assert.ok(statuses.includes(401), `the API server itself refused the old token: ${statuses.join(',')}`);
     assert.match(rig.bridge.log(), /"reason":"unauthorized"/);
+    assert.equal(
+      rig.proxy.requests.slice(from).filter((r) => r.url.startsWith(BACKUPS) && !r.url.includes('watch=1'))
+        .length,
+      0,
+      'resumed the watch with the new token, no relist',
+    );
   });
 
   it('CRD deleted and re-created with different objects: the old series go, the new ones come', async () => {
