@@ -6,12 +6,13 @@ import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
 
+/** Exit code for a command line that does not parse (unknown command or option, missing value). */
+const USAGE_ERROR = 2;
+
 /**
  * Builds the command tree; actions store their exit code in `result`. Actions import their command
  * module dynamically so that `--help`, `--version` and `check` load only what they use.
  */
-const USAGE_ERROR = 2;
-
 function program(io: CommandIo, result: { code: number }): Command {
   const root = new Command('crd-metrics-bridge')
     .description(
