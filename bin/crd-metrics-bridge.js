@@ -21,3 +21,6 @@ const sources = new URL('../src/cli/main.ts', import.meta.url);
 const fromSources = !import.meta.dirname.split(/[\\/]/).includes('node_modules') && existsSync(sources);
 const { main } = await import(fromSources ? sources.href : '../dist/cli/main.js');
 process.exitCode = await main(process.argv.slice(2));
+// `run` shuts down within a bounded time, but a library may keep a handle open past it (an OTLP
+// retry timer, a socket being torn down): exit anyway shortly after, so SIGTERM always ends it.
+setTimeout(() => process.exit(), 300).unref();

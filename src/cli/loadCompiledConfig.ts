@@ -9,9 +9,14 @@ export async function loadCompiledConfig(file: string): Promise<CompiledConfig> 
   return compileConfig(await loadConfig(file));
 }
 
+/** Prints every problem as `error: file:line:col: path: message`. */
+export function reportConfigError(err: ConfigError, io: CommandIo): void {
+  for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+}
+
 /**
- * The same for commands: every problem is printed as `error: file:line:col: path: message` and
- * undefined is returned, so the command exits 1.
+ * The same for commands: every problem is printed (see reportConfigError) and undefined is
+ * returned, so the command exits 1.
  */
 export async function loadCompiledConfigOrReport(
   file: string,
@@ -21,7 +26,7 @@ export async function loadCompiledConfigOrReport(
     return await loadCompiledConfig(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+    reportConfigError(err, io);
     return undefined;
   }
 }

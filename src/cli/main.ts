@@ -104,6 +104,14 @@ function program(io: CommandIo, result: { code: number }): Command {
       parseNonNegativeInt,
       40,
     )
+    // Lifecycle and slow clients (issue 7).
+    .option(
+      '--web.write-timeout <duration>',
+      'longest a response may take to write, e.g. 60s or 2m; slower clients are cut off (0 = none)',
+      parseDuration,
+      60_000,
+    )
+    .option('--web.enable-lifecycle', 'serve POST /-/reload (reload the config, as Prometheus does)', false)
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .addOption(
       new Option('--log.format <format>', 'log format on stderr').choices([...LOG_FORMATS]).default('json'),
@@ -137,6 +145,8 @@ function program(io: CommandIo, result: { code: number }): Command {
           telemetryListenAddress: opts['telemetry.listenAddress'] as string,
           webTelemetryPath: opts['web.telemetryPath'] as string,
           webMaxRequests: opts['web.maxRequests'] as number,
+          webWriteTimeoutMs: opts['web.writeTimeout'] as number,
+          webEnableLifecycle: opts['web.enableLifecycle'] as boolean,
           logLevel: opts['log.level'] as LogLevel,
           logFormat: opts['log.format'] as LogFormat,
           targetInfo: opts['otel.targetInfo'] as boolean,
@@ -160,6 +170,15 @@ function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
+}
+
+/** `90s`, `2m`, `500ms` or `0` (Go's duration syntax, one unit), in milliseconds. */
+function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
+  if (value.trim() === '0') return 0;
+  if (!match) throw new InvalidArgumentError('expected a duration such as 60s, 2m or 500ms');
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match[1]) * unit);
 }
 
 /**

@@ -1,10 +1,7 @@
-import type { CompiledResource, ObjectSeries } from '../engine/CompiledResource.ts';
-import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
-import { formatObjectRef, objectGvk, objectRef, resourceFor } from '../engine/objectIdentity.ts';
+import { formatObjectRef, objectGvk, resourceFor } from '../engine/objectIdentity.ts';
 import { ObjectErrors } from '../engine/ObjectErrors.ts';
-import { renderFamilies } from '../exposition/renderFamilies.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
-import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import { ConfigGeneration } from '../service/ConfigGeneration.ts';
 import { listObjectFiles, parseObjects, readObjectFile } from '../sources/objectFiles.ts';
 import type { FileObject, FileProblem } from '../sources/objectFiles.ts';
 import type { CommandIo } from './CommandIo.ts';
@@ -29,8 +26,9 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   const compiled = await loadCompiledConfigOrReport(options.config, io);
   if (!compiled) return 1;
   const { inputs, problems } = await listInputs(options.paths, io);
-  const blocks = new Map<number, SeriesBlock[]>();
   const errors = new ObjectErrors();
+  // The same config → cache ← ingestor path `run` serves from, so render equals /metrics.
+  const generation = new ConfigGeneration(compiled, { errors });
   const unmatched = new Map<string, number>();
   let matched = 0;
   for (const input of inputs) {
@@ -47,17 +45,10 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
         continue;
       }
       matched++;
-      const series = resource.computeSeries(
-        object,
-        gvk.version,
-        gvk.kind,
-        errors,
-        objectRef(object, `${file}#${index}`),
-      );
-      collect(resource, series, blocks);
+      generation.ingestor.upsert(`${file}\u0000${index}`, object, `${file}#${index}`);
     }
   }
-  io.stdout(renderFamilies(compiled.families, (f: FamilyMeta) => blocks.get(f.index) ?? [], options.format));
+  io.stdout(generation.render(options.format));
 
   for (const p of problems) io.stderr(`error: ${p.file}: ${p.message}\n`);
   for (const s of errors.summaries()) {
@@ -94,14 +85,4 @@ async function listInputs(
     for (const file of listed.files) inputs.push(() => readObjectFile(file));
   }
   return { inputs, problems };
-}
-
-function collect(resource: CompiledResource, series: ObjectSeries, into: Map<number, SeriesBlock[]>): void {
-  series.forEach((block, i) => {
-    if (!block) return;
-    const index = resource.families[i]!.meta.index;
-    let list = into.get(index);
-    if (!list) into.set(index, (list = []));
-    list.push(block);
-  });
 }

@@ -5,6 +5,7 @@ import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
 import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';
 import { ProcessMetrics } from './processMetrics.ts';
 
@@ -56,16 +57,21 @@ export class PrometheusPullReader extends MetricReader {
     return streamPieces(this._customResourcePieces(resourceMetrics, format));
   }
 
-  /** The bridge's own metrics, then the process and runtime metrics (text 0.0.4), for the telemetry listener. */
-  async scrapeSelfMetrics(): Promise<string> {
+  /**
+   * The bridge's own metrics, then the process and runtime metrics, for the telemetry listener, in
+   * the negotiated format.
+   */
+  async scrapeSelfMetrics(format: ExpositionFormat = 'text'): Promise<string> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
     const own = this._selfSerializer.serialize({
       resource: resourceMetrics.resource,
       scopeMetrics: resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name),
     });
-    if (!this._processMetrics) return own;
-    return (own === '' || own.endsWith('\n') ? own : own + '\n') + (await this._processMetrics.text());
+    const text = this._processMetrics
+      ? (own === '' || own.endsWith('\n') ? own : own + '\n') + (await this._processMetrics.text())
+      : own;
+    return format === 'openmetrics' ? textToOpenMetrics(text) : text;
   }
 
   private _reportErrors(errors: readonly unknown[]): void {
