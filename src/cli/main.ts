@@ -38,6 +38,9 @@ function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
   return out;
 }
 
+/** Exit code for a command line that does not parse (unknown command or option, missing value). */
+const USAGE_ERROR = 2;
+
 /**
  * Builds the command tree; actions store their exit code in `result`. Actions import their command
  * module dynamically so that `--help`, `--version` and `check` load only what they use.
@@ -45,10 +48,12 @@ function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
 function program(io: CommandIo, result: { code: number }): Command {
   const root = new Command('crd-metrics-bridge')
     .description(
-      'Turns the state of Kubernetes custom resources into metrics (kube-state-metrics custom-resource-state config, extended with CEL),\nserved on a Prometheus endpoint and pushed as OTLP.',
+      'Turns the state of Kubernetes custom resources into metrics (kube-state-metrics custom-resource-state config, extended with CEL), served on a Prometheus endpoint and pushed as OTLP.',
     )
     .option('-v, --version', 'print the version, git revision and Node.js version')
     .showHelpAfterError()
+    // Commander wraps descriptions to this width; subcommands inherit it.
+    .configureHelp({ helpWidth: helpWidth(io) })
     .configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) })
     .exitOverride();
   root.on('option:version', () => {
@@ -77,7 +82,7 @@ function program(io: CommandIo, result: { code: number }): Command {
   const render = root
     .command('render')
     .description(
-      'Print the metric families a config gives for objects read from YAML/JSON files (multi-document YAML, kind: List,\ndirectories read recursively). Use it to test a config before deploying it.',
+      'Print the metric families a config gives for objects read from YAML/JSON files (multi-document YAML, kind: List, directories read recursively; - reads standard input). Use it to test a config before deploying it.',
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .addOption(
@@ -85,7 +90,7 @@ function program(io: CommandIo, result: { code: number }): Command {
         .choices(['text', 'openmetrics'])
         .default('text'),
     )
-    .argument('<paths...>', 'object files or directories');
+    .argument('<paths...>', 'object files or directories, or - for standard input');
   addLimitOptions(render).action(
     async (paths: string[], opts: { config: string; format: ExpositionFormat } & Record<string, unknown>) => {
       const { renderCommand } = await import('./renderCommand.ts');
@@ -120,8 +125,7 @@ function program(io: CommandIo, result: { code: number }): Command {
   const run = root
     .command('run')
     .description(
-      'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint\n' +
-        '(and as OTLP pushes when OTEL_METRICS_EXPORTER includes otlp). Stops gracefully on SIGTERM.',
+      'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint (and as OTLP pushes when OTEL_METRICS_EXPORTER includes otlp). Stops gracefully on SIGTERM; SIGHUP reloads the config.',
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .option(
@@ -169,11 +173,16 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .option('--context <name>', 'kubeconfig context to use');
   addListenerSecurityFlags(addLimitOptions(run)) // issue 9
-    .addHelpText(
-      'after',
-      '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT,\n' +
-        'HEADERS, PROTOCOL (http/protobuf, http/json), COMPRESSION, TIMEOUT, CERTIFICATE; OTEL_METRIC_EXPORT_INTERVAL, OTEL_SERVICE_NAME,\n' +
-        'OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).',
+    .addHelpText('after', (context) =>
+      context.command
+        .createHelp()
+        .boxWrap(
+          '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), ' +
+            'OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, HEADERS, PROTOCOL (http/protobuf, http/json), COMPRESSION, ' +
+            'TIMEOUT, CERTIFICATE; OTEL_METRIC_EXPORT_INTERVAL, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, ' +
+            'OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).',
+          helpWidth(io),
+        ),
     )
     .action(async (opts: Record<string, unknown>) => {
       // Each command loads its modules when it runs (see the note on `program`): `run`'s Kubernetes
@@ -205,6 +214,12 @@ function program(io: CommandIo, result: { code: number }): Command {
   return root;
 }
 
+/** 80 columns, or the terminal's width when the help goes to a narrower one. */
+function helpWidth(io: CommandIo): number {
+  const columns = io === processIo && process.stdout.isTTY ? process.stdout.columns : undefined;
+  return Math.min(80, columns ?? 80);
+}
+
 function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
@@ -220,7 +235,11 @@ function parseDuration(value: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-/** Runs the CLI and returns the process exit code. */
+/**
+ * Runs the CLI and returns the process exit code: 0, 1 when the input is invalid (config errors,
+ * unreadable objects, bad flag values found when the command runs), 2 for a usage error (unknown
+ * command or option, missing argument, a value outside a flag's choices).
+ */
 export async function main(argv: readonly string[], io: CommandIo = processIo): Promise<number> {
   const result = { code: 0 };
   const root = program(io, result);
@@ -228,14 +247,14 @@ export async function main(argv: readonly string[], io: CommandIo = processIo): 
     await root.parseAsync([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with code 0; usage errors with 1.
-      return err.exitCode;
+      // --help and --version end here with code 0; usage errors with commander's 1.
+      return err.exitCode === 0 ? 0 : USAGE_ERROR;
     }
     throw err;
   }
   if (argv.length === 0) {
-    root.outputHelp();
-    return 1;
+    root.outputHelp({ error: true });
+    return USAGE_ERROR;
   }
   return result.code;
 }

@@ -5,13 +5,15 @@ import type { ObjectRef } from '../engine/ObjectErrors.ts';
 import { familyPieces } from '../exposition/renderFamilies.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { ConfigGeneration } from '../service/ConfigGeneration.ts';
-import { listObjectFiles, readObjectFile } from '../sources/objectFiles.ts';
+import { listObjectFiles, parseObjects, readObjectFile } from '../sources/objectFiles.ts';
+import type { FileObject, FileProblem } from '../sources/objectFiles.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 
 export interface RenderOptions {
   readonly config: string;
   readonly format: ExpositionFormat;
+  /** Files and directories; `-` is standard input (YAML or JSON). */
   readonly paths: readonly string[];
   /** The `--limits.*` flags; a resource's `limits` in the config win. @default built-in defaults */
   readonly limits?: Partial<SeriesLimits>;
@@ -21,6 +23,8 @@ export interface RenderOptions {
 const MAX_NAMED_DROPS = 20;
 /** Output is written in pieces of about this size, never as one string. */
 const WRITE_CHUNK_CHARS = 1 << 20;
+/** What `-` is called in messages. */
+export const STDIN_NAME = '<stdin>';
 
 /**
  * `render --config FILE PATH...`: the families the config gives for the objects in the files,
@@ -35,7 +39,7 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
     options.limits ? { limits: options.limits } : undefined,
   );
   if (!compiled) return 1;
-  const { files, problems } = await listObjectFiles(options.paths);
+  const { inputs, problems } = await listInputs(options.paths, io);
   const drops: { object: ObjectRef; message: string }[] = [];
   let dropCount = 0;
   const errors = new ObjectErrors({
@@ -48,10 +52,10 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   const generation = new ConfigGeneration(compiled, { errors });
   const unmatched = new Map<string, number>();
   let matched = 0;
-  for (const file of files) {
-    const read = await readObjectFile(file);
+  for (const input of inputs) {
+    const read = await input();
     problems.push(...read.problems);
-    for (const { object, index } of read.objects) {
+    for (const { object, index, file } of read.objects) {
       const gvk = objectGvk(object);
       const resource = gvk ? resourceFor(compiled.resources, gvk) : undefined;
       if (!gvk || !resource) {
@@ -93,4 +97,25 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   }
   if (matched === 0 && problems.length === 0) io.stderr('warning: no object matched a configured resource\n');
   return problems.length > 0 ? 1 : 0;
+}
+
+type Input = () => Promise<{ objects: FileObject[]; problems: FileProblem[] }>;
+
+/** The paths in order, directories expanded; `-` (once) is standard input. */
+async function listInputs(
+  paths: readonly string[],
+  io: CommandIo,
+): Promise<{ inputs: Input[]; problems: FileProblem[] }> {
+  const inputs: Input[] = [];
+  const problems: FileProblem[] = [];
+  for (const path of paths) {
+    if (path === '-') {
+      inputs.push(async () => parseObjects(io.stdin ? await io.stdin() : '', STDIN_NAME));
+      continue;
+    }
+    const listed = await listObjectFiles([path]);
+    problems.push(...listed.problems);
+    for (const file of listed.files) inputs.push(() => readObjectFile(file));
+  }
+  return { inputs, problems };
 }

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the container image's application tree into OUT (default ./build/app): dist/ (compiled
+# from src/ with the dev dependencies, in a scratch copy), bin/, package.json, LICENSE and the
+# production node_modules only. The Dockerfile's build stage runs this script, and
+# test/package/imageTree.test.ts runs the result the way the image does.
+#
+# Needs Node 24 and npm on PATH. The revision in dist/build-info.json is CRD_METRICS_BRIDGE_REVISION,
+# else this checkout's `git rev-parse` (the scratch copy has no .git).
+# NPM_FLAGS adds flags to every npm call (e.g. --prefer-offline).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="${1:-$root/build/app}"
+npm_flags=(--no-audit --no-fund --ignore-scripts ${NPM_FLAGS:-})
+
+if [[ -z "${CRD_METRICS_BRIDGE_REVISION:-}" ]] && git -C "$root" rev-parse HEAD >/dev/null 2>&1; then
+  CRD_METRICS_BRIDGE_REVISION="$(git -C "$root" rev-parse --short=12 HEAD)"
+  if [[ -n "$(git -C "$root" status --porcelain --untracked-files=no)" ]]; then
+    CRD_METRICS_BRIDGE_REVISION+="-dirty"
+  fi
+fi
+export CRD_METRICS_BRIDGE_REVISION="${CRD_METRICS_BRIDGE_REVISION:-unknown}"
+
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+
+# 1. Compile in a scratch copy, so a checkout's node_modules is neither used nor touched.
+cp -R "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/tsconfig.build.json" \
+  "$root/src" "$scratch/"
+mkdir -p "$scratch/scripts" && cp "$root/scripts/build.js" "$scratch/scripts/"
+(cd "$scratch" && npm ci "${npm_flags[@]}" >&2 && node scripts/build.js)
+
+# 2. The application tree: what the package ships, plus production dependencies.
+rm -rf "$out"
+mkdir -p "$out"
+cp -R "$scratch/dist" "$root/bin" "$root/package.json" "$root/package-lock.json" "$root/LICENSE" "$out/"
+(cd "$out" && npm ci --omit=dev "${npm_flags[@]}" >&2)
+# npm's lock copy inside node_modules is only a cache.
+rm -f "$out/node_modules/.package-lock.json"
+echo "$out"
