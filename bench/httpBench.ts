@@ -106,7 +106,8 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
   const config = compileText(PATH_CONFIG);
   let source: GeneratedSource | undefined;
   const service = new BridgeService({
-    config,
+    config: { file: '(bench)', config, hash: 0 },
+    watchConfigFile: false,
     sources: (_config, sink) => [(source = new GeneratedSource(objects, sink))],
     otel: {
       disabled: false,
@@ -123,7 +124,8 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
     maxRequests: 0,
     targetInfo: false,
   });
-  const { main } = await service.start();
+  const { main } = await service.listen();
+  await service.start();
   const port = Number(main.split(':').pop());
   void source;
   const cache = service.cache;

@@ -9,9 +9,14 @@ export async function loadCompiledConfig(file: string, options?: CompileOptions)
   return compileConfig(await loadConfig(file), options);
 }
 
+/** Prints every problem as `error: file:line:col: path: message`. */
+export function reportConfigError(err: ConfigError, io: CommandIo): void {
+  for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+}
+
 /**
- * The same for commands: every problem is printed as `error: file:line:col: path: message` and
- * undefined is returned, so the command exits 1.
+ * The same for commands: every problem is printed (see reportConfigError) and undefined is
+ * returned, so the command exits 1.
  */
 export async function loadCompiledConfigOrReport(
   file: string,
@@ -22,7 +27,7 @@ export async function loadCompiledConfigOrReport(
     return await loadCompiledConfig(file, options);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);
+    reportConfigError(err, io);
     return undefined;
   }
 }

@@ -1,13 +1,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { checkCommand } from './checkCommand.ts';
 import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { renderCommand } from './renderCommand.ts';
-import { runCommand } from './runCommand.ts';
-import { rbacCommand } from './rbacCommand.ts';
-import { LOG_LEVELS } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { versionLine } from '../version.ts';
 import { DEFAULT_LIMITS, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
 import type { SeriesLimits } from '../engine/limits.ts';
 
@@ -40,18 +37,30 @@ function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
   return out;
 }
 
-const VERSION = '0.1.0';
-
-/** Builds the command tree; actions store their exit code in `result`. */
+/**
+ * Builds the command tree; actions store their exit code in `result`. Actions import their command
+ * module dynamically so that `--help`, `--version` and `check` load only what they use.
+ */
 function program(io: CommandIo, result: { code: number }): Command {
   const root = new Command('crd-metrics-bridge')
     .description(
       'Turns the state of Kubernetes custom resources into metrics (kube-state-metrics custom-resource-state config, extended with CEL),\nserved on a Prometheus endpoint and pushed as OTLP.',
     )
-    .version(VERSION)
+    .option('-v, --version', 'print the version, git revision and Node.js version')
     .showHelpAfterError()
     .configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) })
     .exitOverride();
+  root.on('option:version', () => {
+    io.stdout(versionLine() + '\n');
+    throw new CommanderError(0, 'commander.version', 'version printed');
+  });
+
+  root
+    .command('version')
+    .description('Print the version, git revision and Node.js version.')
+    .action(() => {
+      io.stdout(versionLine() + '\n');
+    });
 
   root
     .command('check')
@@ -60,6 +69,7 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .action(async (opts: { config: string }) => {
+      const { checkCommand } = await import('./checkCommand.ts');
       result.code = await checkCommand(opts, io);
     });
 
@@ -77,6 +87,7 @@ function program(io: CommandIo, result: { code: number }): Command {
     .argument('<paths...>', 'object files or directories');
   addLimitOptions(render).action(
     async (paths: string[], opts: { config: string; format: ExpositionFormat } & Record<string, unknown>) => {
+      const { renderCommand } = await import('./renderCommand.ts');
       result.code = await renderCommand(
         { config: opts.config, format: opts.format, paths, limits: limitsFrom(opts) },
         io,
@@ -92,6 +103,7 @@ function program(io: CommandIo, result: { code: number }): Command {
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
     .action(async (opts: { config: string; name: string }) => {
+      const { rbacCommand } = await import('./rbacCommand.ts');
       result.code = await rbacCommand(opts, io);
     });
 
@@ -124,7 +136,18 @@ function program(io: CommandIo, result: { code: number }): Command {
       parseNonNegativeInt,
       40,
     )
+    // Lifecycle and slow clients (issue 7).
+    .option(
+      '--web.write-timeout <duration>',
+      'longest a response may take to write, e.g. 60s or 2m; slower clients are cut off (0 = none)',
+      parseDuration,
+      60_000,
+    )
+    .option('--web.enable-lifecycle', 'serve POST /-/reload (reload the config, as Prometheus does)', false)
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
+    .addOption(
+      new Option('--log.format <format>', 'log format on stderr').choices([...LOG_FORMATS]).default('json'),
+    )
     .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
     .option(
       '--kubeconfig <file>',
@@ -139,6 +162,9 @@ function program(io: CommandIo, result: { code: number }): Command {
         'OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).',
     )
     .action(async (opts: Record<string, unknown>) => {
+      // Each command loads its modules when it runs (see the note on `program`): `run`'s Kubernetes
+      // client, OpenTelemetry SDK and HTTP stack take most of the start time.
+      const { runCommand } = await import('./runCommand.ts');
       result.code = await runCommand(
         {
           config: opts.config as string,
@@ -147,7 +173,10 @@ function program(io: CommandIo, result: { code: number }): Command {
           telemetryListenAddress: opts['telemetry.listenAddress'] as string,
           webTelemetryPath: opts['web.telemetryPath'] as string,
           webMaxRequests: opts['web.maxRequests'] as number,
+          webWriteTimeoutMs: opts['web.writeTimeout'] as number,
+          webEnableLifecycle: opts['web.enableLifecycle'] as boolean,
           logLevel: opts['log.level'] as LogLevel,
+          logFormat: opts['log.format'] as LogFormat,
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
@@ -164,6 +193,15 @@ function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
+}
+
+/** `90s`, `2m`, `500ms` or `0` (Go's duration syntax, one unit), in milliseconds. */
+function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
+  if (value.trim() === '0') return 0;
+  if (!match) throw new InvalidArgumentError('expected a duration such as 60s, 2m or 500ms');
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match[1]) * unit);
 }
 
 /** Runs the CLI and returns the process exit code. */

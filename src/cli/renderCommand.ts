@@ -2,10 +2,9 @@ import type { SeriesLimits } from '../engine/limits.ts';
 import { formatObjectRef, objectGvk, resourceFor } from '../engine/objectIdentity.ts';
 import { ObjectErrors } from '../engine/ObjectErrors.ts';
 import type { ObjectRef } from '../engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../engine/ObjectIngestor.ts';
-import { SeriesCache } from '../engine/SeriesCache.ts';
 import { familyPieces } from '../exposition/renderFamilies.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { ConfigGeneration } from '../service/ConfigGeneration.ts';
 import { listObjectFiles, readObjectFile } from '../sources/objectFiles.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
@@ -37,7 +36,6 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   );
   if (!compiled) return 1;
   const { files, problems } = await listObjectFiles(options.paths);
-  const cache = new SeriesCache(compiled.families);
   const drops: { object: ObjectRef; message: string }[] = [];
   let dropCount = 0;
   const errors = new ObjectErrors({
@@ -46,7 +44,8 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
       if (++dropCount <= MAX_NAMED_DROPS) drops.push(occurrence);
     },
   });
-  const ingestor = new ObjectIngestor(compiled, cache, errors);
+  // The same config → cache ← ingestor path `run` serves from, so render equals /metrics.
+  const generation = new ConfigGeneration(compiled, { errors });
   const unmatched = new Map<string, number>();
   let matched = 0;
   for (const file of files) {
@@ -63,10 +62,10 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
         continue;
       }
       matched++;
-      const origin = `${file}#${index}`;
-      ingestor.upsert(origin, object, origin);
+      generation.ingestor.upsert(`${file}\u0000${index}`, object, `${file}#${index}`);
     }
   }
+  const cache = generation.cache;
   let buffer = '';
   for (const piece of familyPieces(compiled.families, (f) => cache.blocks(f), options.format)) {
     buffer += piece;

@@ -1,22 +1,20 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { formatProblem } from '../config/ConfigError.ts';
+import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import { parseListenAddress } from '../http/listenAddress.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
-import { otelSettingsFromEnv } from '../otel/OtelSettings.ts';
+import { otelSettingsFromEnv, OtelSettingsError } from '../otel/OtelSettings.ts';
+import type { OtelSettings } from '../otel/OtelSettings.ts';
 import { BridgeService } from '../service/BridgeService.ts';
-import { FileSource } from '../sources/FileSource.ts';
-import { KubeClient } from '../kube/KubeClient.ts';
-import { KubeSource } from '../kube/KubeSource.ts';
-import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
+import { createSources, parseSource } from '../service/createSources.ts';
+import type { SourceSetup } from '../service/createSources.ts';
+import { readConfigFile } from '../service/Pipeline.ts';
+import type { LoadedConfig } from '../service/Pipeline.ts';
+import { StartupError } from '../service/StartupError.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
-import type { CompiledConfig } from '../engine/compileConfig.ts';
-import type { SeriesLimits } from '../engine/limits.ts';
+import { reportConfigError } from './loadCompiledConfig.ts';
 import { createLogger } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
+import type { SeriesLimits } from '../engine/limits.ts';
 
 export interface RunOptions {
   readonly config: string;
@@ -25,7 +23,13 @@ export interface RunOptions {
   readonly telemetryListenAddress: string;
   readonly webTelemetryPath: string;
   readonly webMaxRequests: number;
+  /** Longest a response may take to write; 0 = none. @default 60000 */
+  readonly webWriteTimeoutMs?: number;
+  /** Serve POST /-/reload. @default false */
+  readonly webEnableLifecycle?: boolean;
   readonly logLevel: LogLevel;
+  /** @default 'json' */
+  readonly logFormat?: LogFormat;
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
@@ -33,166 +37,142 @@ export interface RunOptions {
   readonly limits?: Partial<SeriesLimits>;
 }
 
-/** Parses `--source`: `files:DIR` (the embedded default) or `kubernetes`. */
-export function parseSource(text: string): { kind: 'files'; directory: string } | { kind: 'kubernetes' } {
-  if (text.startsWith('files:') && text.length > 'files:'.length)
-    return { kind: 'files', directory: text.slice('files:'.length) };
-  if (text === 'kubernetes') return { kind: 'kubernetes' };
-  throw new Error(`invalid --source "${text}" (use files:DIR or kubernetes)`);
-}
-
 /**
- * `run`: the long-running bridge. Exits non-zero on a bad config or bad flags before binding any
- * port; afterwards it runs until SIGTERM/SIGINT and shuts down gracefully.
+ * `run`: the long-running bridge. Bad config, flags or setup (no credentials, a missing
+ * directory, a busy port) exit 1 with one line and no stack trace, before anything is served.
+ * Afterwards SIGTERM/SIGINT stop it within about two seconds at any moment (first sync included);
+ * SIGHUP reloads the config.
  */
 export async function runCommand(
   options: RunOptions,
   io: CommandIo,
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  const logger = createLogger(options.logLevel);
-  const config = await loadCompiledConfigOrReport(options.config, io, { limits: options.limits ?? {} });
-  if (!config) return 1;
-  for (const w of config.warnings) logger.warn({ config: options.config }, formatProblem(w));
-  let source;
-  let otel;
+  // Listen for signals first: a SIGTERM during startup must stop it, not be ignored.
+  const stopped = waitForSignal(signals);
+  try {
+    return await run(options, io, signals, stopped.signal);
+  } finally {
+    stopped.dispose();
+  }
+}
+
+async function run(
+  options: RunOptions,
+  io: CommandIo,
+  signals: NodeJS.EventEmitter,
+  stopped: Promise<string>,
+): Promise<number> {
+  let config: LoadedConfig;
+  let otel: OtelSettings;
   let listen: ListenAddress;
   let telemetry: ListenAddress | undefined;
+  let sources: SourceSetup;
+  const logger = createLogger(options.logLevel, options.logFormat);
   try {
-    source = parseSource(options.source);
+    config = await readConfigFile(options.config, { limits: options.limits ?? {} });
+    const source = parseSource(options.source);
     otel = otelSettingsFromEnv();
     listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);
     telemetry =
       options.telemetryListenAddress === '' ? undefined : parseListenAddress(options.telemetryListenAddress);
+    sources = createSources(source, { logger, kubeconfig: options.kubeconfig, context: options.context });
   } catch (err) {
-    // OtelSettingsError, or a bad --source / listen address.
-    if (err instanceof Error) {
-      io.stderr(`error: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return reportExpected(err, io);
   }
-  let makeSources: (config: CompiledConfig, sink: ObjectSink, telemetry: SourceTelemetry) => Source[];
-  let closeClient = (): Promise<void> => Promise.resolve();
-  if (source.kind === 'kubernetes') {
-    let client: KubeClient;
-    try {
-      client = new KubeClient({ kubeconfig: options.kubeconfig, context: options.context });
-      closeClient = () => client.close();
-    } catch (err) {
-      io.stderr(`error: cannot load Kubernetes credentials: ${(err as Error).message}\n`);
-      return 1;
-    }
-    makeSources = (current, sink, telemetry) => [
-      new KubeSource({
-        client,
-        resources: current.resources.map((r) => r.config),
-        sink,
-        logger,
-        observer: telemetry,
-      }),
-    ];
-  } else {
-    const directory = resolve(source.directory);
-    makeSources = (_current, sink) => [new FileSource({ directory, sink, logger })];
-  }
+  for (const w of config.config.warnings) logger.warn({ config: options.config }, formatProblem(w));
   const service = new BridgeService({
     config,
-    sources: makeSources,
+    sources: sources.factory,
     otel,
     logger,
     listenAddress: listen,
     telemetryAddress: telemetry,
     telemetryPath: options.webTelemetryPath,
     maxRequests: options.webMaxRequests,
+    writeTimeoutMs: options.webWriteTimeoutMs,
+    enableLifecycle: options.webEnableLifecycle,
     targetInfo: options.targetInfo,
   });
+  let addresses;
+  try {
+    addresses = await service.listen();
+  } catch (err) {
+    await service.stop();
+    await sources.close();
+    return reportExpected(err, io);
+  }
   logger.info(
     {
       config: options.config,
-      resources: config.resources.length,
-      families: config.families.length,
+      resources: config.config.resources.length,
+      families: config.config.families.length,
       source: options.source,
       otel: otel.origin,
+      main: addresses.main,
+      telemetry: addresses.telemetry,
+      path: options.webTelemetryPath,
     },
-    'starting crd-metrics-bridge',
+    'crd-metrics-bridge listening',
   );
-  service.selfMetrics.configLoaded(options.config, true, await configHash(options.config));
-  const stopped = waitForSignal(signals, logger);
-  const onHangup = () => {
-    // One reload at a time; a SIGHUP during a reload queues one more.
-    reloading = reloading.then(() => reloadConfig(options.config, service, logger, options.limits));
-  };
-  let reloading = Promise.resolve();
+  const onHangup = () => void service.reload('signal');
   signals.on('SIGHUP', onHangup);
-  try {
-    const { main } = await service.start();
-    const url = `http://${main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${main.split(':').pop()}` : main}${options.webTelemetryPath}`;
+  const synced = service.start().then(() => 'synced' as const);
+  const first = await Promise.race([synced, stopped]);
+  if (first === 'synced') {
+    const main = addresses.main;
+    const port = main.split(':').pop();
+    const host = main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${port}` : main;
+    const n = service.objectCount;
     io.stdout(
-      `crd-metrics-bridge is serving ${service.cache.objectCount} object${service.cache.objectCount === 1 ? '' : 's'}: open ${url}\n`,
+      `crd-metrics-bridge is serving ${n} object${n === 1 ? '' : 's'}: open http://${host}${options.webTelemetryPath}\n`,
     );
-  } catch (err) {
-    logger.error({ err }, 'failed to start');
-    await service.stop();
-    return 1;
   }
   const signal = await stopped;
   signals.off('SIGHUP', onHangup);
-  logger.info({ signal }, 'shutting down');
-  await reloading;
-  await service.stop();
-  await closeClient();
-  logger.info('stopped');
+  await shutDown(service, sources, logger, signal);
   return 0;
 }
 
-/** SIGHUP: re-reads the config; a bad one is reported and the running config stays. */
-async function reloadConfig(
-  file: string,
-  service: BridgeService,
-  logger: Logger,
-  limits: Partial<SeriesLimits> = {},
-): Promise<void> {
-  const problems: string[] = [];
-  const config = await loadCompiledConfigOrReport(
-    file,
-    { stdout: () => undefined, stderr: (t) => void problems.push(t.trim()) },
-    { limits },
-  );
-  if (!config) {
-    logger.error({ config: file, problems }, 'config reload failed; keeping the running config');
-    service.selfMetrics.configLoaded(file, false);
-    return;
-  }
-  try {
-    await service.reload(config);
-    service.selfMetrics.configLoaded(file, true, await configHash(file));
-  } catch (err) {
-    logger.error(
-      { config: file, err },
-      'config reload failed while starting its sources; keeping the running config',
-    );
-    service.selfMetrics.configLoaded(file, false);
-  }
+async function shutDown(service: BridgeService, sources: SourceSetup, logger: Logger, signal: string) {
+  const began = Date.now();
+  logger.info({ signal }, 'shutting down');
+  await service.stop();
+  await sources.close();
+  logger.info({ ms: Date.now() - began }, 'stopped');
 }
 
-/** First 52 bits of the file's SHA-256, as a number (kube-state-metrics' config_hash idea). */
-async function configHash(file: string): Promise<number> {
-  const digest = createHash('sha256')
-    .update(await readFile(file))
-    .digest('hex');
-  return parseInt(digest.slice(0, 13), 16);
+/** One line for expected problems (exit 1); anything else is a bug and propagates with its stack. */
+function reportExpected(err: unknown, io: CommandIo): number {
+  if (err instanceof ConfigError) {
+    reportConfigError(err, io);
+    return 1;
+  }
+  if (err instanceof StartupError || err instanceof OtelSettingsError || isListenAddressError(err)) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  throw err;
 }
 
-function waitForSignal(signals: NodeJS.EventEmitter, logger: Logger): Promise<string> {
-  return new Promise((resolveSignal) => {
-    const handler = (signal: string) => {
-      signals.off('SIGTERM', handler);
-      signals.off('SIGINT', handler);
-      resolveSignal(signal);
-    };
-    signals.on('SIGTERM', handler);
-    signals.on('SIGINT', handler);
-    logger.debug('waiting for SIGTERM or SIGINT');
+function isListenAddressError(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('invalid listen address');
+}
+
+function waitForSignal(signals: NodeJS.EventEmitter): { signal: Promise<string>; dispose(): void } {
+  let handler: (signal: string) => void = () => undefined;
+  const signal = new Promise<string>((resolve) => {
+    handler = (name: string) => resolve(name);
   });
+  const onTerm = () => handler('SIGTERM');
+  const onInt = () => handler('SIGINT');
+  signals.on('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+  return {
+    signal,
+    dispose() {
+      signals.off('SIGTERM', onTerm);
+      signals.off('SIGINT', onInt);
+    },
+  };
 }

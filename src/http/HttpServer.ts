@@ -23,15 +23,24 @@ export interface HttpResponse {
 
 export type RouteHandler = (request: IncomingMessage) => Promise<HttpResponse> | HttpResponse;
 
+/** A handler for GET and HEAD, or one for the methods listed (e.g. POST /-/reload). */
+export type Route = RouteHandler | { readonly methods: readonly string[]; readonly handler: RouteHandler };
+
 export interface HttpServerOptions {
   readonly name: string;
   readonly address: ListenAddress;
-  readonly routes: ReadonlyMap<string, RouteHandler>;
+  readonly routes: ReadonlyMap<string, Route>;
   readonly logger: Logger;
   /** Paths counted against `maxInFlight` (the scrape endpoints). */
   readonly limitedPaths?: ReadonlySet<string>;
   /** Parallel requests on limited paths; 0 = unlimited. @default 40 */
   readonly maxInFlight?: number;
+  /**
+   * Longest time a response may take to write, as Go's http.Server WriteTimeout: a client that
+   * reads too slowly is cut off, so it cannot pin a scrape's memory or its slot. 0 = none.
+   * @default 60000
+   */
+  readonly writeTimeoutMs?: number;
 }
 
 /**
@@ -71,11 +80,20 @@ export class HttpServer {
     return (this._server.address() as AddressInfo).port;
   }
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this._server.close(() => resolve());
-      this._server.closeIdleConnections();
-    });
+  /**
+   * Stops accepting connections and lets requests in flight finish; after `graceMs` the ones still
+   * running are cut (their clients see a truncated body, never a hang).
+   */
+  async close(graceMs = 1_500): Promise<void> {
+    if (!this._server.listening) return;
+    const closed = new Promise<void>((resolve) => this._server.close(() => resolve()));
+    this._server.closeIdleConnections();
+    const timer = setTimeout(() => this._server.closeAllConnections(), graceMs);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async _handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -86,10 +104,28 @@ export class HttpServer {
       res.end('404 page not found\n');
       return;
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' });
-      res.end('method not allowed\n');
+    const methods = typeof route === 'function' ? ['GET', 'HEAD'] : route.methods;
+    const handler = typeof route === 'function' ? route : route.handler;
+    if (!methods.includes(req.method ?? 'GET')) {
+      res.writeHead(405, { 'content-type': 'text/plain; charset=utf-8', allow: methods.join(', ') });
+      res.end(
+        typeof route === 'function'
+          ? 'method not allowed\n'
+          : `Only ${methods.join(' or ')} requests allowed\n`,
+      );
       return;
+    }
+    const writeTimeoutMs = this._o.writeTimeoutMs ?? 60_000;
+    if (writeTimeoutMs > 0) {
+      const timer = setTimeout(() => {
+        this._o.logger.warn(
+          { path, remote: req.socket.remoteAddress, timeoutMs: writeTimeoutMs },
+          'response not written within the write timeout; closing the connection (client reading too slowly?)',
+        );
+        res.destroy();
+      }, writeTimeoutMs);
+      timer.unref();
+      res.once('close', () => clearTimeout(timer));
     }
     const limited = this._o.limitedPaths?.has(path) ?? false;
     const max = this._o.maxInFlight ?? 40;
@@ -100,7 +136,7 @@ export class HttpServer {
     }
     if (limited) this._inFlight++;
     try {
-      const response = await route(req);
+      const response = await handler(req);
       const gzipped = response.compressible === true && acceptsGzip(req.headers['accept-encoding']);
       const headers: Record<string, string> = { 'content-type': response.contentType };
       if (response.compressible) headers.vary = 'Accept, Accept-Encoding';

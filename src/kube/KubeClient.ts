@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
 import type { Response } from 'undici';
@@ -18,6 +21,16 @@ export class KubeApiError extends Error {
   }
 }
 
+/** No usable credentials or cluster address: a setup problem, reported in one line. */
+export class KubeCredentialsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeCredentialsError';
+  }
+}
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
 export interface KubeClientOptions {
   /** Path of a kubeconfig file; default: KUBECONFIG, ~/.kube/config, then in-cluster. */
   readonly kubeconfig?: string;
@@ -36,13 +49,40 @@ export class KubeClient {
   private _agent: Agent | undefined;
   private _agentKey = '';
 
-  constructor(options: KubeClientOptions = {}) {
+  /** @throws KubeCredentialsError when no kubeconfig or in-cluster service account is found. */
+  constructor(options: KubeClientOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     const kc = new KubeConfig();
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
-    if (options.context) kc.setCurrentContext(options.context);
+    const file = options.kubeconfig ?? kubeconfigFiles(env)[0];
+    const origin =
+      options.kubeconfig !== undefined ? '--kubeconfig' : env.KUBECONFIG ? 'KUBECONFIG' : undefined;
+    try {
+      if (options.kubeconfig !== undefined) kc.loadFromFile(options.kubeconfig);
+      else if (file !== undefined || inCluster(env)) kc.loadFromDefault();
+      else
+        // client-node would fall back to http://localhost:8080 and retry forever.
+        throw new KubeCredentialsError(
+          `no Kubernetes credentials: KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist, ` +
+            `and not in a cluster (KUBERNETES_SERVICE_HOST unset or no ${SERVICE_ACCOUNT_TOKEN}); ` +
+            'pass --kubeconfig FILE, or use --source files:DIR to read objects from files',
+        );
+    } catch (err) {
+      if (err instanceof KubeCredentialsError) throw err;
+      const what =
+        file !== undefined ? `kubeconfig ${file}${origin ? ` (${origin})` : ''}` : 'in-cluster config';
+      throw new KubeCredentialsError(`cannot load ${what}: ${firstLine(err)}`);
+    }
+    if (options.context) {
+      if (!kc.getContexts().some((c) => c.name === options.context))
+        throw new KubeCredentialsError(
+          `--context ${options.context}: no such context in ${file ?? 'the kubeconfig'}`,
+        );
+      kc.setCurrentContext(options.context);
+    }
     const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('no cluster in the kubeconfig (and not running in a cluster)');
+    if (!cluster)
+      throw new KubeCredentialsError(
+        `no cluster for the current context in ${file ?? 'the kubeconfig'}; pass --context, or use --source files:DIR`,
+      );
     this._kc = kc;
     this.server = cluster.server.replace(/\/$/, '');
   }
@@ -112,4 +152,19 @@ export class KubeClient {
     }
     return this._agent;
   }
+}
+
+/** The kubeconfig files client-node's loadFromDefault would read, in order (existing ones only). */
+function kubeconfigFiles(env: NodeJS.ProcessEnv): string[] {
+  if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+  const home = join(env.HOME ?? homedir(), '.kube', 'config');
+  return existsSync(home) ? [home] : [];
+}
+
+function inCluster(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.KUBERNETES_SERVICE_HOST) && existsSync(SERVICE_ACCOUNT_TOKEN);
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }

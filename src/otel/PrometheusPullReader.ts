@@ -6,7 +6,9 @@ import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
 import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';
+import { ProcessMetrics } from './processMetrics.ts';
 
 export interface PrometheusPullReaderOptions {
   readonly producers: readonly MetricProducer[];
@@ -17,6 +19,11 @@ export interface PrometheusPullReaderOptions {
   readonly targetInfo?: boolean;
   /** Receives errors the SDK reports while collecting (a failing callback); collection goes on. */
   readonly onCollectError?: (error: unknown) => void;
+  /**
+   * Append the process and Node.js runtime metrics (`process_cpu_seconds_total`, ...; see
+   * ProcessMetrics) to the bridge's own metrics. @default true
+   */
+  readonly processMetrics?: boolean;
 }
 
 /**
@@ -28,6 +35,7 @@ export class PrometheusPullReader extends MetricReader {
   private readonly _targetInfo: boolean;
   private readonly _onCollectError: (error: unknown) => void;
   private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
+  private readonly _processMetrics: ProcessMetrics | undefined;
 
   constructor(options: PrometheusPullReaderOptions) {
     super({
@@ -36,6 +44,7 @@ export class PrometheusPullReader extends MetricReader {
     });
     this._targetInfo = options.targetInfo ?? false;
     this._onCollectError = options.onCollectError ?? (() => undefined);
+    if (options.processMetrics ?? true) this._processMetrics = new ProcessMetrics();
   }
 
   /**
@@ -48,14 +57,21 @@ export class PrometheusPullReader extends MetricReader {
     return streamPieces(this._customResourcePieces(resourceMetrics, format));
   }
 
-  /** The bridge's own metrics (text 0.0.4), for the telemetry listener. */
-  async scrapeSelfMetrics(): Promise<string> {
+  /**
+   * The bridge's own metrics, then the process and runtime metrics, for the telemetry listener, in
+   * the negotiated format.
+   */
+  async scrapeSelfMetrics(format: ExpositionFormat = 'text'): Promise<string> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
-    return this._selfSerializer.serialize({
+    const own = this._selfSerializer.serialize({
       resource: resourceMetrics.resource,
       scopeMetrics: resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name),
     });
+    const text = this._processMetrics
+      ? (own === '' || own.endsWith('\n') ? own : own + '\n') + (await this._processMetrics.text())
+      : own;
+    return format === 'openmetrics' ? textToOpenMetrics(text) : text;
   }
 
   private _reportErrors(errors: readonly unknown[]): void {

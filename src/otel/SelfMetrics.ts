@@ -8,6 +8,14 @@ import type { Source, SourceTelemetry } from '../sources/Source.ts';
 /** Scope of the bridge's own instruments, kept off the custom-resource endpoint. */
 export const SELF_METRICS_SCOPE = 'crd-metrics-bridge';
 
+const PREFIX = 'crd_metrics_bridge_';
+
+export interface SelfMetricsBuild {
+  readonly version: string;
+  /** Running totals of OTLP export results (tallied by the exporters, which exist first). */
+  readonly otlpExports: () => Readonly<Record<'success' | 'failure', number>>;
+}
+
 export interface SelfMetricsState {
   readonly cache: () => SeriesCache | undefined;
   readonly config: () => CompiledConfig | undefined;
@@ -22,7 +30,6 @@ export interface SelfMetricsState {
 export class SelfMetrics {
   private readonly _events: Counter;
   private readonly _objectErrors: Counter;
-  private readonly _otlpExports: Counter;
   private readonly _configReloads: Counter;
   private readonly _lists: Counter;
   private readonly _watches: Counter;
@@ -31,8 +38,12 @@ export class SelfMetrics {
   private readonly _handlerErrors: Counter;
   private _config: { filename: string; ok: boolean; hash: number; successAt: number } | undefined;
 
-  constructor(meter: Meter, state: SelfMetricsState, build: { version: string }) {
-    const prefix = 'crd_metrics_bridge_';
+  private readonly _meter: Meter;
+  private _observing = false;
+
+  constructor(meter: Meter, build: SelfMetricsBuild) {
+    this._meter = meter;
+    const prefix = PREFIX;
     this._events = meter.createCounter(`${prefix}object_events`, {
       description: 'Object events handled, by resource and outcome (upserted, deleted, unmatched, failed).',
     });
@@ -40,11 +51,15 @@ export class SelfMetrics {
       description:
         'Per-object problems (unconvertible value, CEL error, missing value...), by resource, metric and kind.',
     });
-    this._otlpExports = meter.createCounter(`${prefix}otlp_exports`, {
-      description: 'OTLP export attempts by result.',
-    });
+    meter
+      .createObservableCounter(`${prefix}otlp_exports`, { description: 'OTLP export attempts by result.' })
+      .addCallback((r) => {
+        const results = build.otlpExports();
+        r.observe(results.success, { result: 'success' });
+        r.observe(results.failure, { result: 'failure' });
+      });
     this._configReloads = meter.createCounter(`${prefix}config_loads`, {
-      description: 'Config loads (start and SIGHUP reloads) by result.',
+      description: 'Config loads (start and reloads: SIGHUP, file change, POST /-/reload) by result.',
     });
     const config = () => this._config;
     meter
@@ -89,6 +104,20 @@ export class SelfMetrics {
     this._handlerErrors = meter.createCounter(`${prefix}handler_errors`, {
       description: 'Object handler failures (the watch goes on).',
     });
+    meter
+      .createObservableGauge(`${prefix}build_info`, { description: 'Build information; value 1.' })
+      .addCallback((r) => r.observe(1, { version: build.version, nodejs_version: process.version }));
+  }
+
+  /**
+   * Registers the gauges that read the running pipeline (cache, config, sources) at collection
+   * time. Called once, after the pipeline exists.
+   */
+  observe(state: SelfMetricsState): void {
+    if (this._observing) throw new Error('SelfMetrics.observe called twice');
+    this._observing = true;
+    const meter = this._meter;
+    const prefix = PREFIX;
     const targets = function* () {
       for (const source of state.sources()) yield* source.targets?.() ?? [];
     };
@@ -126,9 +155,6 @@ export class SelfMetrics {
         for (const t of targets())
           if (t.lastActivityAt > 0) r.observe((now - t.lastActivityAt) / 1000, { target: t.id });
       });
-    meter
-      .createObservableGauge(`${prefix}build_info`, { description: 'Build information; value 1.' })
-      .addCallback((r) => r.observe(1, { version: build.version, nodejs_version: process.version }));
     meter
       .createObservableGauge(`${prefix}cached_objects`, { description: 'Objects in the cache, by resource.' })
       .addCallback((r) => {
@@ -176,10 +202,6 @@ export class SelfMetrics {
   /** Counts one error occurrence; the first of each kind is also logged by the caller. */
   objectError(summary: Pick<ObjectErrorSummary, 'resource' | 'metric' | 'kind'>): void {
     this._objectErrors.add(1, { resource: summary.resource, metric: summary.metric, kind: summary.kind });
-  }
-
-  otlpExport(result: 'success' | 'failure'): void {
-    this._otlpExports.add(1, { result });
   }
 
   /** Hooks for sources that list and watch. */

@@ -1,43 +1,27 @@
 import { metrics } from '@opentelemetry/api';
-import {
-  defaultResource,
-  detectResources,
-  envDetector,
-  resourceFromAttributes,
-} from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import type { CompiledConfig } from '../engine/compileConfig.ts';
-import { formatObjectRef } from '../engine/objectIdentity.ts';
-import { ObjectErrors } from '../engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../engine/ObjectIngestor.ts';
-import { SeriesCache } from '../engine/SeriesCache.ts';
-import { CONTENT_TYPES } from '../exposition/ExpositionFormat.ts';
+import type { SeriesCache } from '../engine/SeriesCache.ts';
+import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { HttpServer } from '../http/HttpServer.ts';
-import type { RouteHandler } from '../http/HttpServer.ts';
-import { landingPage } from '../http/landingPage.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
-import { negotiateFormat } from '../http/negotiate.ts';
-import { createOtlpExporter, otlpTarget } from '../otel/createOtlpExporter.ts';
-import { CustomResourceMetricProducer } from '../otel/CustomResourceMetricProducer.ts';
-import { ObservedMetricExporter } from '../otel/ObservedMetricExporter.ts';
+import { createTelemetry } from '../otel/createTelemetry.ts';
+import type { Telemetry } from '../otel/createTelemetry.ts';
 import type { OtelSettings } from '../otel/OtelSettings.ts';
-import { PrometheusPullReader } from '../otel/PrometheusPullReader.ts';
-import { SELF_METRICS_SCOPE, SelfMetrics } from '../otel/SelfMetrics.ts';
-import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
+import type { SelfMetrics } from '../otel/SelfMetrics.ts';
+import type { SourceFactory } from './createSources.ts';
+import { Pipeline } from './Pipeline.ts';
+import type { LoadedConfig, ReloadOutcome, ReloadTrigger } from './Pipeline.ts';
+import { mainRoutes, telemetryRoutes } from './routes.ts';
+import type { BridgeStatus } from './routes.ts';
+import { StartupError } from './StartupError.ts';
+import { VERSION } from '../version.ts';
 
-export const BRIDGE_VERSION = '0.1.0';
+export const BRIDGE_VERSION = VERSION;
 
 export interface BridgeServiceOptions {
-  readonly config: CompiledConfig;
-  /** Builds the sources, given where they deliver objects. */
+  readonly config: LoadedConfig;
   /** Builds the sources for a config, given where they deliver objects (called again on reload). */
-  readonly sources: (
-    config: CompiledConfig,
-    sink: ObjectSink,
-    telemetry: SourceTelemetry,
-  ) => readonly Source[];
+  readonly sources: SourceFactory;
   readonly otel: OtelSettings;
   readonly logger: Logger;
   /** Main listener: custom-resource metrics and health. @default :8080 */
@@ -46,254 +30,173 @@ export interface BridgeServiceOptions {
   readonly telemetryAddress: ListenAddress | undefined;
   /** Path of the metrics endpoint on both listeners. @default /metrics */
   readonly telemetryPath: string;
-  /** Parallel scrapes allowed; 0 = unlimited. @default 40 */
+  /** Parallel scrapes allowed; 0 = unlimited. @default 10 */
   readonly maxRequests: number;
+  /** Longest a response may take to write (slow readers are cut off); 0 = none. @default 60000 */
+  readonly writeTimeoutMs?: number;
   /** Add target_info to the custom-resource endpoint. @default false */
   readonly targetInfo: boolean;
+  /** Serve POST /-/reload. @default false */
+  readonly enableLifecycle?: boolean;
+  /** Reload when the config file changes. @default true */
+  readonly watchConfigFile?: boolean;
+  /** See PipelineOptions.reloadSettleTimeoutMs. @default 10000 */
+  readonly reloadSettleTimeoutMs?: number;
 }
 
+/** How long shutdown lets in-flight scrapes and the final OTLP export take. */
+const SHUTDOWN_GRACE_MS = 1_500;
+const FINAL_EXPORT_TIMEOUT_MS = 1_000;
+
 /**
- * The running bridge: sources → ingestor → cache, one MeterProvider whose readers (Prometheus
- * pull, OTLP push) read the cache at collection time, and the HTTP listeners.
+ * The running bridge: the pipeline (config → cache ← sources), one MeterProvider whose readers
+ * (Prometheus pull, OTLP push) read the pipeline's cache at collection time, and the listeners.
  */
-export class BridgeService {
+export class BridgeService implements BridgeStatus {
+  readonly version = BRIDGE_VERSION;
   private readonly _o: BridgeServiceOptions;
-  private _pipeline: Pipeline;
-  private readonly _meterProvider: MeterProvider;
-  private readonly _pullReader: PrometheusPullReader | undefined;
+  private readonly _telemetry: Telemetry;
+  private readonly _pipeline: Pipeline;
   private readonly _servers: HttpServer[] = [];
-  private readonly _selfMetrics: SelfMetrics;
   private _stopping: Promise<void> | undefined;
 
   constructor(options: BridgeServiceOptions) {
     this._o = options;
-    const { logger } = options;
-    const producer = new CustomResourceMetricProducer(() => this._pipeline.cache);
-    const readers: IMetricReader[] = [];
-    if (options.otel.prometheus) {
-      this._pullReader = new PrometheusPullReader({
-        producers: [producer],
-        targetInfo: options.targetInfo,
-        onCollectError: (err) => logger.warn({ err }, 'metric collection reported an error'),
-      });
-      readers.push(this._pullReader);
-    }
-    // The exporters are built before the MeterProvider that SelfMetrics needs; they reach it
-    // through this variable once it is set below.
-    let selfMetrics: SelfMetrics | undefined;
-    for (const otlp of options.otel.otlp) {
-      const target = otlpTarget(otlp);
-      const exporter = new ObservedMetricExporter(createOtlpExporter(otlp), target, logger, {
-        onExport: (result) => selfMetrics?.otlpExport(result),
-      });
-      readers.push(
-        new PeriodicExportingMetricReader({
-          exporter,
-          exportIntervalMillis: otlp.intervalMillis,
-          exportTimeoutMillis: otlp.exportTimeoutMillis,
-          metricProducers: [producer],
-          // Several smaller requests instead of one 30 MiB one: each serialisation is a shorter
-          // synchronous stretch, and a backend's request-size limit is less likely to bite.
-          maxExportBatchSize: 20_000,
-        }),
-      );
-      logger.info(
-        { target, protocol: otlp.protocol, intervalMs: otlp.intervalMillis, temporality: otlp.temporality },
-        'OTLP push enabled',
-      );
-    }
-    const resource = defaultResource()
-      .merge(
-        resourceFromAttributes({ 'service.name': 'crd-metrics-bridge', 'service.version': BRIDGE_VERSION }),
-      )
-      .merge(detectResources({ detectors: [envDetector] }))
-      .merge(resourceFromAttributes(options.otel.resourceAttributes));
-    this._meterProvider = new MeterProvider({ resource, readers });
-    this._selfMetrics = selfMetrics = new SelfMetrics(
-      this._meterProvider.getMeter(SELF_METRICS_SCOPE, BRIDGE_VERSION),
-      {
-        cache: () => this._pipeline.cache,
-        config: () => this._pipeline.config,
-        sources: () => this._pipeline.sources,
-      },
-      { version: BRIDGE_VERSION },
-    );
-    this._pipeline = this._buildPipeline(options.config);
-  }
-
-  /** Config → cache → sources: everything a config reload replaces. */
-  private _buildPipeline(config: CompiledConfig): Pipeline {
-    const { logger } = this._o;
-    const cache = new SeriesCache(config.families);
-    const errors = new ObjectErrors({
-      onFirst: (s) =>
-        logger[s.errorLogV > 0 ? 'debug' : 'warn'](
-          { resource: s.resource, metric: s.metric, kind: s.kind, object: formatObjectRef(s.exampleObject) },
-          `object error (reported once per metric and kind; see crd_metrics_bridge_object_errors_total): ${s.exampleMessage}`,
-        ),
-      onEvery: (s) => this._selfMetrics.objectError(s),
+    this._telemetry = createTelemetry({
+      otel: options.otel,
+      logger: options.logger,
+      version: BRIDGE_VERSION,
+      targetInfo: options.targetInfo,
     });
-    const ingestor = new ObjectIngestor(config, cache, errors, (outcome, resourceId) =>
-      this._selfMetrics.objectEvent(outcome, resourceId),
-    );
-    return { config, cache, sources: this._o.sources(config, ingestor, this._selfMetrics.sourceTelemetry) };
-  }
-
-  /**
-   * Replaces the config: new sources fill a new cache while the old one keeps serving, then the
-   * two are swapped (no gap in the series, unlike a restart). If the new sources fail to start,
-   * the old pipeline stays.
-   */
-  async reload(config: CompiledConfig): Promise<void> {
-    const next = this._buildPipeline(config);
-    try {
-      await Promise.all(next.sources.map((s) => s.start()));
-    } catch (err) {
-      await Promise.allSettled(next.sources.map((s) => s.stop()));
-      throw err;
-    }
-    const previous = this._pipeline;
-    this._pipeline = next;
-    await Promise.allSettled(previous.sources.map((s) => s.stop()));
-    this._o.logger.info(
-      {
-        resources: config.resources.length,
-        families: config.families.length,
-        objects: next.cache.objectCount,
-      },
-      'config reloaded',
-    );
+    this._pipeline = new Pipeline({
+      initial: options.config,
+      sources: options.sources,
+      selfMetrics: this._telemetry.selfMetrics,
+      logger: options.logger,
+      watchConfigFile: options.watchConfigFile,
+      reloadSettleTimeoutMs: options.reloadSettleTimeoutMs,
+    });
+    const pipeline = this._pipeline;
+    this._telemetry.observe({
+      cache: () => pipeline.cache,
+      config: () => pipeline.config,
+      sources: () => pipeline.sources,
+    });
   }
 
   get selfMetrics(): SelfMetrics {
-    return this._selfMetrics;
+    return this._telemetry.selfMetrics;
   }
 
   get cache(): SeriesCache {
     return this._pipeline.cache;
   }
 
-  /** True once every source has delivered its initial state. */
-  get ready(): boolean {
-    return this._pipeline.sources.every((s) => s.synced);
+  get objectCount(): number {
+    return this._pipeline.cache.objectCount;
   }
 
-  /** Starts listeners first (so probes answer during a long initial sync), then the sources. */
-  async start(): Promise<{ main: string; telemetry: string | undefined }> {
-    const { logger } = this._o;
-    const main = new HttpServer({
-      name: 'main',
-      address: this._o.listenAddress,
-      routes: this._mainRoutes(),
-      logger,
-      limitedPaths: new Set([this._o.telemetryPath]),
-      maxInFlight: this._o.maxRequests,
-    });
-    this._servers.push(main);
-    const mainAddress = await main.listen();
-    let telemetryAddress: string | undefined;
-    if (this._o.telemetryAddress) {
-      const telemetry = new HttpServer({
-        name: 'telemetry',
-        address: this._o.telemetryAddress,
-        routes: this._telemetryRoutes(),
-        logger,
-        limitedPaths: new Set([this._o.telemetryPath]),
-        maxInFlight: this._o.maxRequests,
+  notSynced(): readonly string[] {
+    return this._pipeline.notSynced();
+  }
+
+  scrapeCustomResources(format: ExpositionFormat): Promise<AsyncIterable<string>> | undefined {
+    return this._telemetry.pullReader?.scrapeCustomResources(format);
+  }
+
+  scrapeSelfMetrics(format: ExpositionFormat): Promise<string> | undefined {
+    return this._telemetry.pullReader?.scrapeSelfMetrics(format);
+  }
+
+  reload(trigger: ReloadTrigger = 'http'): Promise<ReloadOutcome> {
+    return this._pipeline.reload(trigger);
+  }
+
+  /**
+   * Binds the listeners (so probes answer at once); throws StartupError naming the address when
+   * one cannot be bound.
+   */
+  async listen(): Promise<{ main: string; telemetry: string | undefined }> {
+    const o = this._o;
+    const routeOptions = { metricsPath: o.telemetryPath, enableLifecycle: o.enableLifecycle ?? false };
+    const listeners = [
+      {
+        name: 'main',
+        flag: '--web.listen-address',
+        address: o.listenAddress,
+        routes: mainRoutes(this, routeOptions),
+      },
+      ...(o.telemetryAddress
+        ? [
+            {
+              name: 'telemetry',
+              flag: '--telemetry.listen-address',
+              address: o.telemetryAddress,
+              routes: telemetryRoutes(this, routeOptions),
+            },
+          ]
+        : []),
+    ];
+    const bound: string[] = [];
+    for (const l of listeners) {
+      const server = new HttpServer({
+        name: l.name,
+        address: l.address,
+        routes: l.routes,
+        logger: o.logger,
+        limitedPaths: new Set([o.telemetryPath]),
+        maxInFlight: o.maxRequests,
+        writeTimeoutMs: o.writeTimeoutMs,
       });
-      this._servers.push(telemetry);
-      telemetryAddress = await telemetry.listen();
+      try {
+        bound.push(await server.listen());
+      } catch (err) {
+        const shown = `${l.address.host?.includes(':') ? `[${l.address.host}]` : (l.address.host ?? '')}:${l.address.port}`;
+        throw new StartupError(`cannot listen on ${shown} (${l.flag}): ${listenErrorText(err)}`, {
+          cause: err,
+        });
+      }
+      this._servers.push(server);
     }
-    logger.info({ main: mainAddress, telemetry: telemetryAddress, path: this._o.telemetryPath }, 'listening');
-    await Promise.all(
-      this._pipeline.sources.map(async (source) => {
-        const started = Date.now();
-        await source.start();
-        logger.info(
-          { source: source.name, objects: this.cache.objectCount, ms: Date.now() - started },
-          'source synced',
-        );
-      }),
-    );
-    return { main: mainAddress, telemetry: telemetryAddress };
+    return { main: bound[0]!, telemetry: bound[1] };
   }
 
-  /** Stops sources, pushes a last OTLP export, closes listeners. Safe to call twice. */
+  /** Starts the sources; the promise settles when the first config has synced (for logs only). */
+  start(): Promise<void> {
+    return this._pipeline.start();
+  }
+
+  /**
+   * Stops within about two seconds whatever the state: sources stop (aborting lists and watches),
+   * in-flight scrapes get SHUTDOWN_GRACE_MS to finish, the final OTLP export
+   * FINAL_EXPORT_TIMEOUT_MS. Safe to call twice.
+   */
   stop(): Promise<void> {
     this._stopping ??= (async () => {
-      const { logger } = this._o;
-      await Promise.allSettled(this._pipeline.sources.map((s) => s.stop()));
-      try {
-        await this._meterProvider.shutdown({ timeoutMillis: 5_000 });
-      } catch (err) {
-        logger.warn({ err }, 'final OTLP export failed');
-      }
-      await Promise.allSettled(this._servers.map((s) => s.close()));
+      await Promise.all([
+        this._pipeline.stop(),
+        Promise.allSettled(this._servers.map((s) => s.close(SHUTDOWN_GRACE_MS))),
+        this._telemetry.shutdown(FINAL_EXPORT_TIMEOUT_MS),
+      ]);
       metrics.disable();
     })();
     return this._stopping;
   }
-
-  private _health(): Map<string, RouteHandler> {
-    const ok: RouteHandler = () => ({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n' });
-    const ready: RouteHandler = () => {
-      if (this.ready) return { status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok\n' };
-      const waiting = this._pipeline.sources.filter((s) => !s.synced).map((s) => s.name);
-      return {
-        status: 503,
-        contentType: 'text/plain; charset=utf-8',
-        body: `not ready: waiting for ${waiting.join(', ')}\n`,
-      };
-    };
-    return new Map([
-      ['/healthz', ok],
-      ['/livez', ok],
-      ['/readyz', ready],
-    ]);
-  }
-
-  private _mainRoutes(): Map<string, RouteHandler> {
-    const routes = this._health();
-    const path = this._o.telemetryPath;
-    routes.set('/', () => ({
-      status: 200,
-      contentType: 'text/html; charset=utf-8',
-      body: landingPage({
-        version: BRIDGE_VERSION,
-        metricsPath: path,
-        ready: this.ready,
-        objects: this.cache.objectCount,
-      }),
-    }));
-    routes.set(path, async (req) => {
-      if (!this._pullReader) {
-        return {
-          status: 404,
-          contentType: 'text/plain; charset=utf-8',
-          body: 'the Prometheus endpoint is disabled (OTEL_METRICS_EXPORTER)\n',
-        };
-      }
-      const format = negotiateFormat(req.headers.accept);
-      const body = await this._pullReader.scrapeCustomResources(format);
-      return { status: 200, contentType: CONTENT_TYPES[format], body, compressible: true };
-    });
-    return routes;
-  }
-
-  private _telemetryRoutes(): Map<string, RouteHandler> {
-    const routes = this._health();
-    routes.set(this._o.telemetryPath, async () => {
-      if (!this._pullReader)
-        return { status: 404, contentType: 'text/plain; charset=utf-8', body: 'disabled\n' };
-      const body = await this._pullReader.scrapeSelfMetrics();
-      return { status: 200, contentType: CONTENT_TYPES.text, body, compressible: true };
-    });
-    return routes;
-  }
 }
 
-interface Pipeline {
-  readonly config: CompiledConfig;
-  readonly cache: SeriesCache;
-  readonly sources: readonly Source[];
+function listenErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'address already in use';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host';
+    case 'EACCES':
+      return 'permission denied (ports below 1024 need privileges)';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'unknown host';
+    default:
+      return err instanceof Error ? err.message : String(err);
+  }
 }

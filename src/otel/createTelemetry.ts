@@ -1,0 +1,122 @@
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  resourceFromAttributes,
+} from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { Logger } from 'pino';
+import { createOtlpExporter, otlpTarget } from './createOtlpExporter.ts';
+import { CustomResourceMetricProducer } from './CustomResourceMetricProducer.ts';
+import { ObservedMetricExporter } from './ObservedMetricExporter.ts';
+import type { OtelSettings } from './OtelSettings.ts';
+import { PrometheusPullReader } from './PrometheusPullReader.ts';
+import { SELF_METRICS_SCOPE, SelfMetrics } from './SelfMetrics.ts';
+import type { SelfMetricsState } from './SelfMetrics.ts';
+
+export interface TelemetryOptions {
+  readonly otel: OtelSettings;
+  readonly logger: Logger;
+  /** `service.version` and build_info. */
+  readonly version: string;
+  /** Add target_info to the custom-resource endpoint. @default false */
+  readonly targetInfo?: boolean;
+}
+
+/** The one MeterProvider with its readers, and the bridge's own instruments on it. */
+export interface Telemetry {
+  readonly meterProvider: MeterProvider;
+  /** undefined when OTEL_METRICS_EXPORTER leaves out prometheus. */
+  readonly pullReader: PrometheusPullReader | undefined;
+  readonly selfMetrics: SelfMetrics;
+  /**
+   * Connects the running pipeline: the producer and the self-metrics gauges read its cache,
+   * config and sources at each collection (a reload swaps them underneath). Until then the
+   * custom-resource families are empty.
+   */
+  observe(state: SelfMetricsState): void;
+  /** Final OTLP export and shutdown, bounded by `timeoutMillis` (never throws). */
+  shutdown(timeoutMillis: number): Promise<void>;
+}
+
+/**
+ * Assembles the OpenTelemetry side in dependency order: resource, readers (pull and OTLP push,
+ * both fed by the custom-resource producer), provider, then the self-metrics on its meter. OTLP
+ * export results are tallied in a plain object the self-metrics observe, so nothing here refers
+ * to an instrument before it exists.
+ */
+export function createTelemetry(options: TelemetryOptions): Telemetry {
+  const { otel, logger } = options;
+  let observed: SelfMetricsState | undefined;
+  const producer = new CustomResourceMetricProducer(() => observed?.cache());
+  const exportResults = { success: 0, failure: 0 };
+  const readers: IMetricReader[] = [];
+  let pullReader: PrometheusPullReader | undefined;
+  if (otel.prometheus) {
+    pullReader = new PrometheusPullReader({
+      producers: [producer],
+      targetInfo: options.targetInfo ?? false,
+      onCollectError: (err) => logger.warn({ err }, 'metric collection reported an error'),
+    });
+    readers.push(pullReader);
+  }
+  for (const otlp of otel.otlp) {
+    const target = otlpTarget(otlp);
+    const exporter = new ObservedMetricExporter(createOtlpExporter(otlp), target, logger, {
+      onExport: (result) => void exportResults[result]++,
+    });
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter,
+        exportIntervalMillis: otlp.intervalMillis,
+        exportTimeoutMillis: otlp.exportTimeoutMillis,
+        metricProducers: [producer],
+        // Several smaller requests instead of one 30 MiB one: each serialisation is a shorter
+        // synchronous stretch, and a backend's request-size limit is less likely to bite.
+        maxExportBatchSize: 20_000,
+      }),
+    );
+    logger.info(
+      { target, protocol: otlp.protocol, intervalMs: otlp.intervalMillis, temporality: otlp.temporality },
+      'OTLP push enabled',
+    );
+  }
+  const resource = defaultResource()
+    .merge(
+      resourceFromAttributes({ 'service.name': 'crd-metrics-bridge', 'service.version': options.version }),
+    )
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes(otel.resourceAttributes));
+  const meterProvider = new MeterProvider({ resource, readers });
+  const selfMetrics = new SelfMetrics(meterProvider.getMeter(SELF_METRICS_SCOPE, options.version), {
+    version: options.version,
+    otlpExports: () => exportResults,
+  });
+  return {
+    meterProvider,
+    pullReader,
+    selfMetrics,
+    observe(state) {
+      observed = state;
+      selfMetrics.observe(state);
+    },
+    async shutdown(timeoutMillis) {
+      // The SDK's own timeout covers the flush; the race also covers an exporter that ignores it.
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          meterProvider.shutdown({ timeoutMillis }),
+          new Promise<void>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMillis} ms`)), timeoutMillis);
+            timer.unref();
+          }),
+        ]);
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'final OTLP export did not complete');
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
