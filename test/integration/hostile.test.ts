@@ -93,7 +93,16 @@ describe('hostile input', () => {
       join(dir, 'broken.yaml'),
       'apiVersion: hostile.io/v1\nkind: Thing\nmetadata: {name: [unclosed\n',
     );
-    const result = await runCli(['render', '--config', join(dir, 'config.yaml'), dir]);
+    // 10,000 series per object: over the default per-object limits (test/engine/limits.test.ts
+    // covers those), lifted here to check escaping and extremes at that size.
+    const result = await runCli([
+      'render',
+      '--limits.object-series=0',
+      '--limits.object-label-bytes=0',
+      '--config',
+      join(dir, 'config.yaml'),
+      dir,
+    ]);
     // The broken file is reported and makes the exit code 1; everything else is rendered.
     assert.equal(result.code, 1);
     assert.match(result.stderr, /broken\.yaml: invalid YAML at line \d+, column \d+/);
