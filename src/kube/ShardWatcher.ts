@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { KubeClient } from './KubeClient.ts';
+import { ApiListerWatcher } from './ApiListerWatcher.ts';
 import { Reflector } from './Reflector.ts';
 import type { KubeObject, ReflectorObserver } from './Reflector.ts';
 import { ShardingError } from './sharding.ts';
@@ -95,13 +96,14 @@ export class ShardWatcher {
   /** Watches the StatefulSet; `onChange` runs when spec.replicas changes. */
   start(onChange: (assignment: ShardAssignment) => void): void {
     const { client, namespace, logger, observer } = this._o;
+    const target = {
+      id: `apps/v1/statefulsets/${namespace}/${this.statefulSet}`,
+      path: `/apis/apps/v1/namespaces/${enc(namespace)}/statefulsets`,
+      fieldSelector: `metadata.name=${this.statefulSet}`,
+    };
     this._reflector = new Reflector({
-      client,
-      target: {
-        id: `apps/v1/statefulsets/${namespace}/${this.statefulSet}`,
-        path: `/apis/apps/v1/namespaces/${enc(namespace)}/statefulsets`,
-        fieldSelector: `metadata.name=${this.statefulSet}`,
-      },
+      listerWatcher: new ApiListerWatcher(client, target),
+      target,
       logger,
       observer,
       handler: {
