@@ -73,8 +73,15 @@ export async function benchSharding(count: number): Promise<ShardBenchRow[]> {
         source: 'kubernetes',
         extraArgs: [`--kubeconfig=${api.adminKubeconfigPath}`, '--log.level=info', ...args],
         env: { NODE_OPTIONS: '--max-semi-space-size=8' },
+        // A 100k sync on a loaded machine outlasts the harness's 60 s start timeout.
+        waitForReady: false,
       });
       try {
+        const deadline = Date.now() + 900_000;
+        while (!readFileSync(bridge.process.logFile, 'utf8').includes('source synced')) {
+          if (Date.now() > deadline) throw new Error(`${name}: no sync within 15 minutes`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
         const line = readFileSync(bridge.process.logFile, 'utf8')
           .split('\n')
           .find((l) => l.includes('source synced'));
