@@ -157,6 +157,7 @@ export class BridgeService implements BridgeStatus {
       }
       this._servers.push(server);
     }
+    for (const push of this._telemetry.pushTargets) o.logger.info(push, 'OTLP push enabled');
     return { main: bound[0]!, telemetry: bound[1] };
   }
 
