@@ -193,7 +193,7 @@ describe('serving faults at 100k objects (files source)', () => {
     assert.equal(result.status, 200);
     // Either the body is whole or the connection was closed (never a hang, never a 5xx mid-body).
     console.log(
-      `SIGTERM mid-scrape: exit ${code} after ${ms} ms, scrape ${result.complete ? 'complete' : 'cut'} at ${result.bytes} bytes`,
+      `SIGTERM mid-scrape: exit ${code} after ${ms} ms (exit floor ${floorMs} ms), scrape ${result.complete ? 'complete' : 'cut'} at ${result.bytes} bytes`,
     );
   });
 });
