@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'bin/**', 'scripts/**/*.js', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', 'bin/**', 'scripts/**/*.js', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -106,7 +106,7 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
   const config = compileText(PATH_CONFIG);
   let source: GeneratedSource | undefined;
   const service = new BridgeService({
-    config: { file: '(bench)', config, hash: 0 },
+    config: { file: '(bench)', config, hash: 0, options: {} },
     watchConfigFile: false,
     sources: (_config, sink) => [(source = new GeneratedSource(objects, sink))],
     otel: {

@@ -51,6 +51,12 @@ for (const r of results) {
   );
 }
 
+// Hostile objects: cost of an object over the limits, and the longest event-loop stall while
+// ingesting it. `BENCH_ONLY=hostile` stops after this section.
+const { benchHostile, printHostile } = await import('./hostileBench.ts');
+printHostile(await benchHostile());
+if (process.env.BENCH_ONLY === 'hostile') process.exit(0);
+
 // HTTP path at 10k and 100k objects (three series each), each run in a fresh process so heap and
 // RSS are not inflated by the runs before it. The first runs use the V8 flag the Deployment ships
 // (a smaller young generation, see docs/benchmarks.md); the last repeats the largest size with

@@ -1,15 +1,25 @@
 #!/usr/bin/env node
-// Launcher: checks the Node version before loading any TypeScript (Node 24 strips types natively,
-// so there is no build step), then hands over to the CLI.
+// Launcher: checks the Node version before loading anything else, then hands over to the CLI: the
+// TypeScript sources in a checkout (Node 24 strips types, so edits need no rebuild), the compiled
+// dist/ when installed (Node does not strip types under node_modules, and the package ships no src/).
+import { existsSync } from 'node:fs';
+import module from 'node:module';
+
 const major = Number(process.versions.node.split('.')[0]);
-if (major !== 24) {
+if (major < 24) {
   process.stderr.write(
-    `crd-metrics-bridge needs Node.js 24 LTS, but this is Node ${process.version}.\n` +
-      'Run `npm ci` in the project (it installs Node 24 from the npm registry) and start it with `npx crd-metrics-bridge`.\n',
+    `crd-metrics-bridge needs Node.js 24 or later, but this is Node ${process.version} (${process.execPath}).\n` +
+      'Install Node.js 24 LTS, or run the container image. In a checkout of the project, `npm ci` installs\n' +
+      'Node 24 from the npm registry and `npx crd-metrics-bridge` runs it.\n',
   );
   process.exit(1);
 }
-const { main } = await import('../src/cli/main.ts');
+// V8's code cache for the modules below, in the OS temp directory: later starts skip most
+// compilation. Silently off where that directory is not writable (e.g. a read-only root file system).
+module.enableCompileCache?.();
+const sources = new URL('../src/cli/main.ts', import.meta.url);
+const fromSources = !import.meta.dirname.split(/[\\/]/).includes('node_modules') && existsSync(sources);
+const { main } = await import(fromSources ? sources.href : '../dist/cli/main.js');
 // Exit as soon as the command is done (stdout and stderr are synchronous for files, pipes and
 // terminals): `run` shuts down within a bounded time, but a library may keep a handle open past
 // it (an OTLP retry timer), and letting the event loop drain tears down the whole heap first,

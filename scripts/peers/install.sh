@@ -4,6 +4,7 @@
 #   etcd                        (Debian package if new enough, else built from the Go module proxy)
 #   kube-apiserver + kubectl    (built from the k8s.io/kubernetes Go module)
 #   otelcol-bridge-test         (OpenTelemetry Collector built with the Collector builder)
+#   helm                        (built from the helm.sh/helm Go module, for the chart tests)
 #
 # Idempotent: everything is cached under $CRD_BRIDGE_CACHE (default
 # ~/.cache/crd-metrics-bridge) and a warm run only checks versions/hashes.
@@ -17,7 +18,8 @@
 #   CRD_BRIDGE_K8S_VERSION      k8s.io/kubernetes version to build (default below)
 #   CRD_BRIDGE_ETCD_VERSION     etcd version to build when Debian's is too old
 #   CRD_BRIDGE_OTELCOL_VERSION  Collector builder version (must match otel-config/collector-builder.yaml)
-#   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: prometheus etcd kubernetes collector
+#   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: prometheus etcd kubernetes collector helm
+#   CRD_BRIDGE_HELM_VERSION     Helm release to build (v3.x.y or v4.x.y; default below)
 #   CRD_BRIDGE_PROMETHEUS       debian (default: the distribution's package, 2.42 on bookworm) or
 #                               source (build Prometheus 3.x + promtool from the Go module proxy
 #                               into $CRD_BRIDGE_CACHE/bin, which the harness prefers over PATH)
@@ -32,6 +34,7 @@ K8S_VERSION="${CRD_BRIDGE_K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${CRD_BRIDGE_ETCD_VERSION:-v3.7.3}"
 ETCD_MIN_MINOR=6
 OTELCOL_VERSION="${CRD_BRIDGE_OTELCOL_VERSION:-v0.155.0}"
+HELM_VERSION="${CRD_BRIDGE_HELM_VERSION:-v4.3.2}"
 PROMETHEUS_FROM="${CRD_BRIDGE_PROMETHEUS:-debian}"
 PROMETHEUS_VERSION="${CRD_BRIDGE_PROMETHEUS_VERSION:-v0.316.0}"
 
@@ -375,12 +378,37 @@ install_collector() {
   finish collector built "$target"
 }
 
+# ---------------------------------------------------------------- helm
+install_helm() {
+  begin helm
+  if [[ -x $BIN/helm && "$(version_of helm)" == "$HELM_VERSION" ]]; then
+    finish helm cached "$BIN/helm"
+    return
+  fi
+  [[ $HELM_VERSION =~ ^v([34])\.[0-9]+\.[0-9]+$ ]] || die "CRD_BRIDGE_HELM_VERSION must look like v4.3.2 or v3.19.0, got '$HELM_VERSION'"
+  local module="helm.sh/helm/v${BASH_REMATCH[1]}"
+  need_go
+  log "building helm $HELM_VERSION from $module (cold: about 3-6 min on 2 cores)"
+  local gobin="$TOOLS/gobin.$$"
+  mkdir -p "$gobin"
+  # No replace directives upstream, so plain `go install pkg@version` works. The -X flags are
+  # the ones helm's Makefile sets for a tagged release, so `helm version` reports $HELM_VERSION.
+  GOFLAGS='' GOBIN="$gobin" "$GO_BIN" install -trimpath \
+    -ldflags "-s -w -X $module/internal/version.version=$HELM_VERSION -X $module/internal/version.metadata= -X $module/internal/version.gitTreeState=clean" \
+    "$module/cmd/helm@$HELM_VERSION" || die "building helm $HELM_VERSION failed"
+  mv -f "$gobin/helm" "$BIN/helm"
+  rm -rf "$gobin"
+  record_version helm "$HELM_VERSION"
+  finish helm built "$BIN/helm"
+}
+
 # ---------------------------------------------------------------- main
 log "cache: $CACHE"
 skipped prometheus || install_prometheus
 skipped etcd || install_etcd
 skipped kubernetes || install_kubernetes
 skipped collector || install_collector
+skipped helm || install_helm
 
 log ""
 log "summary (step, action, seconds, location):"

@@ -1,26 +1,66 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { checkCommand } from './checkCommand.ts';
 import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { renderCommand } from './renderCommand.ts';
-import { runCommand } from './runCommand.ts';
-import { rbacCommand } from './rbacCommand.ts';
-import { LOG_LEVELS } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { versionLine } from '../version.ts';
+import { DEFAULT_LIMITS, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
+import type { SeriesLimits } from '../engine/limits.ts';
 
-const VERSION = '0.1.0';
+const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
+  objectSeries: 'series one object may produce',
+  objectLabelBytes: "total length of one object's label names and values",
+  labelValueLength: 'length of one label value',
+  familySeries: 'series one family may hold across objects',
+  resourceObjects: 'objects kept per resource',
+};
 
-/** Builds the command tree; actions store their exit code in `result`. */
+/** The `--limits.*` flags, shared by `render` and `run` (a resource's config `limits` win). */
+function addLimitOptions(command: Command): Command {
+  for (const name of LIMIT_NAMES) {
+    command.option(
+      `--limits.${limitKebab(name)} <n>`,
+      `${LIMIT_HELP[name]}; over it the object is dropped (0 = unlimited; default ${DEFAULT_LIMITS[name]})`,
+      parseNonNegativeInt,
+    );
+  }
+  return command;
+}
+
+function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
+  const out: Partial<Record<keyof SeriesLimits, number>> = {};
+  for (const name of LIMIT_NAMES) {
+    const v = opts[`limits.${name}`];
+    if (typeof v === 'number') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Builds the command tree; actions store their exit code in `result`. Actions import their command
+ * module dynamically so that `--help`, `--version` and `check` load only what they use.
+ */
 function program(io: CommandIo, result: { code: number }): Command {
   const root = new Command('crd-metrics-bridge')
     .description(
       'Turns the state of Kubernetes custom resources into metrics (kube-state-metrics custom-resource-state config, extended with CEL),\nserved on a Prometheus endpoint and pushed as OTLP.',
     )
-    .version(VERSION)
+    .option('-v, --version', 'print the version, git revision and Node.js version')
     .showHelpAfterError()
     .configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) })
     .exitOverride();
+  root.on('option:version', () => {
+    io.stdout(versionLine() + '\n');
+    throw new CommanderError(0, 'commander.version', 'version printed');
+  });
+
+  root
+    .command('version')
+    .description('Print the version, git revision and Node.js version.')
+    .action(() => {
+      io.stdout(versionLine() + '\n');
+    });
 
   root
     .command('check')
@@ -29,10 +69,11 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .action(async (opts: { config: string }) => {
+      const { checkCommand } = await import('./checkCommand.ts');
       result.code = await checkCommand(opts, io);
     });
 
-  root
+  const render = root
     .command('render')
     .description(
       'Print the metric families a config gives for objects read from YAML/JSON files (multi-document YAML, kind: List,\ndirectories read recursively). Use it to test a config before deploying it.',
@@ -43,10 +84,16 @@ function program(io: CommandIo, result: { code: number }): Command {
         .choices(['text', 'openmetrics'])
         .default('text'),
     )
-    .argument('<paths...>', 'object files or directories')
-    .action(async (paths: string[], opts: { config: string; format: ExpositionFormat }) => {
-      result.code = await renderCommand({ config: opts.config, format: opts.format, paths }, io);
-    });
+    .argument('<paths...>', 'object files or directories');
+  addLimitOptions(render).action(
+    async (paths: string[], opts: { config: string; format: ExpositionFormat } & Record<string, unknown>) => {
+      const { renderCommand } = await import('./renderCommand.ts');
+      result.code = await renderCommand(
+        { config: opts.config, format: opts.format, paths, limits: limitsFrom(opts) },
+        io,
+      );
+    },
+  );
 
   root
     .command('rbac')
@@ -56,10 +103,11 @@ function program(io: CommandIo, result: { code: number }): Command {
     .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
     .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
     .action(async (opts: { config: string; name: string }) => {
+      const { rbacCommand } = await import('./rbacCommand.ts');
       result.code = await rbacCommand(opts, io);
     });
 
-  root
+  const run = root
     .command('run')
     .description(
       'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint\n' +
@@ -97,12 +145,16 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .option('--web.enable-lifecycle', 'serve POST /-/reload (reload the config, as Prometheus does)', false)
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
+    .addOption(
+      new Option('--log.format <format>', 'log format on stderr').choices([...LOG_FORMATS]).default('json'),
+    )
     .option('--otel.target-info', 'add OpenTelemetry target_info to the custom resource endpoint', false)
     .option(
       '--kubeconfig <file>',
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
-    .option('--context <name>', 'kubeconfig context to use')
+    .option('--context <name>', 'kubeconfig context to use');
+  addLimitOptions(run)
     .addHelpText(
       'after',
       '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT,\n' +
@@ -110,6 +162,9 @@ function program(io: CommandIo, result: { code: number }): Command {
         'OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).',
     )
     .action(async (opts: Record<string, unknown>) => {
+      // Each command loads its modules when it runs (see the note on `program`): `run`'s Kubernetes
+      // client, OpenTelemetry SDK and HTTP stack take most of the start time.
+      const { runCommand } = await import('./runCommand.ts');
       result.code = await runCommand(
         {
           config: opts.config as string,
@@ -121,9 +176,11 @@ function program(io: CommandIo, result: { code: number }): Command {
           webWriteTimeoutMs: opts['web.writeTimeout'] as number,
           webEnableLifecycle: opts['web.enableLifecycle'] as boolean,
           logLevel: opts['log.level'] as LogLevel,
+          logFormat: opts['log.format'] as LogFormat,
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
+          limits: limitsFrom(opts),
         },
         io,
       );

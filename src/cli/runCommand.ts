@@ -12,8 +12,9 @@ import type { LoadedConfig } from '../service/Pipeline.ts';
 import { StartupError } from '../service/StartupError.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { reportConfigError } from './loadCompiledConfig.ts';
+import type { SeriesLimits } from '../engine/limits.ts';
 import { createLogger } from './logger.ts';
-import type { LogLevel } from './logger.ts';
+import type { LogFormat, LogLevel } from './logOptions.ts';
 
 export interface RunOptions {
   readonly config: string;
@@ -27,9 +28,13 @@ export interface RunOptions {
   /** Serve POST /-/reload. @default false */
   readonly webEnableLifecycle?: boolean;
   readonly logLevel: LogLevel;
+  /** @default 'json' */
+  readonly logFormat?: LogFormat;
   readonly targetInfo: boolean;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
+  /** The `--limits.*` flags (a resource's config `limits` win). @default built-in defaults */
+  readonly limits?: Partial<SeriesLimits>;
 }
 
 /**
@@ -63,9 +68,9 @@ async function run(
   let listen: ListenAddress;
   let telemetry: ListenAddress | undefined;
   let sources: SourceSetup;
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger(options.logLevel, options.logFormat);
   try {
-    config = await readConfigFile(options.config);
+    config = await readConfigFile(options.config, { limits: options.limits ?? {} });
     const source = parseSource(options.source);
     otel = otelSettingsFromEnv();
     listen = otel.prometheusAddress ?? parseListenAddress(options.webListenAddress);

@@ -10,11 +10,13 @@ import type {
   GaugeConfig,
   InfoConfig,
   LabelSources,
+  LimitsConfig,
   MetricConfig,
   PathConfig,
   ResourceConfig,
   StateSetConfig,
 } from './types.ts';
+import { LIMITS_FIELDS } from './types.ts';
 import type { SourceLocation } from './SourceLocation.ts';
 
 const TOP_FIELDS = ['kind', 'apiVersion', 'spec'];
@@ -31,6 +33,7 @@ const RESOURCE_FIELDS = [
   'namespaces',
   'labelSelector',
   'fieldSelector',
+  'limits',
   ...LABEL_FIELDS,
 ];
 const GVK_FIELDS = ['group', 'version', 'kind'];
@@ -244,10 +247,38 @@ function readResource(
     labelSelector: r.string(e.get('labelSelector')?.value, `${keyPath}.labelSelector`),
     fieldSelector: r.string(e.get('fieldSelector')?.value, `${keyPath}.fieldSelector`),
     errorLogV: r.integer(e.get('errorLogV')?.value, `${keyPath}.errorLogV`) ?? 0,
+    limits: readLimits(r, e.get('limits'), `${keyPath}.limits`),
     metrics,
     location,
     ...readLabels(r, e, keyPath, true),
   };
+}
+
+function readLimits(
+  r: YamlReader,
+  entry: { key: Node; value: Node | null } | undefined,
+  keyPath: string,
+): LimitsConfig {
+  if (!entry) return {};
+  const e = r.entries(entry.value, keyPath, LIMITS_FIELDS, entry.key);
+  if (!e) return {};
+  const limits: Record<string, number> = {};
+  for (const name of LIMITS_FIELDS) {
+    const field = e.get(name);
+    if (!field) continue;
+    const value = r.integer(field.value, `${keyPath}.${name}`);
+    if (value === undefined) continue;
+    if (value < 0 || !Number.isSafeInteger(value)) {
+      r.report(
+        field.value,
+        `${keyPath}.${name}`,
+        `expected a non-negative integer (0 = unlimited), got ${value}`,
+      );
+      continue;
+    }
+    limits[name] = value;
+  }
+  return limits;
 }
 
 function readMetric(

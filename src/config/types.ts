@@ -76,9 +76,40 @@ export interface ResourceConfig extends LabelSources {
   readonly fieldSelector: string | undefined;
   /** Log verbosity for this resource's per-object errors (KSM `errorLogV`). @default 0 */
   readonly errorLogV: number;
+  /**
+   * Extension. Cut-offs for this resource's objects; each key given replaces the `--limits.*` flag
+   * (or built-in default) for this resource. See docs/config.md, "Limits". @default {}
+   */
+  readonly limits: LimitsConfig;
   readonly metrics: readonly MetricConfig[];
   readonly location: SourceLocation;
 }
+
+/**
+ * Extension: per-resource limits, each a non-negative integer (0 = unlimited). Absent keys keep
+ * the flag value or the built-in default.
+ */
+export interface LimitsConfig {
+  /** Series one object may produce (all families of the resource). */
+  readonly objectSeries?: number;
+  /** Total length of label names and values over one object's series. */
+  readonly objectLabelBytes?: number;
+  /** Length of one label value. */
+  readonly labelValueLength?: number;
+  /** Series one family may hold across all objects (cardinality limit). */
+  readonly familySeries?: number;
+  /** Objects kept for this resource (kube-state-metrics' `--object-limit`). */
+  readonly resourceObjects?: number;
+}
+
+/** The keys of `limits`, in documentation order. */
+export const LIMITS_FIELDS = [
+  'objectSeries',
+  'objectLabelBytes',
+  'labelValueLength',
+  'familySeries',
+  'resourceObjects',
+] as const satisfies readonly (keyof LimitsConfig)[];
 
 export interface MetricConfig extends LabelSources {
   /** Metric name, joined to the prefix. */

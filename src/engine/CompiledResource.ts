@@ -12,7 +12,9 @@ import type {
   ObjectErrorKind,
 } from './each/EachGenerator.ts';
 import type { FamilyMeta } from './FamilyRegistry.ts';
-import { addPathLabels } from './labels.ts';
+import { addPathLabels, sanitizeLabelName } from './labels.ts';
+import { DEFAULT_LIMITS, SeriesBudget } from './limits.ts';
+import type { FamilyHeadroom, SeriesLimits } from './limits.ts';
 import type { CompiledPathLabels } from './labels.ts';
 import type { ObjectErrors, ObjectRef } from './ObjectErrors.ts';
 import type { ValuePath } from './ValuePath.ts';
@@ -49,6 +51,8 @@ export class CompiledResource {
   readonly id: string;
   readonly config: ResourceConfig;
   readonly families: readonly CompiledFamily[];
+  /** Cut-offs for this resource's objects (defaults, flags, then the resource's `limits`). */
+  readonly limits: SeriesLimits;
   private readonly _labelRank: ReadonlyMap<string, number> | undefined;
   private readonly _bound = new Map<string, BoundLabels>();
 
@@ -57,11 +61,13 @@ export class CompiledResource {
     index: number,
     families: readonly CompiledFamily[],
     labelRank: ReadonlyMap<string, number> | undefined,
+    limits: SeriesLimits = DEFAULT_LIMITS,
   ) {
     const { group, version, kind } = config.groupVersionKind;
     this.id = `${index}:${group}/${version || '*'}/${kind || '*'}`;
     this.config = config;
     this.families = families;
+    this.limits = limits;
     this._labelRank = labelRank;
   }
 
@@ -81,7 +87,9 @@ export class CompiledResource {
 
   /**
    * Computes every family's series for one object of the given (resolved) version and kind.
-   * Problems are counted in `errors`; they never throw.
+   * Problems with values are counted in `errors`. Throws LimitExceeded as soon as the object
+   * crosses one of `limits` (`headroom` tells how many series each family may still take), so
+   * the work on a hostile object stops there; nothing partial is returned.
    */
   computeSeries(
     object: unknown,
@@ -89,8 +97,10 @@ export class CompiledResource {
     kind: string,
     errors: ObjectErrors,
     ref: ObjectRef,
+    headroom?: FamilyHeadroom,
   ): ObjectSeries {
     const bound = this._boundLabels(version, kind);
+    const budget = new SeriesBudget(this.limits, headroom);
     const cel = new CelConversionCache();
     const interner = new AttributeInterner();
     const out = new Array<SeriesBlock | undefined>(this.families.length);
@@ -99,10 +109,12 @@ export class CompiledResource {
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
       const sink: ErrorSink = {
-        report: (errorKind: ObjectErrorKind, message: string) =>
-          errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV),
+        report: (errorKind: ObjectErrorKind, message: string) => {
+          budget.addError();
+          errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV);
+        },
       };
-      const context: EachContext = { root: object, cel, errors: sink };
+      const context: EachContext = { root: object, cel, errors: sink, budget };
       const common = bound.common[i]!;
       // Families with the same label sources share one computation of the base labels.
       const reuse =
@@ -112,6 +124,7 @@ export class CompiledResource {
         shared.family.expressionLabels === family.expressionLabels;
       const base = reuse ? shared!.base : this._baseLabels(family, common, object, context);
       if (!reuse) shared = { family, common, base };
+      budget.startFamily(family.meta, base);
       out[i] = this._family(family, base, object, context, interner);
     }
     return out;
@@ -140,7 +153,7 @@ export class CompiledResource {
   ): SeriesBlock | undefined {
     const values = family.each.values(family.path.get(object), context);
     if (values.length === 0) return undefined;
-    if (values.length > 1) values.sort(compareEachValues);
+    if (values.length > 1) sortEachValues(values);
     const series: { labels: [string, string][]; value: number }[] = [];
     // KSM emits series with identical label sets (e.g. a map iterated without labelFromKey); a
     // scrape with duplicates is rejected by strict parsers, so keep the first and report.
@@ -193,7 +206,9 @@ export class CompiledResource {
         : [];
       // KSM writes these into the resource-level commonLabels (overriding the user's), so a
       // metric-level commonLabel of the same name still wins.
-      const resourceLevel = new Map<string, string>(this.config.commonLabels);
+      const resourceLevel = new Map<string, string>();
+      // Sanitized like every label name: one invalid name would make the whole scrape fail.
+      for (const [k, v] of this.config.commonLabels) resourceLevel.set(sanitizeLabelName(k), v);
       for (const [k, v] of injected) resourceLevel.set(k, v);
       bound = {
         common: this.families.map((f) => {
@@ -213,18 +228,25 @@ interface BoundLabels {
   readonly common: readonly ReadonlyMap<string, string>[];
 }
 
-/** KSM's `less`: compare sorted keys, then values, then the number of labels. */
-function compareEachValues(x: EachValue, y: EachValue): number {
-  const a = [...x.labels.keys()].sort();
-  const b = [...y.labels.keys()].sort();
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const ka = a[i]!;
-    const kb = b[i]!;
-    if (ka !== kb) return ka < kb ? -1 : 1;
-    const va = x.labels.get(ka)!;
-    const vb = y.labels.get(kb)!;
-    if (va !== vb) return va < vb ? -1 : 1;
-  }
-  return a.length - b.length;
+/**
+ * Sorts in place by KSM's `less`: compare sorted keys, then values, then the number of labels.
+ * Each value's keys are sorted once up front, not once per comparison.
+ */
+function sortEachValues(values: EachValue[]): void {
+  const keyed = values.map((v) => ({ v, keys: [...v.labels.keys()].sort() }));
+  keyed.sort((x, y) => {
+    const a = x.keys;
+    const b = y.keys;
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const ka = a[i]!;
+      const kb = b[i]!;
+      if (ka !== kb) return ka < kb ? -1 : 1;
+      const va = x.v.labels.get(ka)!;
+      const vb = y.v.labels.get(kb)!;
+      if (va !== vb) return va < vb ? -1 : 1;
+    }
+    return a.length - b.length;
+  });
+  for (let i = 0; i < keyed.length; i++) values[i] = keyed[i]!.v;
 }

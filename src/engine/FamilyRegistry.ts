@@ -7,4 +7,6 @@ export interface FamilyMeta {
   readonly name: string;
   readonly type: MetricType;
   readonly help: string;
+  /** StateSet only: the label carrying the state (after sanitizing). */
+  readonly stateLabel?: string;
 }

@@ -22,8 +22,11 @@ export interface ObjectErrorSummary {
 export interface ObjectErrorListeners {
   /** Called once per new (resource, metric, kind): the place to log, so logs never repeat per object. */
   readonly onFirst?: (summary: ObjectErrorSummary) => void;
-  /** Called for every occurrence: the place to count. */
-  readonly onEvery?: (summary: ObjectErrorSummary) => void;
+  /** Called for every occurrence: the place to count (and, in `render`, to name every object). */
+  readonly onEvery?: (
+    summary: ObjectErrorSummary,
+    occurrence: { message: string; object: ObjectRef },
+  ) => void;
 }
 
 /**
@@ -51,7 +54,7 @@ export class ObjectErrors {
     const existing = this._byKey.get(key);
     if (existing) {
       existing.count++;
-      this._listeners.onEvery?.(existing);
+      this._listeners.onEvery?.(existing, { message, object });
       return;
     }
     const summary: ObjectErrorSummary = {
@@ -65,7 +68,7 @@ export class ObjectErrors {
     };
     this._byKey.set(key, summary);
     this._listeners.onFirst?.(summary);
-    this._listeners.onEvery?.(summary);
+    this._listeners.onEvery?.(summary, { message, object });
   }
 
   summaries(): readonly ObjectErrorSummary[] {

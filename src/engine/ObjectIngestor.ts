@@ -1,10 +1,11 @@
 import type { CompiledConfig } from './compileConfig.ts';
+import { LimitExceeded } from './limits.ts';
 import { objectGvk, objectRef, resourceFor } from './objectIdentity.ts';
-import type { ObjectErrors } from './ObjectErrors.ts';
+import type { ObjectErrors, ObjectRef } from './ObjectErrors.ts';
 import type { SeriesCache } from './SeriesCache.ts';
 
 /** What happened to one object event, for self-metrics. */
-export type IngestOutcome = 'upserted' | 'unmatched' | 'deleted' | 'unknown-delete' | 'failed';
+export type IngestOutcome = 'upserted' | 'unmatched' | 'deleted' | 'unknown-delete' | 'failed' | 'limited';
 
 export type IngestListener = (outcome: IngestOutcome, resourceId: string | undefined) => void;
 
@@ -12,6 +13,10 @@ export type IngestListener = (outcome: IngestOutcome, resourceId: string | undef
  * The one place where object events become cache changes: it finds the resource an object belongs
  * to, computes its series once and stores them. A source (files, API server) only reports
  * add/update/delete. A failure on one object is counted and never stops the others.
+ *
+ * Limits (see limits.ts) are enforced here and while the series are generated: an object over a
+ * limit is dropped whole (its previous series too, so nothing stale or partial is served),
+ * counted in ObjectErrors with a `limit-*` kind, and the outcome is `limited`.
  */
 export class ObjectIngestor {
   private readonly _config: CompiledConfig;
@@ -41,6 +46,24 @@ export class ObjectIngestor {
       this._listener('unmatched', undefined);
       return 'unmatched';
     }
+    const cache = this._cache;
+    const { limits } = resource;
+    if (
+      limits.resourceObjects > 0 &&
+      !cache.has(key) &&
+      cache.objectsOf(resource.id) >= limits.resourceObjects
+    ) {
+      return this._limited(
+        key,
+        resource.id,
+        new LimitExceeded(
+          'resourceObjects',
+          '*',
+          `resource already has ${limits.resourceObjects} objects (limits.resourceObjects); object not added`,
+        ),
+        objectRef(object, origin),
+      );
+    }
     try {
       const series = resource.computeSeries(
         object,
@@ -48,17 +71,29 @@ export class ObjectIngestor {
         gvk.kind,
         this._errors,
         objectRef(object, origin),
+        limits.familySeries > 0
+          ? (family) => cache.familyHeadroom(family, key, limits.familySeries)
+          : undefined,
       );
-      this._cache.upsert(key, resource, series);
+      cache.upsert(key, resource, series);
       this._listener('upserted', resource.id);
       return 'upserted';
     } catch (err) {
+      if (err instanceof LimitExceeded)
+        return this._limited(key, resource.id, err, objectRef(object, origin));
       // Generators report expected problems through ObjectErrors; anything thrown is a bug, but
       // one object must not take the bridge down.
       this._errors.record(resource.id, '*', 'internal', (err as Error).message, objectRef(object, origin));
       this._listener('failed', resource.id);
       return 'failed';
     }
+  }
+
+  private _limited(key: string, resourceId: string, cut: LimitExceeded, ref: ObjectRef): IngestOutcome {
+    this._cache.delete(key);
+    this._errors.record(resourceId, cut.family, cut.kind, cut.message, ref);
+    this._listener('limited', resourceId);
+    return 'limited';
   }
 
   delete(key: string): IngestOutcome {

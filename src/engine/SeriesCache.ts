@@ -16,15 +16,32 @@ export class SeriesCache {
   readonly families: readonly FamilyMeta[];
   private readonly _objects = new Map<string, CachedObject>();
   private readonly _byFamily: Map<string, SeriesBlock>[];
+  /** Series per family, kept up to date so a cardinality check is O(1). */
+  private readonly _seriesPerFamily: number[];
   private readonly _objectsPerResource = new Map<string, number>();
 
   constructor(families: readonly FamilyMeta[]) {
     this.families = families;
     this._byFamily = families.map(() => new Map<string, SeriesBlock>());
+    this._seriesPerFamily = families.map(() => 0);
   }
 
   get objectCount(): number {
     return this._objects.size;
+  }
+
+  has(key: string): boolean {
+    return this._objects.has(key);
+  }
+
+  /**
+   * How many series `family` may still take from the object stored under `key` (its current
+   * series there are about to be replaced, so they do not count) before reaching `limit`.
+   */
+  familyHeadroom(family: FamilyMeta, key: string, limit: number): number {
+    if (limit <= 0) return Infinity;
+    const own = this._byFamily[family.index]!.get(key)?.points.length ?? 0;
+    return limit - (this._seriesPerFamily[family.index]! - own);
   }
 
   /** Stores (or replaces) an object's series under a key unique across resources. */
@@ -37,10 +54,13 @@ export class SeriesCache {
     // Replace in place (Map.set keeps an existing key's position), so a scrape that is iterating
     // while events arrive never sees an object twice.
     for (let i = 0; i < series.length; i++) {
-      const family = this._byFamily[resource.families[i]!.meta.index]!;
+      const index = resource.families[i]!.meta.index;
+      const family = this._byFamily[index]!;
       const block = series[i];
+      const before = family.get(key)?.points.length ?? 0;
       if (block) family.set(key, block);
       else family.delete(key);
+      this._seriesPerFamily[index]! += (block?.points.length ?? 0) - before;
     }
   }
 
@@ -70,9 +90,7 @@ export class SeriesCache {
   }
 
   seriesCount(family: FamilyMeta): number {
-    let n = 0;
-    for (const block of this._byFamily[family.index]!.values()) n += block.points.length;
-    return n;
+    return this._seriesPerFamily[family.index]!;
   }
 
   objectsOf(resourceId: string): number {
@@ -81,7 +99,14 @@ export class SeriesCache {
 
   private _removeBlocks(key: string, cached: CachedObject): void {
     for (let i = 0; i < cached.series.length; i++) {
-      if (cached.series[i]) this._byFamily[cached.resource.families[i]!.meta.index]!.delete(key);
+      if (!cached.series[i]) continue;
+      const index = cached.resource.families[i]!.meta.index;
+      const family = this._byFamily[index]!;
+      const block = family.get(key);
+      if (block) {
+        this._seriesPerFamily[index]! -= block.points.length;
+        family.delete(key);
+      }
     }
   }
 }

@@ -19,6 +19,8 @@ import type { FamilyMeta } from './FamilyRegistry.ts';
 import { CompiledResource } from './CompiledResource.ts';
 import type { CompiledFamily } from './CompiledResource.ts';
 import { compilePathLabels, isStarKey, sanitizeLabelName } from './labels.ts';
+import { DEFAULT_LIMITS, mergeLimits } from './limits.ts';
+import type { SeriesLimits } from './limits.ts';
 import type { PathLabel } from './labels.ts';
 import { InvalidPathError, ValuePath } from './ValuePath.ts';
 
@@ -34,11 +36,22 @@ export interface CompiledConfig {
 const DEFAULT_PREFIX = 'kube_customresource';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
+export interface CompileOptions {
+  /**
+   * Limits for every resource (the `--limits.*` flags); a resource's own `limits` keys win.
+   * @default DEFAULT_LIMITS
+   */
+  readonly limits?: Partial<SeriesLimits>;
+}
+
 /** Compiles paths and CEL, checks names and types across resources. Throws ConfigError with every problem. */
-export function compileConfig(config: BridgeConfig): CompiledConfig {
+export function compileConfig(config: BridgeConfig, options: CompileOptions = {}): CompiledConfig {
   const problems: ConfigProblem[] = [];
   const warnings: ConfigProblem[] = [];
-  const families = new Map<string, FamilyMeta & { location: SourceLocation }>();
+  const families = new Map<
+    string,
+    { -readonly [K in keyof FamilyMeta]: FamilyMeta[K] } & { location: SourceLocation }
+  >();
   const problem = (location: SourceLocation, message: string) => problems.push({ location, message });
 
   const path = (p: PathConfig): ValuePath => {
@@ -114,6 +127,8 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
         });
       }
       let meta = families.get(name);
+      const stateLabel =
+        metric.each.type === 'stateset' ? sanitizeLabelName(metric.each.stateSet.labelName) : undefined;
       if (!meta) {
         meta = {
           index: families.size,
@@ -121,9 +136,14 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
           type: metric.each.type,
           help: metric.help,
           location: metric.location,
+          ...(stateLabel !== undefined ? { stateLabel } : {}),
         };
         families.set(name, meta);
-      } else if (meta.type !== metric.each.type) {
+      } else if (meta.stateLabel !== stateLabel) {
+        // Feeders of one state set disagree on its label: no single label can satisfy OpenMetrics.
+        delete meta.stateLabel;
+      }
+      if (meta.type !== metric.each.type) {
         problem(
           metric.location,
           `metric "${name}" is a ${metric.each.type} here but a ${meta.type} at line ${meta.location.line}; one name needs one type`,
@@ -159,7 +179,7 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
           expressionLabels,
           checkLabelName,
         ),
-        metricCommonLabels: metric.commonLabels,
+        metricCommonLabels: sanitizedKeys(metric.commonLabels),
         pathLabels:
           metricPathLabels.length === 0 ? resourceCompiledPath : compilePathLabels(mergedPath.values()),
         expressionLabels: metricExprLabels.length === 0 ? resourceExprLabels : [...mergedExpr.values()],
@@ -171,15 +191,32 @@ export function compileConfig(config: BridgeConfig): CompiledConfig {
       index,
       compiledFamilies,
       resource.labelOrder === 'declared' ? declaredOrder(resource) : undefined,
+      mergeLimits(DEFAULT_LIMITS, options.limits, resource.limits),
     );
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: config.file,
-    families: [...families.values()].map(({ index, name, type, help }) => ({ index, name, type, help })),
+    families: [...families.values()].map(({ index, name, type, help, stateLabel }) => ({
+      index,
+      name,
+      type,
+      help,
+      ...(stateLabel !== undefined ? { stateLabel } : {}),
+    })),
     resources,
     warnings,
   };
+}
+
+/**
+ * Constant labels with their names sanitized like every other label name (KSM writes them as
+ * given, and one invalid name makes the whole scrape fail).
+ */
+export function sanitizedKeys(labels: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, v] of labels) out.set(sanitizeLabelName(k), v);
+  return out;
 }
 
 function eachPath(metric: MetricConfig): PathConfig {
@@ -211,7 +248,7 @@ function compileEach(
         valueExpression: g.valueExpression ? expression(g.valueExpression) : undefined,
         labelsFromPath: compilePathLabels(pathLabels(g)),
         labelsFromExpression: expressionLabels(g),
-        labelFromKey: g.labelFromKey,
+        labelFromKey: g.labelFromKey === '' ? '' : sanitizeLabelName(g.labelFromKey),
         nilIsZero: g.nilIsZero,
       });
     }
@@ -235,7 +272,7 @@ function compileEach(
         pathText: eachPath.text,
         labelsFromPath: compilePathLabels(pathLabels(i)),
         labelsFromExpression: expressionLabels(i),
-        labelFromKey: i.labelFromKey,
+        labelFromKey: i.labelFromKey === '' ? '' : sanitizeLabelName(i.labelFromKey),
       });
     }
   }

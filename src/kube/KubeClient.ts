@@ -6,20 +6,9 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Agent, fetch } from 'undici';
 import type { Response } from 'undici';
 
-/** A non-2xx answer from the API server, with what retry logic needs. */
-export class KubeApiError extends Error {
-  readonly status: number;
-  readonly reason: string | undefined;
-  readonly retryAfterSeconds: number | undefined;
+import { KubeApiError } from './errors.ts';
 
-  constructor(status: number, message: string, reason?: string, retryAfterSeconds?: number) {
-    super(message);
-    this.name = 'KubeApiError';
-    this.status = status;
-    this.reason = reason;
-    this.retryAfterSeconds = retryAfterSeconds;
-  }
-}
+export { KubeApiError } from './errors.ts';
 
 /** No usable credentials or cluster address: a setup problem, reported in one line. */
 export class KubeCredentialsError extends Error {
@@ -45,7 +34,8 @@ export interface KubeClientOptions {
  */
 export class KubeClient {
   readonly server: string;
-  private readonly _kc: KubeConfig;
+  private _kc: KubeConfig;
+  private readonly _options: KubeClientOptions;
   private _agent: Agent | undefined;
   private _agentKey = '';
 
@@ -84,6 +74,7 @@ export class KubeClient {
         `no cluster for the current context in ${file ?? 'the kubeconfig'}; pass --context, or use --source files:DIR`,
       );
     this._kc = kc;
+    this._options = options;
     this.server = cluster.server.replace(/\/$/, '');
   }
 
@@ -117,6 +108,20 @@ export class KubeClient {
       reason,
       Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
     );
+  }
+
+  /**
+   * Loads the credentials again after a 401: a kubeconfig whose token was rotated, or a token
+   * file that changed before client-node's own 60 s re-read. Keeps the old ones if loading fails.
+   */
+  refreshCredentials(): Promise<void> {
+    const kc = new KubeConfig();
+    if (this._options.kubeconfig) kc.loadFromFile(this._options.kubeconfig);
+    else kc.loadFromDefault();
+    if (this._options.context) kc.setCurrentContext(this._options.context);
+    const cluster = kc.getCurrentCluster();
+    if (cluster?.server.replace(/\/$/, '') === this.server) this._kc = kc;
+    return Promise.resolve();
   }
 
   async close(): Promise<void> {

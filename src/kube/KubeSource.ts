@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import type { ResourceConfig } from '../config/types.ts';
 import type { ObjectSink, Source, TargetStatus } from '../sources/Source.ts';
 import type { KubeClient } from './KubeClient.ts';
+import { ApiListerWatcher } from './ApiListerWatcher.ts';
+import type { KubeObject } from './KubeObject.ts';
 import { Reflector } from './Reflector.ts';
-import type { KubeObject, ReflectorObserver } from './Reflector.ts';
+import type { InitialSyncMode, ReflectorObserver } from './Reflector.ts';
 import { crdInfo, resolveTargets } from './resolveTargets.ts';
 import type { CrdInfo, WatchTarget } from './resolveTargets.ts';
 
@@ -19,6 +21,8 @@ export interface KubeSourceOptions {
   readonly logger: Logger;
   readonly observer?: ReflectorObserver;
   readonly minWatchTimeoutSeconds?: number;
+  /** How collections are fetched at start and after a 410. @default 'watch-list' */
+  readonly initialSync?: InitialSyncMode;
 }
 
 /**
@@ -41,8 +45,9 @@ export class KubeSource implements Source {
     this._o = options;
     this.name = `kubernetes:${options.client.server}`;
     this._crdReflector = new Reflector({
-      client: options.client,
+      listerWatcher: new ApiListerWatcher(options.client, CRD_TARGET),
       target: CRD_TARGET,
+      initialSync: options.initialSync,
       logger: options.logger,
       observer: options.observer,
       minWatchTimeoutSeconds: options.minWatchTimeoutSeconds,
@@ -111,7 +116,7 @@ export class KubeSource implements Source {
       if (wanted.has(id)) continue;
       this._reflectors.delete(id);
       logger.info({ target: id }, 'CRD removed or version no longer served; dropping its series');
-      void reflector.stop(true);
+      void reflector.stopAndDropObjects();
     }
     for (const [id, target] of wanted) {
       if (this._reflectors.has(id)) continue;
@@ -143,8 +148,9 @@ export class KubeSource implements Source {
 
   private _reflector(target: WatchTarget): Reflector {
     return new Reflector({
-      client: this._o.client,
+      listerWatcher: new ApiListerWatcher(this._o.client, target),
       target,
+      initialSync: this._o.initialSync,
       logger: this._o.logger,
       observer: this._o.observer,
       minWatchTimeoutSeconds: this._o.minWatchTimeoutSeconds,

@@ -1,9 +1,18 @@
 import type { Logger } from 'pino';
-import { parseKubeJson } from '../sources/objectFiles.ts';
-import { Backoff, sleep } from './Backoff.ts';
-import { KubeApiError } from './KubeClient.ts';
 import type { SourceTelemetry } from '../sources/Source.ts';
-import type { KubeClient } from './KubeClient.ts';
+import { Backoff } from './Backoff.ts';
+import { sleep, systemClock } from './Clock.ts';
+import type { Clock } from './Clock.ts';
+import { classifyError } from './classifyError.ts';
+import type { FailureAction, ReflectorState } from './classifyError.ts';
+import { ContinueExpiredError, KubeApiError, WatchIdleError } from './errors.ts';
+import { objectKey } from './KubeObject.ts';
+import type { KubeObject, WatchEvent } from './KubeObject.ts';
+import type { ListerWatcher, ListPage } from './ListerWatcher.ts';
+
+export type { KubeObject } from './KubeObject.ts';
+export { objectKey } from './KubeObject.ts';
+export type { ReflectorState } from './classifyError.ts';
 
 /** What to list and watch. */
 export interface ReflectorTarget {
@@ -15,32 +24,41 @@ export interface ReflectorTarget {
   readonly fieldSelector?: string | undefined;
 }
 
-export type KubeObject = Record<string, unknown> & {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-};
-
 /** Receives the objects; a throwing handler is caught and counted, it never stops the watch. */
 export interface ReflectorHandler {
   upsert(key: string, object: KubeObject): void;
   delete(key: string): void;
 }
 
-export type ReflectorState = 'listing' | 'watching' | 'backoff' | 'not-found' | 'forbidden' | 'stopped';
-
 /** Self-metrics hooks. */
 export type ReflectorObserver = SourceTelemetry;
 
+/**
+ * How the collection's state is fetched (at start and after a 410).
+ * - `watch-list`: one streaming watch (`sendInitialEvents=true`), which goes on as the watch;
+ *   falls back to `list` when the server refuses it.
+ * - `list`: a paginated list, then a watch.
+ */
+export type InitialSyncMode = 'watch-list' | 'list';
+
 export interface ReflectorOptions {
-  readonly client: KubeClient;
+  readonly listerWatcher: ListerWatcher;
   readonly target: ReflectorTarget;
   readonly handler: ReflectorHandler;
   readonly logger: Logger;
   readonly observer?: ReflectorObserver | undefined;
+  /** @default 'watch-list' */
+  readonly initialSync?: InitialSyncMode | undefined;
   /** Page size of lists. @default 500 */
-  readonly pageSize?: number;
+  readonly pageSize?: number | undefined;
   /** Watch timeouts are random in [min, 2*min) seconds, as client-go does. @default 300 */
-  readonly minWatchTimeoutSeconds?: number;
-  readonly backoff?: Backoff;
+  readonly minWatchTimeoutSeconds?: number | undefined;
+  /** A watch silent this long past its own timeout is presumed dead. @default 60 */
+  readonly idleGraceSeconds?: number | undefined;
+  /** @default a Backoff on `clock` */
+  readonly backoff?: Backoff | undefined;
+  /** @default the system clock */
+  readonly clock?: Clock | undefined;
 }
 
 const noopObserver: ReflectorObserver = {
@@ -51,17 +69,23 @@ const noopObserver: ReflectorObserver = {
   handlerError() {},
 };
 
+/** The bookmark annotation that ends a streaming list's initial events. */
+const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
 /**
- * client-go's reflector, for one collection: a paginated list, then a watch with bookmarks and a
- * randomised timeout, resumed from the last resourceVersion after transient errors; a relist on
- * 410 Gone or "too large resource version", which also finds objects deleted during the gap.
- * Errors are classified and retried with backoff forever; `stop()` really stops (a generation
- * check drops anything that arrives afterwards).
+ * client-go's reflector, for one collection, as a state machine over a ListerWatcher: an initial
+ * sync (streaming watch-list, or a paginated list), then a watch with bookmarks and a randomised
+ * timeout, resumed from the last resourceVersion after transient errors; a relist on 410 Gone or
+ * "too large resource version", which also finds objects deleted during the gap (by key diff).
+ * Failures are classified by `classifyError` and retried forever; `stop()` really stops (nothing
+ * is delivered afterwards and no timer is left).
  */
 export class Reflector {
   readonly target: ReflectorTarget;
   private readonly _o: ReflectorOptions;
+  private readonly _lw: ListerWatcher;
   private readonly _observer: ReflectorObserver;
+  private readonly _clock: Clock;
   private readonly _backoff: Backoff;
   private readonly _abort = new AbortController();
   private readonly _keys = new Set<string>();
@@ -71,12 +95,18 @@ export class Reflector {
   private _loop: Promise<void> | undefined;
   private _lastEventAt = 0;
   private _lastSyncAt = 0;
+  /** Set once the server refused a streaming list: use paginated lists from then on. */
+  private _watchListRefused = false;
+  /** The next attempt fetches the whole collection (at start, after a 410 or a 403/404). */
+  private _needSync = true;
 
   constructor(options: ReflectorOptions) {
     this._o = options;
     this.target = options.target;
+    this._lw = options.listerWatcher;
     this._observer = options.observer ?? noopObserver;
-    this._backoff = options.backoff ?? new Backoff();
+    this._clock = options.clock ?? systemClock;
+    this._backoff = options.backoff ?? new Backoff({ clock: this._clock });
   }
 
   /** True once a list has completed (the cache holds the collection's state). */
@@ -92,28 +122,42 @@ export class Reflector {
     return this._keys.size;
   }
 
-  /** Seconds since the last event or bookmark (or list), for staleness alerts. */
+  /** The resourceVersion the next watch resumes from ('' before the first sync or after a 410). */
+  get resourceVersion(): string {
+    return this._resourceVersion;
+  }
+
+  /** Epoch ms of the last event, bookmark or completed list (0: never), for staleness alerts. */
   get lastActivityAt(): number {
     return Math.max(this._lastEventAt, this._lastSyncAt);
   }
 
+  /** Epoch ms of the last completed list (0: never). */
   get lastSyncAt(): number {
     return this._lastSyncAt;
+  }
+
+  /** True while streaming lists are used for the initial sync. */
+  get usesWatchList(): boolean {
+    return (this._o.initialSync ?? 'watch-list') === 'watch-list' && !this._watchListRefused;
   }
 
   start(): void {
     this._loop ??= this._run();
   }
 
-  /** Stops the loop; with `dropObjects`, also deletes every object it delivered (CRD removed). */
-  async stop(dropObjects = false): Promise<void> {
+  /** Stops the loop; resolves once no request, timer or callback of this reflector is left. */
+  async stop(): Promise<void> {
     this._abort.abort();
     await this._loop;
     this._state = 'stopped';
-    if (dropObjects) {
-      for (const key of this._keys) this._safe(() => this._o.handler.delete(key));
-      this._keys.clear();
-    }
+  }
+
+  /** Stops, then deletes every object it delivered (its CRD was removed). */
+  async stopAndDropObjects(): Promise<void> {
+    await this.stop();
+    for (const key of this._keys) this._safe(() => this._o.handler.delete(key));
+    this._keys.clear();
   }
 
   private get _stopped(): boolean {
@@ -121,123 +165,104 @@ export class Reflector {
   }
 
   private async _run(): Promise<void> {
-    const { logger, target } = this._o;
-    let needList = true;
     while (!this._stopped) {
       try {
-        if (needList) {
+        if (this._needSync && this.usesWatchList) {
+          this._state = 'listing';
+          await this._watchList();
+          continue;
+        }
+        if (this._needSync) {
           this._state = 'listing';
           await this._list();
-          needList = false;
         }
         this._state = 'watching';
-        const events = await this._watch();
-        if (events === 0 && !this._stopped) {
-          // A watch that ends at once with nothing delivered is a symptom (a proxy cutting it); back off.
-          await sleep(this._backoff.next(), this._abort.signal);
-        }
+        const events = await this._watch({});
+        await this._shortWatchPause(events);
       } catch (err) {
         if (this._stopped) break;
-        const { relist, delayMs, state, reason } = this._classify(err);
-        if (relist) needList = true;
-        this._state = state;
-        this._observer.restart(target.id, reason);
-        const level = state === 'not-found' || reason === 'expired' ? 'info' : 'warn';
-        logger[level](
-          { target: target.id, err: errorText(err), retryInMs: Math.round(delayMs), reason },
-          'list/watch failed; retrying',
-        );
-        await sleep(delayMs, this._abort.signal);
+        const action = classifyError(err);
+        if (action.relist) {
+          this._needSync = true;
+          if (action.reason !== 'continue-expired') this._resourceVersion = '';
+        } else if (!this._resourceVersion) {
+          // Nothing to resume a watch from: the retry is a list.
+          this._needSync = true;
+        }
+        await this._retryAfter(err, action);
       }
     }
     this._state = 'stopped';
   }
 
-  private _classify(err: unknown): {
-    relist: boolean;
-    delayMs: number;
-    state: ReflectorState;
-    reason: string;
-  } {
-    if (err instanceof KubeApiError) {
-      const tooLarge = /too large resource version/i.test(err.message);
-      if (err.status === 410 || err.reason === 'Expired' || err.reason === 'Gone' || tooLarge) {
-        return {
-          relist: true,
-          delayMs: tooLarge ? this._backoff.next() : 0,
-          state: 'listing',
-          reason: 'expired',
-        };
-      }
-      if (err.status === 404)
-        return {
-          relist: true,
-          delayMs: this._backoff.next(undefined, 0, 30_000),
-          state: 'not-found',
-          reason: 'not-found',
-        };
-      if (err.status === 403)
-        return {
-          relist: true,
-          delayMs: this._backoff.next(undefined, 10_000, 300_000),
-          state: 'forbidden',
-          reason: 'forbidden',
-        };
-      if (err.status === 401)
-        return { relist: false, delayMs: this._backoff.next(), state: 'backoff', reason: 'unauthorized' };
-      if (err.status === 429) {
-        return {
-          relist: false,
-          delayMs: this._backoff.next(undefined, (err.retryAfterSeconds ?? 1) * 1000),
-          state: 'backoff',
-          reason: 'throttled',
-        };
-      }
-      return { relist: false, delayMs: this._backoff.next(), state: 'backoff', reason: `http-${err.status}` };
-    }
-    // Network errors, resets, timeouts: keep the resourceVersion and re-watch from it.
-    return { relist: !this._synced, delayMs: this._backoff.next(), state: 'backoff', reason: 'network' };
+  /** A watch that ends at once with nothing delivered is a symptom (a proxy cutting it): back off. */
+  private async _shortWatchPause(events: number): Promise<void> {
+    if (events === 0 && !this._stopped) await sleep(this._clock, this._backoff.next(), this._abort.signal);
   }
 
-  /** Paginated list; replaces the collection's state, deleting objects that vanished. */
+  private async _retryAfter(err: unknown, action: FailureAction): Promise<void> {
+    const { logger, target } = this._o;
+    this._state = action.state;
+    this._observer.restart(target.id, action.reason);
+    const delay = action.delay;
+    const delayMs = delay.kind === 'none' ? 0 : this._backoff.next(delay.minMs, delay.capMs);
+    logger[action.level](
+      { target: target.id, err: errorText(err), retryInMs: Math.round(delayMs), reason: action.reason },
+      'list/watch failed; retrying',
+    );
+    if (action.refreshCredentials) {
+      try {
+        await this._lw.refreshCredentials?.();
+      } catch (refreshErr) {
+        logger.warn({ target: target.id, err: errorText(refreshErr) }, 'could not re-read credentials');
+      }
+    }
+    if (delayMs > 0) await sleep(this._clock, delayMs, this._abort.signal);
+  }
+
+  /**
+   * Paginated list; replaces the collection's state, deleting objects that vanished. Page N+1 is
+   * requested before page N is processed, so the server's work overlaps ours.
+   */
   private async _list(): Promise<void> {
-    const { client, target } = this._o;
+    const { target } = this._o;
     const seen = new Set<string>();
-    let continueToken: string | undefined;
+    const signal = this._abort.signal;
+    const limit = this._o.pageSize ?? 500;
     let resourceVersion = '';
+    let continued = false;
+    let pending: Promise<ListPage> | undefined = this._lw.list({ limit }, signal);
     try {
-      do {
-        const response = await client.get(
-          target.path,
-          {
-            limit: String(this._o.pageSize ?? 500),
-            continue: continueToken,
-            labelSelector: target.labelSelector,
-            fieldSelector: target.fieldSelector,
-          },
-          this._abort.signal,
-        );
-        const page = parseKubeJson(await response.text()) as {
-          items?: KubeObject[];
-          metadata?: { continue?: string; resourceVersion?: string };
-        };
+      while (pending) {
+        const page: ListPage = await pending;
         if (this._stopped) return;
-        for (const item of page.items ?? []) {
+        pending = undefined;
+        if (page.continue) {
+          continued = true;
+          pending = this._lw.list({ limit, continue: page.continue }, signal);
+          // Awaited in the next turn of the loop; if this one ends early the rejection is ours.
+          pending.catch(() => {});
+        }
+        for (const item of page.items) {
           const key = objectKey(target.id, item);
           seen.add(key);
           this._keys.add(key);
           this._safe(() => this._o.handler.upsert(key, item));
         }
-        continueToken = page.metadata?.continue || undefined;
-        resourceVersion = page.metadata?.resourceVersion ?? '';
-      } while (continueToken);
+        resourceVersion = page.resourceVersion;
+      }
     } catch (err) {
+      if (this._stopped) return;
       this._observer.list(target.id, 'error', 0);
-      // An expired continue token: start the whole list again, as client-go falls back.
-      if (err instanceof KubeApiError && err.status === 410 && continueToken)
-        throw new KubeApiError(500, 'continue token expired; relisting');
+      // An expired continue token: start the whole list again, as client-go's pager falls back.
+      if (err instanceof KubeApiError && err.status === 410 && continued) throw new ContinueExpiredError(err);
       throw err;
     }
+    this._finishSync(seen, resourceVersion);
+  }
+
+  /** Ends an initial sync: objects not seen in it are gone. */
+  private _finishSync(seen: Set<string>, resourceVersion: string): void {
     for (const key of this._keys) {
       if (!seen.has(key)) {
         this._keys.delete(key);
@@ -245,96 +270,137 @@ export class Reflector {
       }
     }
     this._resourceVersion = resourceVersion;
-    this._observer.list(target.id, 'success', seen.size);
+    this._observer.list(this._o.target.id, 'success', seen.size);
     this._synced = true;
-    this._lastSyncAt = Date.now();
+    this._needSync = false;
+    this._lastSyncAt = this._clock.now();
+    this._backoff.reset();
   }
 
-  /** Watches until the server ends the stream (returns the number of events) or an error. */
-  private async _watch(): Promise<number> {
-    const { client, target } = this._o;
+  /**
+   * A streaming list: the initial ADDED events, then the end bookmark (where vanished objects are
+   * deleted and the collection counts as synced), then the same stream goes on as a normal watch.
+   * When the server refuses it, paginated lists are used from then on.
+   */
+  private async _watchList(): Promise<void> {
+    const seen = new Set<string>();
+    let ended = false;
+    try {
+      await this._watch({ initialEvents: seen, onInitialEventsEnd: () => (ended = true) });
+    } catch (err) {
+      if (ended || this._stopped) throw err;
+      this._observer.list(this._o.target.id, 'error', 0);
+      if (!refusesWatchList(err)) throw err;
+      this._watchListRefused = true;
+      this._o.logger.info(
+        { target: this._o.target.id, err: errorText(err) },
+        'the API server refused a streaming list; using paginated lists',
+      );
+      return;
+    }
+    if (!ended && !this._stopped) {
+      // The stream ended before its initial events did (the server timed it out, or ignores
+      // sendInitialEvents): not synced; try again, like any short watch.
+      this._o.logger.info({ target: this._o.target.id }, 'streaming list ended before its initial events');
+      await this._shortWatchPause(0);
+    }
+  }
+
+  /**
+   * Watches until the server ends the stream (returns the number of events) or an error. With
+   * `initialEvents`, it is a streaming list: keys are collected until the end bookmark.
+   */
+  private async _watch(sync: {
+    initialEvents?: Set<string>;
+    onInitialEventsEnd?: () => void;
+  }): Promise<number> {
+    const { target } = this._o;
     const min = this._o.minWatchTimeoutSeconds ?? 300;
-    const timeoutSeconds = Math.floor(min * (1 + Math.random()));
+    const timeoutSeconds = Math.floor(min * (1 + this._clock.random()));
+    const idleMs = (timeoutSeconds + (this._o.idleGraceSeconds ?? 60)) * 1000;
     const watchAbort = new AbortController();
     const onStop = () => watchAbort.abort();
     this._abort.signal.addEventListener('abort', onStop, { once: true });
     // The server ends the watch at timeoutSeconds; silence well past that means a dead connection.
-    let idle: NodeJS.Timeout | undefined;
+    let idle: unknown;
+    let idleFired = false;
     const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(
-        () => watchAbort.abort(new Error('watch idle past its timeout')),
-        (timeoutSeconds + 60) * 1000,
-      );
+      this._clock.clearTimeout(idle);
+      idle = this._clock.setTimeout(() => {
+        idleFired = true;
+        watchAbort.abort(new WatchIdleError(idleMs));
+      }, idleMs);
     };
     armIdle();
     let events = 0;
+    let initial = sync.initialEvents;
     try {
-      const response = await client.get(
-        target.path,
+      const stream = await this._lw.watch(
         {
-          watch: '1',
           resourceVersion: this._resourceVersion,
-          allowWatchBookmarks: 'true',
-          timeoutSeconds: String(timeoutSeconds),
-          labelSelector: target.labelSelector,
-          fieldSelector: target.fieldSelector,
+          timeoutSeconds,
+          sendInitialEvents: initial !== undefined,
         },
         watchAbort.signal,
       );
       // Counted when established, as kube-state-metrics' watch_total does; a later failure of the
       // stream counts an error too.
       this._observer.watch(target.id, 'success');
-      this._backoff.reset();
-      const decoder = new TextDecoder();
-      let buffer = '';
-      for await (const chunk of response.body ?? []) {
+      if (!initial) this._backoff.reset();
+      for await (const event of stream) {
+        if (this._stopped || idleFired) break;
         armIdle();
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let newline: number;
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline);
-          buffer = buffer.slice(newline + 1);
-          if (line.trim() === '') continue;
-          if (this._stopped) return events;
-          this._handleEvent(parseKubeJson(line) as { type?: string; object?: KubeObject });
-          events++;
+        events++;
+        if (initial && event.type === 'BOOKMARK' && isInitialEventsEnd(event.object)) {
+          this._lastEventAt = this._clock.now();
+          this._observer.event(target.id, event.type);
+          this._finishSync(initial, event.object.metadata?.resourceVersion ?? this._resourceVersion);
+          initial = undefined;
+          this._state = 'watching';
+          sync.onInitialEventsEnd?.();
+          continue;
         }
+        this._handleEvent(event, initial);
       }
+      if (idleFired && !this._stopped) throw new WatchIdleError(idleMs);
       return events;
     } catch (err) {
       if (this._stopped) return events;
       this._observer.watch(target.id, 'error');
+      if (idleFired) throw new WatchIdleError(idleMs);
       throw err;
     } finally {
-      clearTimeout(idle);
+      this._clock.clearTimeout(idle);
       this._abort.signal.removeEventListener('abort', onStop);
       watchAbort.abort();
     }
   }
 
-  private _handleEvent(event: { type?: string; object?: KubeObject }): void {
+  private _handleEvent(event: WatchEvent, initial: Set<string> | undefined): void {
     const { target, handler } = this._o;
     const object = event.object;
-    const type = event.type ?? '';
-    this._lastEventAt = Date.now();
+    const type = event.type;
+    this._lastEventAt = this._clock.now();
     this._observer.event(target.id, type);
     if (type === 'ERROR') {
-      const status = (object ?? {}) as { code?: number; message?: string; reason?: string };
+      const status = object as { code?: number; message?: string; reason?: string };
       throw new KubeApiError(status.code ?? 500, status.message ?? 'watch error', status.reason);
     }
-    const rv = object?.metadata?.resourceVersion;
     if (type === 'ADDED' || type === 'MODIFIED') {
-      const key = objectKey(target.id, object!);
+      const key = objectKey(target.id, object);
+      initial?.add(key);
       this._keys.add(key);
-      this._safe(() => handler.upsert(key, object!));
+      this._safe(() => handler.upsert(key, object));
     } else if (type === 'DELETED') {
-      const key = objectKey(target.id, object!);
+      const key = objectKey(target.id, object);
+      initial?.delete(key);
       this._keys.delete(key);
       this._safe(() => handler.delete(key));
     }
-    // BOOKMARK carries only a resourceVersion; every event type advances it, even if a handler threw.
-    if (rv) this._resourceVersion = rv;
+    // BOOKMARK carries only a resourceVersion; every event type advances it, even if a handler
+    // threw. During a streaming list it is only kept for the end bookmark's.
+    const rv = object.metadata?.resourceVersion;
+    if (rv && !initial) this._resourceVersion = rv;
   }
 
   private _safe(fn: () => void): void {
@@ -347,9 +413,16 @@ export class Reflector {
   }
 }
 
-export function objectKey(targetId: string, object: KubeObject): string {
-  const md = object.metadata ?? {};
-  return `${targetId}|${md.namespace ?? ''}/${md.name ?? ''}`;
+function isInitialEventsEnd(object: KubeObject): boolean {
+  return object.metadata?.annotations?.[INITIAL_EVENTS_END] === 'true';
+}
+
+/**
+ * The server does not do streaming lists: the WatchList feature is off (422 Invalid, "forbidden
+ * ... unless the WatchList feature gate is enabled") or the parameter is unknown (400).
+ */
+function refusesWatchList(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.status === 400 || err.status === 422 || err.status === 501);
 }
 
 function errorText(err: unknown): string {

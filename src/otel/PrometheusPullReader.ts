@@ -2,11 +2,13 @@ import { AggregationTemporality, MetricReader } from '@opentelemetry/sdk-metrics
 import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
+import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
 import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';
+import { ProcessMetrics } from './processMetrics.ts';
 
 export interface PrometheusPullReaderOptions {
   readonly producers: readonly MetricProducer[];
@@ -17,6 +19,11 @@ export interface PrometheusPullReaderOptions {
   readonly targetInfo?: boolean;
   /** Receives errors the SDK reports while collecting (a failing callback); collection goes on. */
   readonly onCollectError?: (error: unknown) => void;
+  /**
+   * Append the process and Node.js runtime metrics (`process_cpu_seconds_total`, ...; see
+   * ProcessMetrics) to the bridge's own metrics. @default true
+   */
+  readonly processMetrics?: boolean;
 }
 
 /**
@@ -28,7 +35,7 @@ export class PrometheusPullReader extends MetricReader {
   private readonly _targetInfo: boolean;
   private readonly _onCollectError: (error: unknown) => void;
   private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
-  private readonly _targetInfoSerializer = new PrometheusSerializer(undefined, false, undefined, false, true);
+  private readonly _processMetrics: ProcessMetrics | undefined;
 
   constructor(options: PrometheusPullReaderOptions) {
     super({
@@ -37,6 +44,7 @@ export class PrometheusPullReader extends MetricReader {
     });
     this._targetInfo = options.targetInfo ?? false;
     this._onCollectError = options.onCollectError ?? (() => undefined);
+    if (options.processMetrics ?? true) this._processMetrics = new ProcessMetrics();
   }
 
   /**
@@ -49,14 +57,20 @@ export class PrometheusPullReader extends MetricReader {
     return streamPieces(this._customResourcePieces(resourceMetrics, format));
   }
 
-  /** The bridge's own metrics, for the telemetry listener, in the negotiated format. */
+  /**
+   * The bridge's own metrics, then the process and runtime metrics, for the telemetry listener, in
+   * the negotiated format.
+   */
   async scrapeSelfMetrics(format: ExpositionFormat = 'text'): Promise<string> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
-    const text = this._selfSerializer.serialize({
+    const own = this._selfSerializer.serialize({
       resource: resourceMetrics.resource,
       scopeMetrics: resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name),
     });
+    const text = this._processMetrics
+      ? (own === '' || own.endsWith('\n') ? own : own + '\n') + (await this._processMetrics.text())
+      : own;
     return format === 'openmetrics' ? textToOpenMetrics(text) : text;
   }
 
@@ -75,8 +89,9 @@ export class PrometheusPullReader extends MetricReader {
         if (isPrerendered(metric)) blocksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].blocks);
       }
     }
-    if (this._targetInfo)
-      yield this._targetInfoSerializer.serialize({ resource: resourceMetrics.resource, scopeMetrics: [] });
+    // Written here, not by the SDK's serializer: given no metrics, that one appends
+    // "# no registered metrics" without a line end, which glued it to the next HELP line.
+    if (this._targetInfo) yield targetInfoFamily(resourceMetrics.resource.attributes, format);
     yield* familyPieces([...blocksByFamily.keys()], (f) => blocksByFamily.get(f)!(), format);
   }
 

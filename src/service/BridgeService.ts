@@ -14,8 +14,9 @@ import type { LoadedConfig, ReloadOutcome, ReloadTrigger } from './Pipeline.ts';
 import { mainRoutes, telemetryRoutes } from './routes.ts';
 import type { BridgeStatus } from './routes.ts';
 import { StartupError } from './StartupError.ts';
+import { VERSION } from '../version.ts';
 
-export const BRIDGE_VERSION = '0.1.0';
+export const BRIDGE_VERSION = VERSION;
 
 export interface BridgeServiceOptions {
   readonly config: LoadedConfig;

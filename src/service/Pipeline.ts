@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import { parseConfig } from '../config/loadConfig.ts';
 import { compileConfig } from '../engine/compileConfig.ts';
-import type { CompiledConfig } from '../engine/compileConfig.ts';
+import type { CompileOptions, CompiledConfig } from '../engine/compileConfig.ts';
 import { formatObjectRef } from '../engine/objectIdentity.ts';
 import { ObjectErrors } from '../engine/ObjectErrors.ts';
 import type { SeriesCache } from '../engine/SeriesCache.ts';
@@ -22,10 +22,12 @@ export interface LoadedConfig {
   readonly config: CompiledConfig;
   /** First 52 bits of the file's SHA-256, as a number (kube-state-metrics' config_hash idea). */
   readonly hash: number;
+  /** What it was compiled with (the `--limits.*` flags); a reload compiles the file again with them. */
+  readonly options: CompileOptions;
 }
 
 /** Reads, validates and compiles a config file; throws ConfigError listing every problem. */
-export async function readConfigFile(file: string): Promise<LoadedConfig> {
+export async function readConfigFile(file: string, options: CompileOptions = {}): Promise<LoadedConfig> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -34,9 +36,9 @@ export async function readConfigFile(file: string): Promise<LoadedConfig> {
       (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
   }
-  const config = compileConfig(parseConfig(bytes.toString('utf8'), file));
+  const config = compileConfig(parseConfig(bytes.toString('utf8'), file), options);
   const hash = parseInt(createHash('sha256').update(bytes).digest('hex').slice(0, 13), 16);
-  return { file, config, hash };
+  return { file, config, hash, options };
 }
 
 export type ReloadTrigger = 'signal' | 'file' | 'http';
@@ -140,7 +142,7 @@ export class Pipeline {
     if (this._stopped) return { status: 'superseded' };
     let loaded: LoadedConfig;
     try {
-      loaded = await readConfigFile(file);
+      loaded = await readConfigFile(file, this._o.initial.options);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       const problems = err.problems.map(formatProblem);

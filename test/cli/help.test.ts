@@ -12,13 +12,14 @@ describe('command line', () => {
   it('every command has --help with its options', async () => {
     const expectations: Record<string, RegExp[]> = {
       check: [/--config <file>/],
-      render: [/--format <format>/, /choices: "text", "openmetrics"/],
+      render: [/--format <format>/, /choices: "text",\s+"openmetrics"/, /--limits\.object-series <n>/],
       rbac: [/--name <name>/],
       run: [
         /--web\.listen-address <address>/,
         /--telemetry\.listen-address/,
         /--web\.max-requests <n>/,
         /--source <source>/,
+        /--limits\.family-series <n>/,
         /OTEL_METRICS_EXPORTER/,
       ],
     };

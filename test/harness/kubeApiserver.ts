@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { findBinary } from './binaries.ts';
 import { freePort } from './ports.ts';
-import { makePeerDir, removePeerDir, startProcess } from './processes.ts';
+import { httpRequest, makePeerDir, removePeerDir, startProcess } from './processes.ts';
 import type { ManagedProcess } from './processes.ts';
 
 export interface KubeApiserverOptions {
@@ -38,6 +38,9 @@ export interface KubeApiserverHandle {
   readonly adminKubeconfigPath: string;
   readonly adminClientCertFile: string;
   readonly adminClientKeyFile: string;
+  /** The API server's serving certificate and key (SAN 127.0.0.1): a TLS-terminating proxy can reuse them. */
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
   readonly etcdUrl: string;
   readonly logFiles: { etcd: string; kubeApiserver: string };
   /** Runs kubectl against this server; never throws on a non-zero exit, check `code`. */
@@ -50,6 +53,15 @@ export interface KubeApiserverHandle {
   stopApiserver(): Promise<void>;
   /** Starts it again on the same address. */
   startApiserver(): Promise<void>;
+  /** Stops etcd only (the API server stays up, failing its storage calls). */
+  stopEtcd(): Promise<void>;
+  /** Starts etcd again on the same address and data directory. */
+  startEtcd(): Promise<void>;
+  /**
+   * Compacts etcd's history up to its current revision (physically, as the API server's own
+   * periodic compaction does), through etcd's v3 HTTP/JSON gateway; returns that revision.
+   */
+  compactEtcd(): Promise<number>;
   /**
    * A second kube-apiserver on the same etcd (another port): lets a test change objects while
    * the first one, which the bridge talks to, is down.
@@ -226,35 +238,47 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
     const [etcdClientPort, etcdPeerPort, securePort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
     const etcdPeerUrl = `http://127.0.0.1:${etcdPeerPort}`;
-    const etcd = await startProcess({
-      name: 'etcd',
-      command: etcdBinary,
-      args: [
-        '--name=test',
-        `--data-dir=${path.join(dir, 'etcd')}`,
-        `--listen-client-urls=${etcdUrl}`,
-        `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=${etcdPeerUrl}`,
-        `--initial-advertise-peer-urls=${etcdPeerUrl}`,
-        `--initial-cluster=test=${etcdPeerUrl}`,
-        '--initial-cluster-state=new',
-        // Durability is worthless for a throwaway store, and fsync dominates
-        // etcd latency on shared CI disks.
-        '--unsafe-no-fsync',
-        '--log-level=warn',
-      ],
-      // etcd reads every ETCD_* variable as a flag; one leaking in from the
-      // environment (ETCD_VERSION, say) would change or stop this server.
-      env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ETCD_'))),
-      cwd: dir,
-      logDir: dir,
-      ready: {
-        url: `${etcdUrl}/health`,
-        isReady: (r) => r.status === 200 && r.body.includes('"health":"true"'),
-      },
-      startTimeoutMs: 30_000,
-    });
+    const launchEtcd = (): Promise<ManagedProcess> =>
+      startProcess({
+        name: 'etcd',
+        command: etcdBinary,
+        args: [
+          '--name=test',
+          `--data-dir=${path.join(dir, 'etcd')}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=${etcdPeerUrl}`,
+          `--initial-advertise-peer-urls=${etcdPeerUrl}`,
+          `--initial-cluster=test=${etcdPeerUrl}`,
+          // On a restart the data dir already holds the member; etcd ignores this then.
+          '--initial-cluster-state=new',
+          // Durability is worthless for a throwaway store, and fsync dominates
+          // etcd latency on shared CI disks.
+          '--unsafe-no-fsync',
+          '--log-level=warn',
+        ],
+        // etcd reads every ETCD_* variable as a flag; one leaking in from the
+        // environment (ETCD_VERSION, say) would change or stop this server.
+        env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('ETCD_'))),
+        cwd: dir,
+        logDir: dir,
+        ready: {
+          url: `${etcdUrl}/health`,
+          isReady: (r) => r.status === 200 && r.body.includes('"health":"true"'),
+        },
+        startTimeoutMs: 30_000,
+      });
+    let etcd = await launchEtcd();
     started.push(etcd);
+    const etcdPost = async (api: string, body: unknown): Promise<Record<string, unknown>> => {
+      const r = await httpRequest(`${etcdUrl}/v3/${api}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (r.status !== 200) throw new Error(`etcd ${api} answered ${r.status}: ${r.body}`);
+      return JSON.parse(r.body) as Record<string, unknown>;
+    };
 
     const url = `https://127.0.0.1:${securePort}`;
     const launchApiserver = (port: number, name: string): Promise<ManagedProcess> =>
@@ -363,6 +387,8 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
       adminKubeconfigPath,
       adminClientCertFile: pki.adminCert,
       adminClientKeyFile: pki.adminKey,
+      serverCertFile: pki.serverCert,
+      serverKeyFile: pki.serverKey,
       etcdUrl,
       logFiles: { etcd: etcd.logFile, kubeApiserver: apiserver.logFile },
       kubectl,
@@ -374,6 +400,22 @@ export async function startKubeApiserver(options: KubeApiserverOptions = {}): Pr
       startApiserver: async () => {
         apiserver = await launchApiserver(securePort, 'kube-apiserver');
         started.push(apiserver);
+      },
+      stopEtcd: async () => {
+        await etcd.stop();
+      },
+      startEtcd: async () => {
+        etcd = await launchEtcd();
+        started.unshift(etcd);
+      },
+      compactEtcd: async () => {
+        // A range over one key answers with the store's current revision in its header.
+        const range = await etcdPost('kv/range', { key: Buffer.from('/').toString('base64'), limit: 1 });
+        const revision = Number((range.header as { revision?: string } | undefined)?.revision);
+        if (!Number.isInteger(revision) || revision <= 0)
+          throw new Error(`etcd revision: ${JSON.stringify(range)}`);
+        await etcdPost('kv/compaction', { revision: String(revision), physical: true });
+        return revision;
       },
       startSecondApiserver: async () => {
         const port = await freePort();

@@ -49,7 +49,29 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it('deploy/ passes a server-side dry run and its ClusterRole is what `rbac` prints for its config', async () => {
+  it('deploy/ (kustomize) passes a server-side dry run without the Prometheus Operator, and with it plus the ServiceMonitor component', async () => {
+    const base = await kubectl(['kustomize', path.join(repoRoot, 'deploy')]);
+    const kinds = base
+      .split(/^---$/m)
+      .map((doc) => (parse(doc) as { kind: string }).kind)
+      .sort();
+    assert.deepEqual(kinds, [
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ConfigMap',
+      'Deployment',
+      'Namespace',
+      'Service',
+      'ServiceAccount',
+    ]);
+    await kubectl(['apply', '-f', path.join(repoRoot, 'deploy/00-namespace.yaml')]);
+    // No monitoring.coreos.com CRDs on this cluster yet: the base must not need them.
+    const dry = await kubectl(['apply', '--dry-run=server', '-k', path.join(repoRoot, 'deploy')]);
+    assert.match(dry, /deployment.apps\/crd-metrics-bridge (created|configured) \(server dry run\)/);
+    assert.doesNotMatch(dry, /servicemonitor/);
+    const withMonitor = path.join(repoRoot, 'examples/kustomize/with-servicemonitor');
+    const refused = await api.kubectl(['apply', '--dry-run=server', '-k', withMonitor]);
+    assert.notEqual(refused.code, 0, 'the ServiceMonitor needs its CRD');
     // The ServiceMonitor needs the Prometheus Operator's CRD; a minimal one stands in for it.
     await kubectl(['apply', '-f', '-'], SERVICE_MONITOR_CRD);
     await kubectl([
@@ -58,11 +80,13 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
       'crd/servicemonitors.monitoring.coreos.com',
       '--timeout=30s',
     ]);
-    await kubectl(['apply', '-f', path.join(repoRoot, 'deploy/00-namespace.yaml')]);
-    const dry = await kubectl(['apply', '--dry-run=server', '-f', path.join(repoRoot, 'deploy')]);
-    assert.match(dry, /deployment.apps\/crd-metrics-bridge (created|configured) \(server dry run\)/);
+    const dryWithMonitor = await kubectl(['apply', '--dry-run=server', '-k', withMonitor]);
     assert.match(
-      dry,
+      dryWithMonitor,
+      /deployment.apps\/crd-metrics-bridge (created|configured) \(server dry run\)/,
+    );
+    assert.match(
+      dryWithMonitor,
       /servicemonitor.monitoring.coreos.com\/crd-metrics-bridge (created|configured) \(server dry run\)/,
     );
     const configMap = parse(readFileSync(path.join(repoRoot, 'deploy/04-configmap.yaml'), 'utf8')) as {

@@ -6,7 +6,7 @@ import { textToOpenMetrics } from '../../src/exposition/textToOpenMetrics.ts';
 
 describe('self-metrics in both formats', () => {
   it('serves text 0.0.4 and OpenMetrics 1.0 from the same collection', async () => {
-    const reader = new PrometheusPullReader({ producers: [] });
+    const reader = new PrometheusPullReader({ producers: [], processMetrics: false });
     const provider = new MeterProvider({ readers: [reader] });
     const meter = provider.getMeter('crd-metrics-bridge');
     meter.createCounter('crd_metrics_bridge_object_events', { description: 'Events "handled"' }).add(3, {
@@ -50,5 +50,25 @@ describe('self-metrics in both formats', () => {
       textToOpenMetrics('# HELP g_total g\n# TYPE g_total gauge\ng_total 2\n'),
       '# HELP g_total g\n# TYPE g_total gauge\ng_total 2\n# EOF\n',
     );
+  });
+
+  it('spells NaN as OpenMetrics wants it, in the value only', () => {
+    assert.equal(
+      textToOpenMetrics('# TYPE m gauge\nm{l="a Nan"} Nan\nm Nan 1700000000\nn nan\n'),
+      '# TYPE m gauge\nm{l="a Nan"} NaN\nm NaN 1700000000\nn NaN\n# EOF\n',
+    );
+  });
+
+  it('appends the process and runtime metrics in both formats', async () => {
+    const reader = new PrometheusPullReader({ producers: [] });
+    const provider = new MeterProvider({ readers: [reader] });
+    const text = await reader.scrapeSelfMetrics('text');
+    assert.match(text, /^process_resident_memory_bytes \d+$/m);
+    const om = await reader.scrapeSelfMetrics('openmetrics');
+    assert.match(om, /^# TYPE process_cpu_seconds counter$/m);
+    assert.match(om, /^process_cpu_seconds_total [\d.e-]+$/m);
+    assert.doesNotMatch(om, / Nan$/m);
+    assert.match(om, /\n# EOF\n$/);
+    await provider.shutdown();
   });
 });

@@ -1,13 +1,27 @@
-import { celEnv, isCelError, parse, plan } from '@bufbuild/cel';
-import type { CelEnv } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import { createRequire } from 'node:module';
+import type * as CelLibrary from '@bufbuild/cel';
+import type * as CelExtensions from '@bufbuild/cel/ext';
 import { GoFloat64 } from '../value/GoFloat64.ts';
 import { formatGoFloat } from '../value/goFormat.ts';
 
-let sharedEnv: CelEnv | undefined;
-function env(): CelEnv {
-  sharedEnv ??= celEnv({ funcs: strings });
-  return sharedEnv;
+interface CelRuntime {
+  readonly lib: typeof CelLibrary;
+  readonly env: CelLibrary.CelEnv;
+}
+
+let runtime: CelRuntime | undefined;
+/**
+ * Loads @bufbuild/cel on the first expression: it is the largest module a `check` or `render` loads,
+ * and most configs have no CEL.
+ */
+function cel(): CelRuntime {
+  if (!runtime) {
+    const require = createRequire(import.meta.url);
+    const lib = require('@bufbuild/cel') as typeof CelLibrary;
+    const { strings } = require('@bufbuild/cel/ext') as typeof CelExtensions;
+    runtime = { lib, env: lib.celEnv({ funcs: strings }) };
+  }
+  return runtime;
 }
 
 /** A CEL runtime failure for one object (missing field, wrong type, ...). */
@@ -43,7 +57,8 @@ export class CelExpression {
   /** Throws with the parser's message when the expression does not compile. */
   constructor(source: string) {
     this.source = source;
-    this._program = plan(env(), parse(source)) as (vars: Record<string, unknown>) => unknown;
+    const { lib, env } = cel();
+    this._program = lib.plan(env, lib.parse(source)) as (vars: Record<string, unknown>) => unknown;
   }
 
   evaluate(object: unknown, self: unknown, conversions: CelConversionCache): CelOutcome {
@@ -53,7 +68,7 @@ export class CelExpression {
     } catch (err) {
       throw new CelEvaluationError((err as Error).message);
     }
-    if (isCelError(result)) throw new CelEvaluationError(result.message);
+    if (cel().lib.isCelError(result)) throw new CelEvaluationError(result.message);
     switch (typeof result) {
       case 'number':
         return { kind: 'number', value: result };

@@ -1,4 +1,5 @@
 import type { CelConversionCache } from '../cel/CelExpression.ts';
+import type { LimitKind, SeriesBudget } from '../limits.ts';
 
 /** One series before the resource- and metric-level labels are merged in. */
 export interface EachValue {
@@ -8,7 +9,7 @@ export interface EachValue {
 
 /** Why an object produced fewer series than configured; counted per resource and metric. */
 export type ObjectErrorKind =
-  'nil-value' | 'conversion' | 'not-a-string' | 'cel' | 'duplicate-series' | 'internal';
+  'nil-value' | 'conversion' | 'not-a-string' | 'cel' | 'duplicate-series' | 'internal' | LimitKind;
 
 /** Receives per-object problems; never throws, so one bad field cannot stop the other series. */
 export interface ErrorSink {
@@ -21,6 +22,8 @@ export interface EachContext {
   readonly root: unknown;
   readonly cel: CelConversionCache;
   readonly errors: ErrorSink;
+  /** Every series is accounted here before it is emitted; throws LimitExceeded past a limit. */
+  readonly budget: SeriesBudget;
 }
 
 /** Turns the value found under a metric's `path` into series, following one KSM metric type. */

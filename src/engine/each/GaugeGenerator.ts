@@ -74,6 +74,7 @@ export class GaugeGenerator implements EachGenerator {
         if (key !== '' && this._o.labelFromKey !== '') result.labels.set(this._o.labelFromKey, key);
         this._addLabels(item, result.labels, context);
         this._addLabels(target, result.labels, context);
+        context.budget.add(result.labels);
         out.push(result);
       }
     } else if (Array.isArray(target)) {
@@ -82,6 +83,7 @@ export class GaugeGenerator implements EachGenerator {
         if (isError(result)) fail(`[${index}]: `, result);
         else if (result !== undefined) {
           this._addLabels(item, result.labels, context);
+          context.budget.add(result.labels);
           out.push(result);
         }
       });
@@ -90,6 +92,7 @@ export class GaugeGenerator implements EachGenerator {
       if (isError(result)) fail('', result);
       else if (result !== undefined) {
         this._addLabels(target, result.labels, context);
+        context.budget.add(result.labels);
         out.push(result);
       }
     }

@@ -35,7 +35,10 @@ export class InfoGenerator implements EachGenerator {
       const labels = new Map<string, string>();
       if (key !== '' && this._o.labelFromKey !== '') labels.set(this._o.labelFromKey, key);
       this._addLabels(target[key], labels, context);
-      if (labels.size > 0) out.push({ labels, value: 1 });
+      if (labels.size > 0) {
+        context.budget.add(labels);
+        out.push({ labels, value: 1 });
+      }
     }
     return out.concat(own);
   }
@@ -44,7 +47,9 @@ export class InfoGenerator implements EachGenerator {
     if (element === undefined || element === null) return [];
     const labels = new Map<string, string>();
     this._addLabels(element, labels, context);
-    return labels.size > 0 ? [{ labels, value: 1 }] : [];
+    if (labels.size === 0) return [];
+    context.budget.add(labels);
+    return [{ labels, value: 1 }];
   }
 
   private _addLabels(element: unknown, labels: Map<string, string>, context: EachContext): void {

@@ -45,6 +45,7 @@ export class StateSetGenerator implements EachGenerator {
       addPathLabels(element, this._o.labelsFromPath, labels);
       if (this._o.labelsFromExpression.length > 0)
         addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
+      context.budget.add(labels);
       return { labels, value: state === entry ? 1 : 0 };
     });
   }

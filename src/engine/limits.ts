@@ -1,0 +1,201 @@
+import type { FamilyMeta } from './FamilyRegistry.ts';
+
+/**
+ * Cut-offs that bound what one object (and one tenant) can cost. Every limit is a count; 0 means
+ * unlimited. Lengths are counted in UTF-16 code units (JavaScript string length), which equal
+ * bytes for ASCII; a value's UTF-8 size is at most three times its length.
+ */
+export interface SeriesLimits {
+  /** Series (and per-object errors) one object may produce across all families of its resource. @default 2000 */
+  readonly objectSeries: number;
+  /** Sum of label name and value lengths over all series of one object. @default 1048576 (1 MiB) */
+  readonly objectLabelBytes: number;
+  /** Length of one label value. @default 65536 (64 KiB) */
+  readonly labelValueLength: number;
+  /** Series in one family, across all objects (a cardinality limit). @default 1000000 */
+  readonly familySeries: number;
+  /** Objects cached for one resource (kube-state-metrics' `--object-limit`). @default 500000 */
+  readonly resourceObjects: number;
+}
+
+export const DEFAULT_LIMITS: SeriesLimits = {
+  objectSeries: 2_000,
+  objectLabelBytes: 1024 * 1024,
+  labelValueLength: 64 * 1024,
+  familySeries: 1_000_000,
+  resourceObjects: 500_000,
+};
+
+export const LIMIT_NAMES = [
+  'objectSeries',
+  'objectLabelBytes',
+  'labelValueLength',
+  'familySeries',
+  'resourceObjects',
+] as const satisfies readonly (keyof SeriesLimits)[];
+
+export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** The `kind` a cut-off is counted under in `crd_metrics_bridge_object_errors_total`. */
+export type LimitKind =
+  | 'limit-object-series'
+  | 'limit-object-label-bytes'
+  | 'limit-label-value-length'
+  | 'limit-family-series'
+  | 'limit-resource-objects';
+
+/** `objectSeries` → `object-series` (flag and error-kind spelling). */
+export function limitKebab(name: LimitName): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+export function limitKind(name: LimitName): LimitKind {
+  return `limit-${limitKebab(name)}` as LimitKind;
+}
+
+/** Later layers win, key by key: built-in defaults, then flags, then the resource's config. */
+export function mergeLimits(
+  base: SeriesLimits,
+  ...overrides: (Partial<SeriesLimits> | undefined)[]
+): SeriesLimits {
+  const out: Record<LimitName, number> = { ...base };
+  for (const o of overrides) {
+    if (!o) continue;
+    for (const name of LIMIT_NAMES) {
+      const v = o[name];
+      if (v !== undefined) out[name] = v;
+    }
+  }
+  return out;
+}
+
+/**
+ * Thrown while an object's series are being generated, as soon as a limit is crossed: the work
+ * stops there and the object contributes nothing (see ObjectIngestor).
+ */
+export class LimitExceeded extends Error {
+  readonly limit: LimitName;
+  /** The family being generated, or `*` when the limit is not about one family. */
+  readonly family: string;
+
+  constructor(limit: LimitName, family: string, message: string) {
+    super(message);
+    this.name = 'LimitExceeded';
+    this.limit = limit;
+    this.family = family;
+  }
+
+  get kind(): LimitKind {
+    return limitKind(this.limit);
+  }
+}
+
+/** How many more series a family may take from this object (Infinity: no limit). */
+export type FamilyHeadroom = (family: FamilyMeta) => number;
+
+const unlimited = (n: number) => (n > 0 ? n : Infinity);
+
+/**
+ * The running account of one object's series while they are generated. Generators call
+ * `series()` for every series they are about to emit; the first one over a limit throws
+ * LimitExceeded, so a hostile object costs at most a limit's worth of work.
+ */
+export class SeriesBudget {
+  private readonly _maxSeries: number;
+  private readonly _maxBytes: number;
+  private readonly _maxValue: number;
+  private readonly _maxFamily: number;
+  private readonly _headroom: FamilyHeadroom | undefined;
+  private _series = 0;
+  private _bytes = 0;
+  private _family: FamilyMeta | undefined;
+  private _familyLeft = Infinity;
+  private _base: ReadonlyMap<string, string> = new Map();
+  private _baseBytes = 0;
+
+  constructor(limits: SeriesLimits, headroom?: FamilyHeadroom) {
+    this._maxSeries = unlimited(limits.objectSeries);
+    this._maxBytes = unlimited(limits.objectLabelBytes);
+    this._maxValue = unlimited(limits.labelValueLength);
+    this._maxFamily = unlimited(limits.familySeries);
+    this._headroom = headroom;
+  }
+
+  /** Series accounted so far. */
+  get series(): number {
+    return this._series;
+  }
+
+  /** Label bytes accounted so far. */
+  get labelBytes(): number {
+    return this._bytes;
+  }
+
+  /** Starts a family: its base labels (resource and metric level) go into every one of its series. */
+  startFamily(family: FamilyMeta, base: ReadonlyMap<string, string>): void {
+    this._family = family;
+    this._familyLeft = Math.min(this._maxFamily, this._headroom ? this._headroom(family) : Infinity);
+    this._base = base;
+    let bytes = 0;
+    for (const [k, v] of base) {
+      this._checkValue(k, v);
+      bytes += k.length + v.length;
+    }
+    this._baseBytes = bytes;
+  }
+
+  /**
+   * Accounts one series of the current family whose each-level labels are `labels` (the base
+   * labels are added to it later; an each-level label replaces a base label of the same name).
+   */
+  add(labels: ReadonlyMap<string, string>): void {
+    const family = this._family?.name ?? '*';
+    if (++this._series > this._maxSeries)
+      throw new LimitExceeded(
+        'objectSeries',
+        family,
+        `object has more than ${this._maxSeries} series (limits.objectSeries); dropped whole`,
+      );
+    if (--this._familyLeft < 0)
+      throw new LimitExceeded(
+        'familySeries',
+        family,
+        `family ${family} would exceed ${this._maxFamily} series (limits.familySeries); object dropped whole`,
+      );
+    let bytes = this._baseBytes;
+    for (const [k, v] of labels) {
+      this._checkValue(k, v);
+      const base = this._base.get(k);
+      bytes += base === undefined ? k.length + v.length : v.length - base.length;
+    }
+    this._bytes += bytes;
+    if (this._bytes > this._maxBytes)
+      throw new LimitExceeded(
+        'objectLabelBytes',
+        family,
+        `object's labels exceed ${this._maxBytes} bytes in total (limits.objectLabelBytes); dropped whole`,
+      );
+  }
+
+  /**
+   * Accounts one per-object error (a value that could not be read): errors cost about as much as
+   * series (each is counted in a metric), so they count against `objectSeries` too.
+   */
+  addError(): void {
+    if (++this._series > this._maxSeries)
+      throw new LimitExceeded(
+        'objectSeries',
+        this._family?.name ?? '*',
+        `object has more than ${this._maxSeries} series and errors (limits.objectSeries); dropped whole`,
+      );
+  }
+
+  private _checkValue(name: string, value: string): void {
+    if (value.length > this._maxValue)
+      throw new LimitExceeded(
+        'labelValueLength',
+        this._family?.name ?? '*',
+        `label ${name.length > 100 ? name.slice(0, 100) + '…' : name} is ${value.length} characters long, over ${this._maxValue} (limits.labelValueLength); object dropped whole`,
+      );
+  }
+}

@@ -1,0 +1,131 @@
+// The monitoring mixin: the rule file is valid, every alert is tested by promtool both firing and
+// not firing, and the chart ships exactly mixin/'s files. (That every metric name exists is checked
+// against a running bridge in test/integration/mixin-metrics.test.ts.)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { findBinary, repoRoot } from '../harness/binaries.ts';
+import { metricNamesIn } from '../support/promqlNames.ts';
+
+const mixin = path.join(repoRoot, 'mixin');
+const testsDir = path.join(mixin, 'tests');
+const testFiles = readdirSync(testsDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
+
+interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+
+interface RuleTestFile {
+  rule_files: string[];
+  tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[];
+}
+
+function alertRules(): AlertRule[] {
+  const file = parse(readFileSync(path.join(mixin, 'alerts.yaml'), 'utf8')) as {
+    groups: { rules: AlertRule[] }[];
+  };
+  return file.groups.flatMap((g) => g.rules);
+}
+
+function promtool(args: string[]): { code: number; output: string } {
+  const r = spawnSync(findBinary('promtool'), args, { cwd: testsDir, encoding: 'utf8' });
+  return { code: r.status ?? 128, output: `${r.stdout}${r.stderr}` };
+}
+
+describe('monitoring mixin', () => {
+  it('promtool check rules accepts mixin/alerts.yaml', () => {
+    const r = promtool(['check', 'rules', path.join(mixin, 'alerts.yaml')]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, new RegExp(`SUCCESS: ${alertRules().length} rules found`));
+  });
+
+  it('every alert has a severity, a summary and a description', () => {
+    const names = new Set<string>();
+    for (const rule of alertRules()) {
+      assert.match(rule.alert, /^CrdMetricsBridge[A-Z]\w+$/);
+      assert.ok(!names.has(rule.alert), `${rule.alert} defined twice`);
+      names.add(rule.alert);
+      assert.ok(['critical', 'warning', 'info'].includes(rule.labels?.['severity'] ?? ''), rule.alert);
+      assert.ok(rule.annotations?.['summary'], `${rule.alert} has no summary`);
+      assert.ok(rule.annotations?.['description'], `${rule.alert} has no description`);
+      assert.ok(metricNamesIn(rule.expr).length > 0, `${rule.alert}: no metric found in ${rule.expr}`);
+    }
+  });
+
+  it('every alert is tested both firing and not firing', () => {
+    const firing = new Set<string>();
+    const quiet = new Set<string>();
+    for (const file of testFiles) {
+      const doc = parse(readFileSync(path.join(testsDir, file), 'utf8')) as RuleTestFile;
+      assert.deepEqual(doc.rule_files, ['../alerts.yaml'], file);
+      for (const test of doc.tests)
+        for (const check of test.alert_rule_test ?? [])
+          ((check.exp_alerts ?? []).length > 0 ? firing : quiet).add(check.alertname);
+    }
+    for (const { alert } of alertRules()) {
+      assert.ok(firing.has(alert), `no test in mixin/tests expects ${alert} to fire`);
+      assert.ok(quiet.has(alert), `no test in mixin/tests expects ${alert} to stay quiet`);
+    }
+  });
+
+  for (const file of testFiles) {
+    it(`promtool test rules mixin/tests/${file}`, () => {
+      const r = promtool(['test', 'rules', file]);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /SUCCESS/);
+    });
+  }
+
+  it('the dashboard is a Grafana dashboard whose every panel queries something', () => {
+    const dashboard = JSON.parse(
+      readFileSync(path.join(mixin, 'dashboards', 'crd-metrics-bridge.json'), 'utf8'),
+    ) as { uid: string; panels: { type: string; title: string; targets?: { expr: string }[] }[] };
+    assert.equal(dashboard.uid, 'crd-metrics-bridge');
+    const panels = dashboard.panels.filter((p) => p.type !== 'row');
+    assert.ok(panels.length >= 10);
+    for (const panel of panels) {
+      assert.ok((panel.targets ?? []).length > 0, `panel ${panel.title} has no query`);
+      for (const target of panel.targets!) assert.ok(metricNamesIn(target.expr).length > 0, target.expr);
+    }
+  });
+
+  it("the chart's copies of the alerts and dashboards are mixin/'s (scripts/sync-chart-mixin.sh)", () => {
+    const chartFiles = path.join(repoRoot, 'charts', 'crd-metrics-bridge', 'files');
+    const pairs: [string, string][] = [
+      [path.join(mixin, 'alerts.yaml'), path.join(chartFiles, 'alerts.yaml')],
+    ];
+    const dashboards = readdirSync(path.join(mixin, 'dashboards')).sort();
+    assert.deepEqual(readdirSync(path.join(chartFiles, 'dashboards')).sort(), dashboards);
+    for (const d of dashboards)
+      pairs.push([path.join(mixin, 'dashboards', d), path.join(chartFiles, 'dashboards', d)]);
+    for (const [source, copy] of pairs) {
+      assert.equal(
+        readFileSync(copy, 'utf8'),
+        readFileSync(source, 'utf8'),
+        `${path.relative(repoRoot, copy)} differs from ${path.relative(repoRoot, source)}: run scripts/sync-chart-mixin.sh`,
+      );
+    }
+  });
+
+  it('metricNamesIn finds the metric names of an expression and nothing else', () => {
+    assert.deepEqual(
+      metricNamesIn(
+        'sum by (job, target) (rate(a_total{result="error",x=~"$job"}[5m])) / on (job) group_left(version) b_info > 1e6 and c offset 5m',
+      ),
+      ['a_total', 'b_info', 'c'],
+    );
+    assert.deepEqual(metricNamesIn('topk(20, sum by (family) (series{job=~"$job"}))'), ['series']);
+    assert.deepEqual(metricNamesIn('avg_over_time(scrape_duration_seconds{job="x"}[$__rate_interval]) > 5'), [
+      'scrape_duration_seconds',
+    ]);
+  });
+});
