@@ -146,9 +146,9 @@ function program(io: CommandIo, result: { code: number }): Command {
     .option('--web.telemetry-path <path>', 'path of the metrics endpoint', '/metrics')
     .option(
       '--web.max-requests <n>',
-      'maximum parallel scrape requests (0 = unlimited)',
+      'maximum parallel scrape requests; more get 503 at once (0 = unlimited)',
       parseNonNegativeInt,
-      40,
+      10,
     )
     // Lifecycle and slow clients (issue 7).
     .option(

@@ -37,7 +37,12 @@ export function renderFamilies(
 }
 
 export interface StreamOptions {
-  /** Size at which a chunk is handed to the socket. @default 262144 */
+  /**
+   * Size at which a chunk is handed to the socket. Kept under V8's large-object threshold
+   * (128 KiB) so chunks live and die in the young generation: with 256 KiB chunks every chunk went
+   * to large-object space, freed only by full GCs, and 40 concurrent scrapes of 100k objects
+   * doubled the RSS (see docs/benchmarks.md). @default 32768
+   */
   readonly chunkChars?: number;
   /** Longest run of work before yielding to the event loop. @default 10 */
   readonly sliceMs?: number;
@@ -51,7 +56,7 @@ export async function* streamPieces(
   pieces: Iterable<string>,
   options: StreamOptions = {},
 ): AsyncGenerator<string> {
-  const chunkChars = options.chunkChars ?? 256 * 1024;
+  const chunkChars = options.chunkChars ?? 32 * 1024;
   const sliceMs = options.sliceMs ?? 10;
   let buffer = '';
   let sliceStart = performance.now();

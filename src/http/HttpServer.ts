@@ -35,7 +35,7 @@ export interface HttpServerOptions {
   readonly logger: Logger;
   /** Paths counted against `maxInFlight` (the scrape endpoints). */
   readonly limitedPaths?: ReadonlySet<string>;
-  /** Parallel requests on limited paths; 0 = unlimited. @default 40 */
+  /** Parallel requests on limited paths; 0 = unlimited. @default 10 */
   readonly maxInFlight?: number;
   /**
    * Longest time a response may take to write, as Go's http.Server WriteTimeout: a client that
@@ -58,6 +58,9 @@ export class HttpServer {
   private readonly _o: HttpServerOptions;
   private readonly _server: Server | HttpsServer;
   private _inFlight = 0;
+  /** Write timeouts since the last one logged (logged at most once a minute). */
+  private _timeoutsUnlogged = 0;
+  private _timeoutLoggedAt = 0;
 
   constructor(options: HttpServerOptions) {
     this._o = options;
@@ -91,7 +94,7 @@ export class HttpServer {
    * Stops accepting connections and lets requests in flight finish; after `graceMs` the ones still
    * running are cut (their clients see a truncated body, never a hang).
    */
-  async close(graceMs = 1_500): Promise<void> {
+  async close(graceMs = 800): Promise<void> {
     if (!this._server.listening) return;
     const closed = new Promise<void>((resolve) => this._server.close(() => resolve()));
     this._server.closeIdleConnections();
@@ -134,17 +137,26 @@ export class HttpServer {
     const writeTimeoutMs = this._o.writeTimeoutMs ?? 60_000;
     if (writeTimeoutMs > 0) {
       const timer = setTimeout(() => {
-        this._o.logger.warn(
-          { path, remote: req.socket.remoteAddress, timeoutMs: writeTimeoutMs },
-          'response not written within the write timeout; closing the connection (client reading too slowly?)',
-        );
         res.destroy();
+        this._timeoutsUnlogged++;
+        if (Date.now() - this._timeoutLoggedAt < 60_000) return;
+        this._o.logger.warn(
+          {
+            path,
+            remote: req.socket.remoteAddress,
+            timeoutMs: writeTimeoutMs,
+            connections: this._timeoutsUnlogged,
+          },
+          'response not written within the write timeout; connection closed (client reading too slowly?)',
+        );
+        this._timeoutLoggedAt = Date.now();
+        this._timeoutsUnlogged = 0;
       }, writeTimeoutMs);
       timer.unref();
       res.once('close', () => clearTimeout(timer));
     }
     const limited = this._o.limitedPaths?.has(path) ?? false;
-    const max = this._o.maxInFlight ?? 40;
+    const max = this._o.maxInFlight ?? 10;
     if (limited && max > 0 && this._inFlight >= max) {
       res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`limit of concurrent requests reached (${max}), try again later\n`);

@@ -30,6 +30,8 @@ export interface Telemetry {
   /** undefined when OTEL_METRICS_EXPORTER leaves out prometheus. */
   readonly pullReader: PrometheusPullReader | undefined;
   readonly selfMetrics: SelfMetrics;
+  /** The OTLP push targets, for the startup log (written once the bridge is sure to run). */
+  readonly pushTargets: readonly Record<string, unknown>[];
   /**
    * Connects the running pipeline: the producer and the self-metrics gauges read its cache,
    * config and sources at each collection (a reload swaps them underneath). Until then the
@@ -52,6 +54,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const producer = new CustomResourceMetricProducer(() => observed?.cache());
   const exportResults = { success: 0, failure: 0 };
   const readers: IMetricReader[] = [];
+  const pushTargets: Record<string, unknown>[] = [];
   let pullReader: PrometheusPullReader | undefined;
   if (otel.prometheus) {
     pullReader = new PrometheusPullReader({
@@ -76,10 +79,12 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         metricProducers: [producer],
       }),
     );
-    logger.info(
-      { target, protocol: otlp.protocol, intervalMs: otlp.intervalMillis, temporality: otlp.temporality },
-      'OTLP push enabled',
-    );
+    pushTargets.push({
+      target,
+      protocol: otlp.protocol,
+      intervalMs: otlp.intervalMillis,
+      temporality: otlp.temporality,
+    });
   }
   const resource = defaultResource()
     .merge(
@@ -96,6 +101,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     meterProvider,
     pullReader,
     selfMetrics,
+    pushTargets,
     observe(state) {
       observed = state;
       selfMetrics.observe(state);

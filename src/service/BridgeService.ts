@@ -53,8 +53,8 @@ export interface BridgeServiceOptions {
 }
 
 /** How long shutdown lets in-flight scrapes and the final OTLP export take. */
-const SHUTDOWN_GRACE_MS = 1_500;
-const FINAL_EXPORT_TIMEOUT_MS = 1_000;
+const SHUTDOWN_GRACE_MS = 800;
+const FINAL_EXPORT_TIMEOUT_MS = 700;
 
 /**
  * The running bridge: the pipeline (config → cache ← sources), one MeterProvider whose readers
@@ -168,6 +168,7 @@ export class BridgeService implements BridgeStatus {
       }
       this._servers.push(server);
     }
+    for (const push of this._telemetry.pushTargets) o.logger.info(push, 'OTLP push enabled');
     return { main: bound[0]!, telemetry: bound[1] };
   }
 

@@ -12,6 +12,7 @@ import { until } from '../support/until.ts';
 
 const WIDGETS = `    - groupVersionKind: { group: example.com, version: v1, kind: Widget }
       metricNamePrefix: widget
+      customResourceLabels: false
       labelsFromPath: { name: [metadata, name] }
       metrics:
         - name: size
@@ -24,6 +25,7 @@ const WIDGET_INFO = `        - name: info
 `;
 const BACKUPS = `    - groupVersionKind: { group: backup.example.com, version: v1, kind: Backup }
       metricNamePrefix: backup
+      customResourceLabels: false
       labelsFromPath: { name: [metadata, name] }
       metrics:
         - name: size_bytes
