@@ -18,7 +18,8 @@
 #   CRD_BRIDGE_K8S_VERSION      k8s.io/kubernetes version to build (default below)
 #   CRD_BRIDGE_ETCD_VERSION     etcd version to build when Debian's is too old
 #   CRD_BRIDGE_OTELCOL_VERSION  Collector builder version (must match otel-config/collector-builder.yaml)
-#   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: prometheus etcd kubernetes collector helm
+#   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: openmetrics-parser prometheus etcd
+#                               kubernetes collector helm
 #   CRD_BRIDGE_HELM_VERSION     Helm release to build (v3.x.y or v4.x.y; default below)
 #   CRD_BRIDGE_PROMETHEUS       source (default: build Prometheus 3.x + promtool from the Go module
 #                               proxy into $CRD_BRIDGE_CACHE/bin, which the harness prefers over PATH)
@@ -407,8 +408,24 @@ install_helm() {
   finish helm built "$BIN/helm"
 }
 
+# ---------------------------------------------------------------- openmetrics parser
+# The tests check OpenMetrics output with a strict parser that is not ours: prometheus_client's
+# (Debian's python3-prometheus-client), the reference implementation of the OpenMetrics format.
+install_openmetrics_parser() {
+  begin openmetrics-parser
+  if python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1; then
+    finish openmetrics-parser cached "python3 prometheus_client"
+    return
+  fi
+  apt_install python3 python3-prometheus-client
+  python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 ||
+    die "python3 cannot import prometheus_client.openmetrics.parser after apt-get install"
+  finish openmetrics-parser installed "python3 prometheus_client"
+}
+
 # ---------------------------------------------------------------- main
 log "cache: $CACHE"
+skipped openmetrics-parser || install_openmetrics_parser
 skipped prometheus || install_prometheus
 skipped etcd || install_etcd
 skipped kubernetes || install_kubernetes
