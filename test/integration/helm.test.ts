@@ -91,7 +91,8 @@ describe('Helm chart', () => {
       only(objects, 'Deployment')['spec']['template']['metadata']['annotations']['checksum/config'] as string;
     const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
     const defaults = helmTemplate().objects;
-    // The ConfigMap's text plus the newline `|` adds.
+    // The ConfigMap's text without its final newline (a map config gets one from `|`, a string
+    // config has its own), so both forms hash the same way.
     assert.equal(sha256(configOf(defaults).replace(/\n$/, '')), checksum(defaults));
     const other = helmTemplate({ setFiles: { config: CERT_MANAGER_CONFIG } }).objects;
     assert.notEqual(checksum(other), checksum(defaults));
@@ -315,7 +316,13 @@ describe('Helm chart', () => {
       assert.equal((await httpRequest(`${bridge.url}/readyz`)).status, 200);
       const self = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
       assert.doesNotMatch(self, /reason="forbidden"/);
-      assert.doesNotMatch(bridge.log(), /list\/watch failed/);
+      // Right after a CRD is created the API server answers 429 "storage is (re)initializing"
+      // until the CRD's storage is ready; that retry is expected. Any other failure is not.
+      const failures = bridge
+        .log()
+        .split('\n')
+        .filter((line) => /list\/watch failed/.test(line) && !/storage is \(re\)initializing/.test(line));
+      assert.deepEqual(failures, []);
     });
   });
 });

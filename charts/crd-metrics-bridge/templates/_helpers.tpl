@@ -150,7 +150,7 @@ metadata:
     {{- end }}
   annotations:
     # A config change rolls the pods (the bridge also reloads on SIGHUP, but nothing sends one here).
-    checksum/config: {{ include "crd-metrics-bridge.configYaml" . | sha256sum }}
+    checksum/config: {{ include "crd-metrics-bridge.configYaml" . | trimSuffix "\n" | sha256sum }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
