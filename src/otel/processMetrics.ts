@@ -12,12 +12,22 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
  * `process_cpu_time_seconds_total`), which no standard alert knows. So they appear on the
  * Prometheus telemetry endpoint, after the bridge's own metrics, and are not pushed as OTLP.
  */
+const SUM_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+] as const;
+
 export class ProcessMetrics {
   private readonly _registry = new Registry();
 
   /** Starts the collectors that sample continuously (event-loop delay histogram, GC observer). */
   constructor() {
     collectDefaultMetrics({ register: this._registry });
+    // Gauges named `_total` break the naming convention (promtool's lint rejects them, and
+    // OpenMetrics reserves the suffix for counters); each is only the sum of its per-type gauge
+    // (`nodejs_active_handles{type}` ...), which stays.
+    for (const name of SUM_GAUGES) this._registry.removeSingleMetric(name);
   }
 
   /** The families in Prometheus text format 0.0.4. */

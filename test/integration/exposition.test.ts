@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { assertOpenMetricsAccepts } from '../support/openmetrics.ts';
-import { assertPromtoolAccepts, assertPromtoolParses } from '../support/promtool.ts';
+import { assertPromtoolAccepts } from '../support/promtool.ts';
 
 const OM = 'application/openmetrics-text; version=1.0.0';
 
@@ -80,8 +80,7 @@ describe('served expositions are valid for promtool and the OpenMetrics parser',
       it("the telemetry listener's text", async () => {
         const res = await fetch(`${bridge.telemetryUrl}/metrics`);
         assert.equal(res.status, 200);
-        // Parses; prom-client's nodejs_active_*_total gauges draw promtool lint findings (exit 3).
-        assertPromtoolParses(await res.text());
+        assertPromtoolAccepts(await res.text());
       });
     });
   }

@@ -64,6 +64,8 @@ describe('self-metrics in both formats', () => {
     const provider = new MeterProvider({ readers: [reader] });
     const text = await reader.scrapeSelfMetrics('text');
     assert.match(text, /^process_resident_memory_bytes \d+$/m);
+    // promtool's lint and OpenMetrics keep `_total` for counters.
+    assert.doesNotMatch(text, /^# TYPE \S+_total gauge$/m);
     const om = await reader.scrapeSelfMetrics('openmetrics');
     assert.match(om, /^# TYPE process_cpu_seconds counter$/m);
     assert.match(om, /^process_cpu_seconds_total [\d.e-]+$/m);
