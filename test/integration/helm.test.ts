@@ -18,6 +18,7 @@ import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { runCli } from '../support/runCli.ts';
 import { until } from '../support/until.ts';
+import { unexpectedListWatchFailures } from '../support/listWatchFailures.ts';
 
 const ci = (name: string): string => path.join(chartDir, 'ci', `${name}-values.yaml`);
 const VALUES_FILES = ['monitoring', 'network', 'custom-config'];
@@ -316,13 +317,7 @@ describe('Helm chart', () => {
       assert.equal((await httpRequest(`${bridge.url}/readyz`)).status, 200);
       const self = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
       assert.doesNotMatch(self, /reason="forbidden"/);
-      // Right after a CRD is created the API server answers 429 "storage is (re)initializing"
-      // until the CRD's storage is ready; that retry is expected. Any other failure is not.
-      const failures = bridge
-        .log()
-        .split('\n')
-        .filter((line) => /list\/watch failed/.test(line) && !/storage is \(re\)initializing/.test(line));
-      assert.deepEqual(failures, []);
+      assert.deepEqual(unexpectedListWatchFailures(bridge.log()), []);
     });
   });
 });
