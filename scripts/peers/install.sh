@@ -413,14 +413,19 @@ install_helm() {
 # (Debian's python3-prometheus-client), the reference implementation of the OpenMetrics format.
 install_openmetrics_parser() {
   begin openmetrics-parser
-  if python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1; then
-    finish openmetrics-parser cached "python3 prometheus_client"
+  # Debian's package installs for Debian's python3; test/support/openmetrics.ts prefers that one
+  # too (a python3 earlier on PATH, e.g. pyenv's, does not see the package).
+  local py=/usr/bin/python3
+  [[ -x $py ]] || py=python3
+  if "$py" -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1; then
+    finish openmetrics-parser cached "$py prometheus_client"
     return
   fi
   apt_install python3 python3-prometheus-client
-  python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 ||
-    die "python3 cannot import prometheus_client.openmetrics.parser after apt-get install"
-  finish openmetrics-parser installed "python3 prometheus_client"
+  py=/usr/bin/python3
+  "$py" -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 ||
+    die "$py cannot import prometheus_client.openmetrics.parser after apt-get install"
+  finish openmetrics-parser installed "$py prometheus_client"
 }
 
 # ---------------------------------------------------------------- main
