@@ -7,26 +7,13 @@ import { freePort } from '../harness/ports.ts';
 import { startPrometheus } from '../harness/prometheus.ts';
 import type { PrometheusHandle, VectorSample } from '../harness/prometheus.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
+import { seriesSet } from '../support/seriesSet.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { until } from '../support/until.ts';
 import { EDGE_FAMILIES, edgeConfig, edgeObject } from '../support/edgeFixtures.ts';
 
 const INTERVAL_MS = 1000;
 const PUSH_JOB = 'crd-metrics-bridge';
-
-/** Series of one job as sorted `name{labels} value` lines, without job/instance. */
-function seriesSet(result: VectorSample[], rename: (label: string) => string = (l) => l): string[] {
-  return result
-    .map((s) => {
-      const labels = Object.entries(s.metric)
-        .filter(([k]) => k !== '__name__' && k !== 'job' && k !== 'instance')
-        .map(([k, v]) => `${rename(k)}=${JSON.stringify(v)}`)
-        .sort()
-        .join(',');
-      return `${s.metric.__name__}{${labels}} ${s.value[1]}`;
-    })
-    .sort();
-}
 
 interface Setup {
   dir: string;

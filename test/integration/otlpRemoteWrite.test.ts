@@ -7,28 +7,15 @@ import { repoRoot } from '../harness/binaries.ts';
 import { startCollector } from '../harness/collector.ts';
 import type { CollectorHandle } from '../harness/collector.ts';
 import { startPrometheus } from '../harness/prometheus.ts';
-import type { PrometheusHandle, VectorSample } from '../harness/prometheus.ts';
+import type { PrometheusHandle } from '../harness/prometheus.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
+import { seriesSet } from '../support/seriesSet.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { until } from '../support/until.ts';
 import { edgeConfig, edgeObject } from '../support/edgeFixtures.ts';
 
 const INTERVAL_MS = 1000;
 const PUSH_JOB = 'crd-metrics-bridge';
-
-/** Series as sorted `name{labels} value` lines, without job/instance; labels renamed before sorting. */
-function seriesSet(result: VectorSample[], rename: (label: string) => string = (l) => l): string[] {
-  return result
-    .map((s) => {
-      const labels = Object.entries(s.metric)
-        .filter(([k]) => k !== '__name__' && k !== 'job' && k !== 'instance')
-        .map(([k, v]) => `${rename(k)}=${JSON.stringify(v)}`)
-        .sort()
-        .join(',');
-      return `${s.metric.__name__}{${labels}} ${s.value[1]}`;
-    })
-    .sort();
-}
 
 describe('through the Collector: prometheusremotewrite into Prometheus 3 (otel-config/collector-remote-write.yaml)', () => {
   let dir: string;
