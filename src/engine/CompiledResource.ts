@@ -1,5 +1,5 @@
 import type { GroupVersionKind, ResourceConfig } from '../config/types.ts';
-import { AttributeInterner, renderBlock } from '../exposition/SeriesBlock.ts';
+import { AttributeInterner, SeriesBlockWriter } from '../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import { CelConversionCache } from './cel/CelExpression.ts';
 import type { ExpressionLabel } from './each/eachLabels.ts';
@@ -14,7 +14,7 @@ import type {
 import type { FamilyMeta } from './FamilyRegistry.ts';
 import { addPathLabels, sanitizeLabelName } from './labels.ts';
 import { DEFAULT_LIMITS, SeriesBudget } from './limits.ts';
-import type { FamilyHeadroom, SeriesLimits } from './limits.ts';
+import type { FamilyHeadroom, SeriesLimits, SliceThreshold } from './limits.ts';
 import type { CompiledPathLabels } from './labels.ts';
 import type { ObjectErrors, ObjectRef } from './ObjectErrors.ts';
 import type { ValuePath } from './ValuePath.ts';
@@ -35,6 +35,22 @@ export interface CompiledFamily {
 
 /** The series of one object, one slot per family of the resource (undefined: no series). */
 export type ObjectSeries = readonly (SeriesBlock | undefined)[];
+
+/**
+ * Whether the current slice of a sliced generation has used its share (time, or a count in tests).
+ * Called between units of work; the generation yields when it returns true.
+ */
+export type SliceOver = () => boolean;
+
+/** What generating one object needs besides the object itself. */
+export interface SeriesRequest {
+  readonly version: string;
+  readonly kind: string;
+  readonly errors: ObjectErrors;
+  readonly ref: ObjectRef;
+  /** How many series each family may still take (the family limit across objects). */
+  readonly headroom?: FamilyHeadroom | undefined;
+}
 
 const CUSTOM_RESOURCE_LABELS = [
   'customresource_group',
@@ -86,10 +102,12 @@ export class CompiledResource {
   }
 
   /**
-   * Computes every family's series for one object of the given (resolved) version and kind.
-   * Problems with values are counted in `errors`. Throws LimitExceeded as soon as the object
-   * crosses one of `limits` (`headroom` tells how many series each family may still take), so
-   * the work on a hostile object stops there; nothing partial is returned.
+   * Computes every family's series for one object of the given (resolved) version and kind, in one
+   * synchronous stretch. Problems with values are counted in `errors`. Throws LimitExceeded as
+   * soon as the object crosses one of `limits` (`headroom` tells how many series each family may
+   * still take), so the work on a hostile object stops there; nothing partial is returned. With
+   * `sliceAbove`, throws SliceNeeded once the object turns out larger than that: the caller then
+   * uses `computeSeriesSliced`.
    */
   computeSeries(
     object: unknown,
@@ -98,36 +116,97 @@ export class CompiledResource {
     errors: ObjectErrors,
     ref: ObjectRef,
     headroom?: FamilyHeadroom,
+    sliceAbove?: SliceThreshold,
   ): ObjectSeries {
-    const bound = this._boundLabels(version, kind);
-    const budget = new SeriesBudget(this.limits, headroom);
+    const run = this._start(object, { version, kind, errors, ref, headroom }, sliceAbove);
+    for (let i = 0; i < this.families.length; i++) {
+      const family = this.families[i]!;
+      const { base, values } = run.familyValues(i);
+      if (values.length === 0) continue;
+      if (values.length > 1) sortEachValues(values);
+      const writer = run.writer(family, base, values.length > 1);
+      for (const v of values) writer.add(v);
+      run.out[i] = writer.finish();
+    }
+    return run.out;
+  }
+
+  /**
+   * The same series as `computeSeries`, generated in slices: the generator yields whenever
+   * `sliceOver()` says the current slice is spent, between units of work that are bounded by the
+   * limits (reading one family's values, sorting them, one series). The caller resumes it in a
+   * later event-loop turn, or drops it to abandon the object. Throws LimitExceeded as
+   * `computeSeries` does; returns the complete series only at the end.
+   */
+  *computeSeriesSliced(
+    object: unknown,
+    request: SeriesRequest,
+    sliceOver: SliceOver,
+  ): Generator<void, ObjectSeries, void> {
+    const run = this._start(object, request, undefined);
+    for (let i = 0; i < this.families.length; i++) {
+      const family = this.families[i]!;
+      const { base, values } = run.familyValues(i);
+      if (values.length === 0) continue;
+      if (sliceOver()) yield;
+      if (values.length > 1) sortEachValues(values);
+      const writer = run.writer(family, base, values.length > 1);
+      for (const v of values) {
+        if (sliceOver()) yield;
+        writer.add(v);
+      }
+      if (sliceOver()) yield;
+      run.out[i] = writer.finish();
+      if (sliceOver()) yield;
+    }
+    return run.out;
+  }
+
+  /** The state one object's generation carries from family to family. */
+  private _start(object: unknown, request: SeriesRequest, sliceAbove: SliceThreshold | undefined) {
+    const { errors, ref } = request;
+    const bound = this._boundLabels(request.version, request.kind);
+    const budget = new SeriesBudget(this.limits, request.headroom, sliceAbove);
     const cel = new CelConversionCache();
     const interner = new AttributeInterner();
     const out = new Array<SeriesBlock | undefined>(this.families.length);
     let shared:
       { family: CompiledFamily; common: ReadonlyMap<string, string>; base: Map<string, string> } | undefined;
-    for (let i = 0; i < this.families.length; i++) {
-      const family = this.families[i]!;
-      const sink: ErrorSink = {
-        report: (errorKind: ObjectErrorKind, message: string) => {
-          budget.addError();
-          errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV);
-        },
-      };
-      const context: EachContext = { root: object, cel, errors: sink, budget };
-      const common = bound.common[i]!;
-      // Families with the same label sources share one computation of the base labels.
-      const reuse =
-        shared !== undefined &&
-        shared.common === common &&
-        shared.family.pathLabels === family.pathLabels &&
-        shared.family.expressionLabels === family.expressionLabels;
-      const base = reuse ? shared!.base : this._baseLabels(family, common, object, context);
-      if (!reuse) shared = { family, common, base };
-      budget.startFamily(family.meta, base);
-      out[i] = this._family(family, base, object, context, interner);
-    }
-    return out;
+    let context: EachContext | undefined;
+    return {
+      out,
+      /** Base labels and each-level values of family `i`, accounted in the budget. */
+      familyValues: (i: number): { base: ReadonlyMap<string, string>; values: EachValue[] } => {
+        const family = this.families[i]!;
+        const sink: ErrorSink = {
+          report: (errorKind: ObjectErrorKind, message: string) => {
+            budget.addError();
+            errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV);
+          },
+        };
+        context = { root: object, cel, errors: sink, budget };
+        const common = bound.common[i]!;
+        // Families with the same label sources share one computation of the base labels.
+        const reuse =
+          shared !== undefined &&
+          shared.common === common &&
+          shared.family.pathLabels === family.pathLabels &&
+          shared.family.expressionLabels === family.expressionLabels;
+        const base = reuse ? shared!.base : this._baseLabels(family, common, object, context);
+        if (!reuse) shared = { family, common, base };
+        budget.startFamily(family.meta, base);
+        return { base, values: family.each.values(family.path.get(object), context) };
+      },
+      writer: (family: CompiledFamily, base: ReadonlyMap<string, string>, dedupe: boolean) =>
+        new FamilyWriter(
+          family.meta.name,
+          base,
+          (labels) => this._orderLabels(labels),
+          context!.errors,
+          dedupe,
+          interner,
+        ),
+    };
   }
 
   /** Resource- and metric-level labels of one object (read-only once computed). */
@@ -142,40 +221,6 @@ export class CompiledResource {
     if (family.expressionLabels.length > 0)
       addExpressionLabels(object, family.expressionLabels, context, base);
     return base;
-  }
-
-  private _family(
-    family: CompiledFamily,
-    base: ReadonlyMap<string, string>,
-    object: unknown,
-    context: EachContext,
-    interner: AttributeInterner,
-  ): SeriesBlock | undefined {
-    const values = family.each.values(family.path.get(object), context);
-    if (values.length === 0) return undefined;
-    if (values.length > 1) sortEachValues(values);
-    const series: { labels: [string, string][]; value: number }[] = [];
-    // KSM emits series with identical label sets (e.g. a map iterated without labelFromKey); a
-    // scrape with duplicates is rejected by strict parsers, so keep the first and report.
-    const seen = values.length > 1 ? new Set<string>() : undefined;
-    for (const v of values) {
-      for (const [k, value] of base) if (!v.labels.has(k)) v.labels.set(k, value);
-      const labels = [...v.labels];
-      this._orderLabels(labels);
-      if (seen) {
-        const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
-        if (seen.has(key)) {
-          context.errors.report(
-            'duplicate-series',
-            `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`,
-          );
-          continue;
-        }
-        seen.add(key);
-      }
-      series.push({ labels, value: v.value });
-    }
-    return renderBlock(family.meta.name, series, interner);
   }
 
   private _orderLabels(labels: [string, string][]): void {
@@ -221,6 +266,57 @@ export class CompiledResource {
       this._bound.set(key, bound);
     }
     return bound;
+  }
+}
+
+/**
+ * Turns one family's each-level values into its block: merges the base labels in, orders them and
+ * drops series with identical labels (KSM emits them, e.g. a map iterated without labelFromKey; a
+ * scrape with duplicates is rejected by strict parsers, so the first is kept and the rest reported).
+ */
+class FamilyWriter {
+  private readonly _base: ReadonlyMap<string, string>;
+  private readonly _order: (labels: [string, string][]) => void;
+  private readonly _errors: ErrorSink;
+  private readonly _seen: Set<string> | undefined;
+  private readonly _block: SeriesBlockWriter;
+
+  constructor(
+    name: string,
+    base: ReadonlyMap<string, string>,
+    order: (labels: [string, string][]) => void,
+    errors: ErrorSink,
+    dedupe: boolean,
+    interner: AttributeInterner,
+  ) {
+    this._base = base;
+    this._order = order;
+    this._errors = errors;
+    this._seen = dedupe ? new Set<string>() : undefined;
+    this._block = new SeriesBlockWriter(name, interner);
+  }
+
+  add(v: EachValue): void {
+    for (const [k, value] of this._base) if (!v.labels.has(k)) v.labels.set(k, value);
+    const labels = [...v.labels];
+    this._order(labels);
+    const seen = this._seen;
+    if (seen) {
+      const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
+      if (seen.has(key)) {
+        this._errors.report(
+          'duplicate-series',
+          `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`,
+        );
+        return;
+      }
+      seen.add(key);
+    }
+    this._block.add(labels, v.value);
+  }
+
+  finish(): SeriesBlock | undefined {
+    return this._block.size === 0 ? undefined : this._block.finish();
   }
 }
 

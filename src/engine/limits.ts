@@ -90,6 +90,26 @@ export class LimitExceeded extends Error {
   }
 }
 
+/**
+ * Thrown by a SeriesBudget given a slicing threshold, as soon as an object turns out to be large:
+ * the caller starts it again in slices (see ObjectIngestor), so that no single event-loop turn
+ * spends long on one object. Not a limit: nothing is counted or dropped.
+ */
+export class SliceNeeded extends Error {
+  constructor() {
+    super('object is large; generate it in slices');
+    this.name = 'SliceNeeded';
+  }
+}
+
+/** Above either count, an object is generated in slices instead of in one synchronous stretch. */
+export interface SliceThreshold {
+  /** Series (and per-object errors). @default 200 */
+  readonly series: number;
+  /** Label bytes, counted as for `objectLabelBytes`. @default 65536 */
+  readonly labelBytes: number;
+}
+
 /** How many more series a family may take from this object (Infinity: no limit). */
 export type FamilyHeadroom = (family: FamilyMeta) => number;
 
@@ -106,6 +126,9 @@ export class SeriesBudget {
   private readonly _maxValue: number;
   private readonly _maxFamily: number;
   private readonly _headroom: FamilyHeadroom | undefined;
+  /** Where add() leaves its fast path: the lower of the limit and the slicing threshold. */
+  private readonly _seriesCheck: number;
+  private readonly _bytesCheck: number;
   private _series = 0;
   private _bytes = 0;
   private _family: FamilyMeta | undefined;
@@ -113,12 +136,18 @@ export class SeriesBudget {
   private _base: ReadonlyMap<string, string> = new Map();
   private _baseBytes = 0;
 
-  constructor(limits: SeriesLimits, headroom?: FamilyHeadroom) {
+  /**
+   * With `sliceAbove`, crossing one of its counts (while under the limits) throws SliceNeeded. The
+   * check shares the limit's comparison, so a budget without it costs nothing more per series.
+   */
+  constructor(limits: SeriesLimits, headroom?: FamilyHeadroom, sliceAbove?: SliceThreshold) {
     this._maxSeries = unlimited(limits.objectSeries);
     this._maxBytes = unlimited(limits.objectLabelBytes);
     this._maxValue = unlimited(limits.labelValueLength);
     this._maxFamily = unlimited(limits.familySeries);
     this._headroom = headroom;
+    this._seriesCheck = Math.min(this._maxSeries, sliceAbove?.series ?? Infinity);
+    this._bytesCheck = Math.min(this._maxBytes, sliceAbove?.labelBytes ?? Infinity);
   }
 
   /** Series accounted so far. */
@@ -150,12 +179,14 @@ export class SeriesBudget {
    */
   add(labels: ReadonlyMap<string, string>): void {
     const family = this._family?.name ?? '*';
-    if (++this._series > this._maxSeries)
+    if (++this._series > this._seriesCheck) {
+      if (this._series <= this._maxSeries) throw new SliceNeeded();
       throw new LimitExceeded(
         'objectSeries',
         family,
         `object has more than ${this._maxSeries} series (limits.objectSeries); dropped whole`,
       );
+    }
     if (--this._familyLeft < 0)
       throw new LimitExceeded(
         'familySeries',
@@ -169,12 +200,14 @@ export class SeriesBudget {
       bytes += base === undefined ? k.length + v.length : v.length - base.length;
     }
     this._bytes += bytes;
-    if (this._bytes > this._maxBytes)
+    if (this._bytes > this._bytesCheck) {
+      if (this._bytes <= this._maxBytes) throw new SliceNeeded();
       throw new LimitExceeded(
         'objectLabelBytes',
         family,
         `object's labels exceed ${this._maxBytes} bytes in total (limits.objectLabelBytes); dropped whole`,
       );
+    }
   }
 
   /**
@@ -182,12 +215,14 @@ export class SeriesBudget {
    * series (each is counted in a metric), so they count against `objectSeries` too.
    */
   addError(): void {
-    if (++this._series > this._maxSeries)
+    if (++this._series > this._seriesCheck) {
+      if (this._series <= this._maxSeries) throw new SliceNeeded();
       throw new LimitExceeded(
         'objectSeries',
         this._family?.name ?? '*',
         `object has more than ${this._maxSeries} series and errors (limits.objectSeries); dropped whole`,
       );
+    }
   }
 
   private _checkValue(name: string, value: string): void {

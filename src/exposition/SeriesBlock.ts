@@ -43,29 +43,53 @@ export class AttributeInterner {
   }
 }
 
+/**
+ * Builds one SeriesBlock a series at a time, so a large block can be built across event-loop turns
+ * (sliced ingestion) by the same code that builds a small one in one go.
+ */
+export class SeriesBlockWriter {
+  private readonly _name: string;
+  private readonly _interner: AttributeInterner;
+  // Built as parts and joined: `+=` would leave a rope of small strings (tens of bytes per
+  // piece) in the cache for every series, several times the size of the flat text.
+  private readonly _parts: string[] = [];
+  private readonly _points: SeriesPoint[] = [];
+
+  constructor(name: string, interner: AttributeInterner = new AttributeInterner()) {
+    this._name = name;
+    this._interner = interner;
+  }
+
+  get size(): number {
+    return this._points.length;
+  }
+
+  add(labels: Labels, value: number): void {
+    const parts = this._parts;
+    parts.push(this._name);
+    if (labels.length > 0) {
+      parts.push('{');
+      for (let j = 0; j < labels.length; j++) {
+        const [k, v] = labels[j]!;
+        parts.push(j === 0 ? '' : ',', k, '="', escapeLabelValue(v), '"');
+      }
+      parts.push('}');
+    }
+    parts.push(' ', formatSampleValue(value), '\n');
+    this._points.push({ attributes: this._interner.attributes(labels), value });
+  }
+
+  finish(): SeriesBlock {
+    return { text: this._parts.join(''), points: this._points };
+  }
+}
+
 export function renderBlock(
   name: string,
   series: readonly { labels: Labels; value: number }[],
   interner: AttributeInterner = new AttributeInterner(),
 ): SeriesBlock {
-  // Built as parts and joined: `+=` would leave a rope of small strings (tens of bytes per
-  // piece) in the cache for every series, several times the size of the flat text.
-  const parts: string[] = [];
-  const points: SeriesPoint[] = new Array<SeriesPoint>(series.length);
-  for (let i = 0; i < series.length; i++) {
-    const s = series[i]!;
-    parts.push(name);
-    if (s.labels.length > 0) {
-      parts.push('{');
-      for (let j = 0; j < s.labels.length; j++) {
-        const [k, v] = s.labels[j]!;
-        parts.push(j === 0 ? '' : ',', k, '="', escapeLabelValue(v), '"');
-      }
-      parts.push('}');
-    }
-    parts.push(' ', formatSampleValue(s.value), '\n');
-    points[i] = { attributes: interner.attributes(s.labels), value: s.value };
-  }
-  const text = parts.join('');
-  return { text, points };
+  const writer = new SeriesBlockWriter(name, interner);
+  for (const s of series) writer.add(s.labels, s.value);
+  return writer.finish();
 }

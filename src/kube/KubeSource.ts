@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResourceConfig } from '../config/types.ts';
+import { pendingWork } from '../sources/Source.ts';
 import type { ObjectSink, Source, TargetStatus } from '../sources/Source.ts';
 import type { KubeClient } from './KubeClient.ts';
 import { ApiListerWatcher } from './ApiListerWatcher.ts';
@@ -155,7 +156,7 @@ export class KubeSource implements Source {
       observer: this._o.observer,
       minWatchTimeoutSeconds: this._o.minWatchTimeoutSeconds,
       handler: {
-        upsert: (key: string, object: KubeObject) => this._o.sink.upsert(key, object, target.id),
+        upsert: (key: string, object: KubeObject) => pendingWork(this._o.sink.upsert(key, object, target.id)),
         delete: (key: string) => this._o.sink.delete(key),
       },
     });

@@ -24,9 +24,13 @@ export interface ReflectorTarget {
   readonly fieldSelector?: string | undefined;
 }
 
-/** Receives the objects; a throwing handler is caught and counted, it never stops the watch. */
+/**
+ * Receives the objects; a throwing handler is caught and counted, it never stops the watch. An
+ * upsert that returns a promise is waited for before the next object is handled (backpressure
+ * while a large object is processed in slices); it must not reject.
+ */
 export interface ReflectorHandler {
-  upsert(key: string, object: KubeObject): void;
+  upsert(key: string, object: KubeObject): void | PromiseLike<unknown>;
   delete(key: string): void;
 }
 
@@ -247,7 +251,9 @@ export class Reflector {
           const key = objectKey(target.id, item);
           seen.add(key);
           this._keys.add(key);
-          this._safe(() => this._o.handler.upsert(key, item));
+          const busy = this._safe(() => this._o.handler.upsert(key, item));
+          if (busy) await busy;
+          if (this._stopped) return;
         }
         resourceVersion = page.resourceVersion;
       }
@@ -360,7 +366,8 @@ export class Reflector {
           sync.onInitialEventsEnd?.();
           continue;
         }
-        this._handleEvent(event, initial);
+        const busy = this._handleEvent(event, initial);
+        if (busy) await busy;
       }
       if (idleFired && !this._stopped) throw new WatchIdleError(idleMs);
       return events;
@@ -376,10 +383,15 @@ export class Reflector {
     }
   }
 
-  private _handleEvent(event: WatchEvent, initial: Set<string> | undefined): void {
+  /** Returns the handler's promise when it asks to be waited for. */
+  private _handleEvent(
+    event: WatchEvent,
+    initial: Set<string> | undefined,
+  ): PromiseLike<unknown> | undefined {
     const { target, handler } = this._o;
     const object = event.object;
     const type = event.type;
+    let pending: PromiseLike<unknown> | undefined;
     this._lastEventAt = this._clock.now();
     this._observer.event(target.id, type);
     if (type === 'ERROR') {
@@ -390,7 +402,7 @@ export class Reflector {
       const key = objectKey(target.id, object);
       initial?.add(key);
       this._keys.add(key);
-      this._safe(() => handler.upsert(key, object));
+      pending = this._safe(() => handler.upsert(key, object));
     } else if (type === 'DELETED') {
       const key = objectKey(target.id, object);
       initial?.delete(key);
@@ -401,14 +413,16 @@ export class Reflector {
     // threw. During a streaming list it is only kept for the end bookmark's.
     const rv = object.metadata?.resourceVersion;
     if (rv && !initial) this._resourceVersion = rv;
+    return pending;
   }
 
-  private _safe(fn: () => void): void {
+  private _safe(fn: () => void | PromiseLike<unknown>): PromiseLike<unknown> | undefined {
     try {
-      fn();
+      return fn() ?? undefined;
     } catch (err) {
       this._observer.handlerError(this._o.target.id);
       this._o.logger.error({ target: this._o.target.id, err }, 'object handler failed; the watch goes on');
+      return undefined;
     }
   }
 }

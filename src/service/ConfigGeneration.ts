@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
 import type { ObjectErrors } from '../engine/ObjectErrors.ts';
 import { ObjectIngestor } from '../engine/ObjectIngestor.ts';
-import type { IngestListener } from '../engine/ObjectIngestor.ts';
+import type { IngestListener, IngestSlicing } from '../engine/ObjectIngestor.ts';
 import { SeriesCache } from '../engine/SeriesCache.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { renderFamilies } from '../exposition/renderFamilies.ts';
-import type { Source, SourceTelemetry } from '../sources/Source.ts';
+import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 import type { SourceFactory } from './createSources.ts';
 
 export interface ConfigGenerationOptions {
@@ -17,6 +17,12 @@ export interface ConfigGenerationOptions {
   /** Counters the sources report to; wrapped here to remember each target's last failure. */
   readonly telemetry?: SourceTelemetry;
   readonly logger?: Logger;
+  /**
+   * Generate large objects from the sources across event-loop turns (`run`). Without it every
+   * object is computed in one synchronous stretch (`render`, which has no loop to keep free).
+   * @default undefined (no slicing)
+   */
+  readonly slicing?: IngestSlicing;
 }
 
 /**
@@ -42,7 +48,13 @@ export class ConfigGeneration {
     this.errors = options.errors;
     this._logger = options.logger;
     this.cache = new SeriesCache(config.families);
-    this.ingestor = new ObjectIngestor(config, this.cache, options.errors, options.onEvent);
+    this.ingestor = new ObjectIngestor(config, this.cache, options.errors, options.onEvent, options.slicing);
+    const ingestor = this.ingestor;
+    // Sources go through `ingest`, which slices large objects and asks them to wait meanwhile.
+    const sink: ObjectSink = {
+      upsert: (key, object, origin) => ingestor.ingest(key, object, origin),
+      delete: (key) => ingestor.delete(key),
+    };
     const inner = options.telemetry;
     const telemetry: SourceTelemetry = {
       list: (target, result, objects) => {
@@ -57,7 +69,7 @@ export class ConfigGeneration {
       },
       handlerError: (target) => inner?.handlerError(target),
     };
-    this.sources = options.sources?.(config, this.ingestor, telemetry) ?? [];
+    this.sources = options.sources?.(config, sink, telemetry) ?? [];
   }
 
   /**
@@ -87,6 +99,7 @@ export class ConfigGeneration {
 
   async stop(): Promise<void> {
     await Promise.allSettled(this.sources.map((s) => s.stop()));
+    this.ingestor.cancelAll();
   }
 
   /** Every source has delivered its initial state. */

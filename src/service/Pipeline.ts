@@ -210,6 +210,8 @@ export class Pipeline {
       sources: this._o.sources,
       telemetry: selfMetrics.sourceTelemetry,
       logger,
+      // Large objects are generated across event-loop turns, so scrapes and probes never wait long.
+      slicing: {},
     });
   }
 

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { objectGvk, objectRef } from '../engine/objectIdentity.ts';
 import { listObjectFiles, readObjectFile } from './objectFiles.ts';
+import { pendingWork } from './Source.ts';
 import type { ObjectSink, Source } from './Source.ts';
 
 export interface FileSourceOptions {
@@ -132,7 +133,8 @@ export class FileSource implements Source {
           : `#${index}`;
         const key = `${file}\u0000${identity}`;
         keys.add(key);
-        this._o.sink.upsert(key, object, `${file}`);
+        const pending = pendingWork(this._o.sink.upsert(key, object, `${file}`));
+        if (pending) await pending;
       }
       for (const key of previous?.keys ?? []) if (!keys.has(key)) this._o.sink.delete(key);
       this._files.set(file, { mtimeMs: info.mtimeMs, size: info.size, keys });

@@ -1,7 +1,19 @@
-/** Where a source delivers object events (the ObjectIngestor in the running bridge). */
+/**
+ * Where a source delivers object events (the ObjectIngestor in the running bridge). `upsert` may
+ * return a promise when it took the object on but is still working on it (a large object,
+ * generated in slices): the source waits for it before delivering its next event, so a stream of
+ * large objects is read only as fast as it is processed (backpressure). Such a promise never rejects.
+ */
 export interface ObjectSink {
   upsert(key: string, object: unknown, origin?: string): unknown;
   delete(key: string): unknown;
+}
+
+/** The promise a sink returned to ask its source to wait (see ObjectSink), if it did. */
+export function pendingWork(result: unknown): PromiseLike<unknown> | undefined {
+  return typeof (result as PromiseLike<unknown> | undefined)?.then === 'function'
+    ? (result as PromiseLike<unknown>)
+    : undefined;
 }
 
 /** A source of objects: files, or a Kubernetes API server. */

@@ -444,3 +444,44 @@ describe('Reflector streaming list (watch-list)', () => {
     assert.equal(lw.lastWatch.request.resourceVersion, '11');
   });
 });
+
+describe('Reflector backpressure (a handler still working on a large object)', () => {
+  it('waits for an upsert that returns a promise before handling the next object, in lists and watches', async () => {
+    const lw = new FakeListerWatcher().onList(() => page([obj('a'), obj('b')], '10'));
+    const handled: string[] = [];
+    const waiting = new Map<string, () => void>();
+    const reflector = new Reflector({
+      listerWatcher: lw,
+      target: TARGET,
+      clock: new FakeClock(),
+      initialSync: 'list',
+      logger: pino({ level: 'silent' }),
+      handler: {
+        upsert: (_key, object) => {
+          const name = object.metadata?.name ?? '';
+          handled.push(name);
+          // Objects named a and c are "large": the handler asks to be waited for.
+          if (name !== 'a' && name !== 'c') return undefined;
+          return new Promise<void>((resolve) => waiting.set(name, resolve));
+        },
+        delete: (key) => void handled.push(`-${key.split('/').pop()}`),
+      },
+    });
+    running.push(reflector);
+    reflector.start();
+    await settle();
+    assert.deepEqual(handled, ['a'], 'b is not handed over while a is in progress');
+    assert.equal(reflector.synced, false);
+    waiting.get('a')!();
+    await settle();
+    assert.deepEqual(handled, ['a', 'b']);
+    assert.equal(reflector.synced, true);
+    lw.lastWatch.push('MODIFIED', obj('c', '11')).push('DELETED', obj('b', '12'));
+    await settle();
+    assert.deepEqual(handled, ['a', 'b', 'c'], 'the delete waits behind c');
+    waiting.get('c')!();
+    await settle();
+    assert.deepEqual(handled, ['a', 'b', 'c', '-b']);
+    assert.equal(reflector.resourceVersion, '12');
+  });
+});
