@@ -1,11 +1,12 @@
 // Cost of hostile objects (issue 7): what one object over the limits costs in `render` and in
-// `run`, and the longest event-loop stall while `run` ingests it. Run alone with
+// `run`, and the longest event-loop stall while `run` ingests it (sliced, as `run` does, next to
+// the same object in one synchronous stretch, as before slicing). Run alone with
 //   node --expose-gc bench/hostileBench.ts
 // or as part of `npm run bench`. Each figure is the median of several repetitions; "floor" is the
 // same measurement without the hostile object, in the same process, so the ratio is meaningful on
 // a loaded machine.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,12 +16,22 @@ import { parseConfig } from '../src/config/loadConfig.ts';
 import { compileConfig } from '../src/engine/compileConfig.ts';
 import { ObjectErrors } from '../src/engine/ObjectErrors.ts';
 import { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
+import type { IngestSlicing } from '../src/engine/ObjectIngestor.ts';
 import { SeriesCache } from '../src/engine/SeriesCache.ts';
 import { FileSource } from '../src/sources/FileSource.ts';
+import type { ObjectSink } from '../src/sources/Source.ts';
 import { benignFoo, FOO_CONFIG, hostileFoo, writeHostileFixture } from '../test/support/hostileFoo.ts';
 import type { HostileFooOptions } from '../test/support/hostileFoo.ts';
 
 const REPEAT = Number(process.env.BENCH_HOSTILE_REPEAT ?? 5);
+
+/** The slicing `run` configures (service/Pipeline.ts): the defaults. */
+const RUN_SLICING: IngestSlicing = {};
+
+/** The sink `run`'s sources get (service/ConfigGeneration.ts): `ingest`, which slices. */
+function runSink(ingestor: ObjectIngestor): ObjectSink {
+  return { upsert: (k, o, origin) => ingestor.ingest(k, o, origin), delete: (k) => ingestor.delete(k) };
+}
 
 export interface HostileCase {
   readonly name: string;
@@ -49,8 +60,14 @@ export interface HostileRow {
   readonly outcome: string;
   readonly renderWallMs: number;
   readonly renderCpuMs: number;
+  /** `run`'s path: ObjectIngestor.ingest with the slicing `run` uses. */
   readonly ingestCpuMs: number;
   readonly runMaxStallMs: number;
+  /** Event-loop turns the object's generation took (1: one synchronous stretch). */
+  readonly runTurns: number;
+  /** The same object in one synchronous stretch (ObjectIngestor.upsert, as `run` did before slicing). */
+  readonly syncCpuMs: number;
+  readonly syncMaxStallMs: number;
   readonly fileRunMaxStallMs: number;
 }
 
@@ -102,17 +119,30 @@ async function maxStall(work: () => unknown): Promise<number> {
   return Math.max(worst, histogram.max / 1e6);
 }
 
-/** Ingests the object as a watch event does (parsed JSON into the ingestor), in the loop. */
+/**
+ * Ingests the object as a watch event does (its JSON parsed, then handed to the ingestor), in the
+ * loop. `sliced`: `run`'s path, `ingest` with the slicing the Pipeline configures; otherwise the
+ * synchronous `upsert` (one stretch, as before slicing), measured in the same run for comparison.
+ */
 async function measureIngest(
   options: HostileFooOptions,
-): Promise<{ outcome: string; cpuMs: number; stallMs: number }> {
+  sliced: boolean,
+): Promise<{ outcome: string; cpuMs: number; stallMs: number; turns: number }> {
   const config = compileConfig(parseConfig(FOO_CONFIG, 'foo.yaml'));
   const cpus: number[] = [];
   const stalls: number[] = [];
+  const turnCounts: number[] = [];
   let outcome = '';
   for (let i = 0; i < REPEAT; i++) {
     const cache = new SeriesCache(config.families);
-    const ingestor = new ObjectIngestor(config, cache, new ObjectErrors());
+    let turns = 1;
+    const ingestor = new ObjectIngestor(
+      config,
+      cache,
+      new ObjectErrors(),
+      undefined,
+      sliced ? { ...RUN_SLICING, schedule: (next) => void setImmediate(() => (turns++, next())) } : undefined,
+    );
     ingestor.upsert('benign', benignFoo('benign'));
     const json = JSON.stringify(hostileFoo(options));
     globalThis.gc?.();
@@ -122,13 +152,15 @@ async function measureIngest(
         await sleep(5);
         const before = process.cpuUsage();
         // As the reflector: the event's JSON is parsed, then handed to the ingestor.
-        outcome = ingestor.upsert('hostile', JSON.parse(json));
+        const object: unknown = JSON.parse(json);
+        outcome = sliced ? await ingestor.ingest('hostile', object) : ingestor.upsert('hostile', object);
         cpu = cpuMs(process.cpuUsage(before));
       }),
     );
     cpus.push(cpu);
+    turnCounts.push(turns);
   }
-  return { outcome, cpuMs: median(cpus), stallMs: median(stalls) };
+  return { outcome, cpuMs: median(cpus), stallMs: median(stalls), turns: median(turnCounts) };
 }
 
 /** `run --source files:DIR`: the FileSource reads, parses and ingests the directory. */
@@ -139,7 +171,7 @@ async function measureFileRun(dir: string): Promise<number> {
     const cache = new SeriesCache(config.families);
     const source = new FileSource({
       directory: join(dir, 'objects'),
-      sink: new ObjectIngestor(config, cache, new ObjectErrors()),
+      sink: runSink(new ObjectIngestor(config, cache, new ObjectErrors(), undefined, RUN_SLICING)),
       logger: pino({ level: 'silent' }),
       rescanIntervalMs: 3_600_000,
     });
@@ -162,9 +194,11 @@ export async function benchHostile(): Promise<HostileResult> {
       const dir = join(root, `case-${i}`);
       writeHostileFixture(dir, c.object);
       const render = await measureRender(dir);
-      const ingest = await measureIngest(c.object);
-      if (ingest.outcome !== (c.expected === 'upserted' ? 'upserted' : 'limited'))
-        throw new Error(`${c.name}: expected ${c.expected}, got ${ingest.outcome}`);
+      const ingest = await measureIngest(c.object, true);
+      const sync = await measureIngest(c.object, false);
+      for (const got of [ingest.outcome, sync.outcome])
+        if (got !== (c.expected === 'upserted' ? 'upserted' : 'limited'))
+          throw new Error(`${c.name}: expected ${c.expected}, got ${got}`);
       rows.push({
         name: c.name,
         outcome: c.expected === 'upserted' ? 'kept' : `dropped (${c.expected})`,
@@ -172,6 +206,9 @@ export async function benchHostile(): Promise<HostileResult> {
         renderCpuMs: render.cpuMs,
         ingestCpuMs: ingest.cpuMs,
         runMaxStallMs: ingest.stallMs,
+        runTurns: ingest.turns,
+        syncCpuMs: sync.cpuMs,
+        syncMaxStallMs: sync.stallMs,
         fileRunMaxStallMs: await measureFileRun(dir),
       });
     }
@@ -187,18 +224,20 @@ export async function benchHostile(): Promise<HostileResult> {
 export function printHostile(r: HostileResult): void {
   const f = (x: number) => x.toFixed(1);
   console.log(
-    `\nHostile objects (median of ${REPEAT}; render in-process through the CLI entry, without Node's start-up).\n`,
+    `\nHostile objects (median of ${REPEAT}; render in-process through the CLI entry, without Node's start-up; load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}).\n`,
   );
   console.log(
-    '| object | outcome (defaults) | render wall ms | render CPU ms | run: ingest CPU ms (JSON.parse + series) | run: max event-loop stall ms, watch event | run: max stall ms, files source |',
+    '| object | outcome (defaults) | render wall ms | render CPU ms | run: ingest CPU ms (JSON.parse + series) | run: event-loop turns | run: max event-loop stall ms, watch event | one synchronous stretch (before): CPU ms | one synchronous stretch (before): max stall ms | run: max stall ms, files source |',
   );
-  console.log('|---|---|---:|---:|---:|---:|---:|');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(
-    `| floor: the benign object alone | kept | ${f(r.floor.renderWallMs)} | ${f(r.floor.renderCpuMs)} | | | ${f(r.floor.runMaxStallMs)} |`,
+    `| floor: the benign object alone | kept | ${f(r.floor.renderWallMs)} | ${f(r.floor.renderCpuMs)} | | | | | | ${f(r.floor.runMaxStallMs)} |`,
   );
   for (const row of r.rows) {
     console.log(
-      `| ${row.name} | ${row.outcome} | ${f(row.renderWallMs)} | ${f(row.renderCpuMs)} | ${f(row.ingestCpuMs)} | ${f(row.runMaxStallMs)} | ${f(row.fileRunMaxStallMs)} |`,
+      `| ${row.name} | ${row.outcome} | ${f(row.renderWallMs)} | ${f(row.renderCpuMs)} | ${f(row.ingestCpuMs)} | ${row.runTurns} | ${f(row.runMaxStallMs)} | ${f(row.syncCpuMs)} | ${f(row.syncMaxStallMs)} | ${f(row.fileRunMaxStallMs)} |`,
     );
   }
 }

@@ -45,7 +45,8 @@ export class SelfMetrics {
     this._meter = meter;
     const prefix = PREFIX;
     this._events = meter.createCounter(`${prefix}object_events`, {
-      description: 'Object events handled, by resource and outcome (upserted, deleted, unmatched, failed).',
+      description:
+        'Object events handled, by resource and outcome (upserted, deleted, unknown-delete, unmatched, failed, limited, superseded).',
     });
     this._objectErrors = meter.createCounter(`${prefix}object_errors`, {
       description:
