@@ -93,6 +93,23 @@ describe('sliced ingestion', () => {
     );
   });
 
+  it('renders a large block exactly (its text is joined a chunk at a time)', async () => {
+    const t = setup();
+    assert.equal(await t.ingestor.ingest('big', largeWithNote(700, 'a "quoted" note')), 'upserted');
+    const lines = t
+      .text()
+      .split('\n')
+      .filter((l) => l.startsWith('foo_item_value{'));
+    // Series are in KSM's order: by label values as strings (item-0, item-1, item-10, ...).
+    const expected = Array.from({ length: 700 }, (_, i) => i)
+      .sort((x, y) => (`item-${x}` < `item-${y}` ? -1 : 1))
+      .map(
+        (i) =>
+          `foo_item_value{customresource_group="example.com",customresource_kind="Foo",customresource_version="v1",item="item-${i}",name="big",namespace="tenant-a",note="a \\"quoted\\" note"} ${i}`,
+      );
+    assert.deepEqual(lines, expected);
+  });
+
   it('serves the complete old series during slicing, never a mix, then the new ones', async () => {
     const t = setup();
     const v1 = largeWithNote(300, 'old');
