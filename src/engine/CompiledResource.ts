@@ -1,5 +1,5 @@
 import type { GroupVersionKind, ResourceConfig } from '../config/types.ts';
-import { AttributeInterner, SeriesBlockWriter } from '../exposition/SeriesBlock.ts';
+import { AttributeInterner, renderBlock, SeriesBlockWriter } from '../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import { CelConversionCache } from './cel/CelExpression.ts';
 import type { ExpressionLabel } from './each/eachLabels.ts';
@@ -118,17 +118,40 @@ export class CompiledResource {
     headroom?: FamilyHeadroom,
     sliceAbove?: SliceThreshold,
   ): ObjectSeries {
-    const run = this._start(object, { version, kind, errors, ref, headroom }, sliceAbove);
+    const bound = this._boundLabels(version, kind);
+    const budget = new SeriesBudget(this.limits, headroom, sliceAbove);
+    const cel = new CelConversionCache();
+    const interner = new AttributeInterner();
+    const out = new Array<SeriesBlock | undefined>(this.families.length);
+    let shared: SharedBase | undefined;
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
-      const { base, values } = run.familyValues(i);
-      if (values.length === 0) continue;
-      if (values.length > 1) sortEachValues(values);
-      const writer = run.writer(family, base, values.length > 1);
-      for (const v of values) writer.add(v);
-      run.out[i] = writer.finish();
+      const context = this._context(family, object, cel, budget, errors, ref);
+      shared = this._base(family, bound.common[i]!, object, context, shared);
+      budget.startFamily(family.meta, shared.base);
+      out[i] = this._family(family, shared.base, object, context, interner);
     }
-    return run.out;
+    return out;
+  }
+
+  /** One family's block in one go (the fast path; `computeSeriesSliced` has the sliced one). */
+  private _family(
+    family: CompiledFamily,
+    base: ReadonlyMap<string, string>,
+    object: unknown,
+    context: EachContext,
+    interner: AttributeInterner,
+  ): SeriesBlock | undefined {
+    const values = family.each.values(family.path.get(object), context);
+    if (values.length === 0) return undefined;
+    if (values.length > 1) sortEachValues(values);
+    const series: { labels: [string, string][]; value: number }[] = [];
+    const seen = values.length > 1 ? new Set<string>() : undefined;
+    for (const v of values) {
+      const labels = this._seriesLabels(v, base, seen, context.errors);
+      if (labels) series.push({ labels, value: v.value });
+    }
+    return renderBlock(family.meta.name, series, interner);
   }
 
   /**
@@ -136,77 +159,106 @@ export class CompiledResource {
    * `sliceOver()` says the current slice is spent, between units of work that are bounded by the
    * limits (reading one family's values, sorting them, one series). The caller resumes it in a
    * later event-loop turn, or drops it to abandon the object. Throws LimitExceeded as
-   * `computeSeries` does; returns the complete series only at the end.
+   * `computeSeries` does; returns the complete series only at the end. (The loop is the one of
+   * `computeSeries` with yields: kept apart so that ordinary objects pay no generator.)
    */
   *computeSeriesSliced(
     object: unknown,
     request: SeriesRequest,
     sliceOver: SliceOver,
   ): Generator<void, ObjectSeries, void> {
-    const run = this._start(object, request, undefined);
-    for (let i = 0; i < this.families.length; i++) {
-      const family = this.families[i]!;
-      const { base, values } = run.familyValues(i);
-      if (values.length === 0) continue;
-      if (sliceOver()) yield;
-      if (values.length > 1) sortEachValues(values);
-      const writer = run.writer(family, base, values.length > 1);
-      for (const v of values) {
-        if (sliceOver()) yield;
-        writer.add(v);
-      }
-      if (sliceOver()) yield;
-      run.out[i] = writer.finish();
-      if (sliceOver()) yield;
-    }
-    return run.out;
-  }
-
-  /** The state one object's generation carries from family to family. */
-  private _start(object: unknown, request: SeriesRequest, sliceAbove: SliceThreshold | undefined) {
-    const { errors, ref } = request;
     const bound = this._boundLabels(request.version, request.kind);
-    const budget = new SeriesBudget(this.limits, request.headroom, sliceAbove);
+    const budget = new SeriesBudget(this.limits, request.headroom);
     const cel = new CelConversionCache();
     const interner = new AttributeInterner();
     const out = new Array<SeriesBlock | undefined>(this.families.length);
-    let shared:
-      { family: CompiledFamily; common: ReadonlyMap<string, string>; base: Map<string, string> } | undefined;
-    let context: EachContext | undefined;
-    return {
-      out,
-      /** Base labels and each-level values of family `i`, accounted in the budget. */
-      familyValues: (i: number): { base: ReadonlyMap<string, string>; values: EachValue[] } => {
-        const family = this.families[i]!;
-        const sink: ErrorSink = {
-          report: (errorKind: ObjectErrorKind, message: string) => {
-            budget.addError();
-            errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV);
-          },
-        };
-        context = { root: object, cel, errors: sink, budget };
-        const common = bound.common[i]!;
-        // Families with the same label sources share one computation of the base labels.
-        const reuse =
-          shared !== undefined &&
-          shared.common === common &&
-          shared.family.pathLabels === family.pathLabels &&
-          shared.family.expressionLabels === family.expressionLabels;
-        const base = reuse ? shared!.base : this._baseLabels(family, common, object, context);
-        if (!reuse) shared = { family, common, base };
-        budget.startFamily(family.meta, base);
-        return { base, values: family.each.values(family.path.get(object), context) };
+    let shared: SharedBase | undefined;
+    for (let i = 0; i < this.families.length; i++) {
+      const family = this.families[i]!;
+      const context = this._context(family, object, cel, budget, request.errors, request.ref);
+      shared = this._base(family, bound.common[i]!, object, context, shared);
+      budget.startFamily(family.meta, shared.base);
+      const values = family.each.values(family.path.get(object), context);
+      if (values.length === 0) continue;
+      if (sliceOver()) yield;
+      if (values.length > 1) sortEachValues(values);
+      const writer = new SeriesBlockWriter(family.meta.name, interner);
+      const seen = values.length > 1 ? new Set<string>() : undefined;
+      for (const v of values) {
+        if (sliceOver()) yield;
+        const labels = this._seriesLabels(v, shared.base, seen, context.errors);
+        if (labels) writer.add(labels, v.value);
+      }
+      if (sliceOver()) yield;
+      out[i] = writer.finish();
+      if (sliceOver()) yield;
+    }
+    return out;
+  }
+
+  /** Where a family's generators report per-object problems (each one costs a series of budget). */
+  private _context(
+    family: CompiledFamily,
+    object: unknown,
+    cel: CelConversionCache,
+    budget: SeriesBudget,
+    errors: ObjectErrors,
+    ref: ObjectRef,
+  ): EachContext {
+    const sink: ErrorSink = {
+      report: (errorKind: ObjectErrorKind, message: string) => {
+        budget.addError();
+        errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV);
       },
-      writer: (family: CompiledFamily, base: ReadonlyMap<string, string>, dedupe: boolean) =>
-        new FamilyWriter(
-          family.meta.name,
-          base,
-          (labels) => this._orderLabels(labels),
-          context!.errors,
-          dedupe,
-          interner,
-        ),
     };
+    return { root: object, cel, errors: sink, budget };
+  }
+
+  /** Families with the same label sources share one computation of the base labels. */
+  private _base(
+    family: CompiledFamily,
+    common: ReadonlyMap<string, string>,
+    object: unknown,
+    context: EachContext,
+    previous: SharedBase | undefined,
+  ): SharedBase {
+    if (
+      previous !== undefined &&
+      previous.common === common &&
+      previous.family.pathLabels === family.pathLabels &&
+      previous.family.expressionLabels === family.expressionLabels
+    )
+      return previous;
+    return { family, common, base: this._baseLabels(family, common, object, context) };
+  }
+
+  /**
+   * One each-level value's labels as a series: the base labels merged in and ordered; undefined
+   * when they repeat an earlier series' (KSM emits such series, e.g. a map iterated without
+   * labelFromKey; a scrape with duplicates is rejected by strict parsers, so the first is kept
+   * and the rest reported).
+   */
+  private _seriesLabels(
+    v: EachValue,
+    base: ReadonlyMap<string, string>,
+    seen: Set<string> | undefined,
+    errors: ErrorSink,
+  ): [string, string][] | undefined {
+    for (const [k, value] of base) if (!v.labels.has(k)) v.labels.set(k, value);
+    const labels = [...v.labels];
+    this._orderLabels(labels);
+    if (seen) {
+      const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
+      if (seen.has(key)) {
+        errors.report(
+          'duplicate-series',
+          `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`,
+        );
+        return undefined;
+      }
+      seen.add(key);
+    }
+    return labels;
   }
 
   /** Resource- and metric-level labels of one object (read-only once computed). */
@@ -269,55 +321,10 @@ export class CompiledResource {
   }
 }
 
-/**
- * Turns one family's each-level values into its block: merges the base labels in, orders them and
- * drops series with identical labels (KSM emits them, e.g. a map iterated without labelFromKey; a
- * scrape with duplicates is rejected by strict parsers, so the first is kept and the rest reported).
- */
-class FamilyWriter {
-  private readonly _base: ReadonlyMap<string, string>;
-  private readonly _order: (labels: [string, string][]) => void;
-  private readonly _errors: ErrorSink;
-  private readonly _seen: Set<string> | undefined;
-  private readonly _block: SeriesBlockWriter;
-
-  constructor(
-    name: string,
-    base: ReadonlyMap<string, string>,
-    order: (labels: [string, string][]) => void,
-    errors: ErrorSink,
-    dedupe: boolean,
-    interner: AttributeInterner,
-  ) {
-    this._base = base;
-    this._order = order;
-    this._errors = errors;
-    this._seen = dedupe ? new Set<string>() : undefined;
-    this._block = new SeriesBlockWriter(name, interner);
-  }
-
-  add(v: EachValue): void {
-    for (const [k, value] of this._base) if (!v.labels.has(k)) v.labels.set(k, value);
-    const labels = [...v.labels];
-    this._order(labels);
-    const seen = this._seen;
-    if (seen) {
-      const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
-      if (seen.has(key)) {
-        this._errors.report(
-          'duplicate-series',
-          `series with identical labels {${labels.map(([k, x]) => `${k}="${x}"`).join(',')}} dropped`,
-        );
-        return;
-      }
-      seen.add(key);
-    }
-    this._block.add(labels, v.value);
-  }
-
-  finish(): SeriesBlock | undefined {
-    return this._block.size === 0 ? undefined : this._block.finish();
-  }
+interface SharedBase {
+  readonly family: CompiledFamily;
+  readonly common: ReadonlyMap<string, string>;
+  readonly base: Map<string, string>;
 }
 
 interface BoundLabels {
