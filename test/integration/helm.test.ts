@@ -2,7 +2,10 @@
 // manifests apply, its ClusterRole is what `rbac --config` prints, and the bridge runs with the
 // chart's ConfigMap as the chart's ServiceAccount.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +17,9 @@ import type { KubeManifest, RenderOptions } from '../harness/helm.ts';
 import { startKubeApiserver } from '../harness/kubeApiserver.ts';
 import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
 import { httpRequest } from '../harness/processes.ts';
+import type { HttpRequestOptions } from '../harness/processes.ts';
+import { makeCa, makeCert } from '../support/certs.ts';
+import type { CertFiles } from '../support/certs.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { runCli } from '../support/runCli.ts';
@@ -707,6 +713,174 @@ describe('Helm chart', () => {
     });
   });
 });
+
+describe("the chart's web config, served by the bridge", () => {
+  let work: string;
+  const bridges: BridgeHandle[] = [];
+  before(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'bridge-helm-web-'));
+  });
+  after(async () => {
+    await Promise.allSettled(bridges.map((b) => b.stop()));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /**
+   * Lays out what the pod would see: the rendered Secret's web-config.yml and a cert-manager style
+   * TLS Secret (tls.crt, tls.key, ca.crt) in one directory standing in for the projected volume,
+   * and starts the bridge with the rendered container's --web.config.file mapped onto it.
+   */
+  async function serveRendered(
+    name: string,
+    objects: KubeManifest[],
+    tls: (dir: string, ca: CertFiles) => Pick<HttpRequestOptions, 'ca' | 'cert' | 'key'>,
+  ): Promise<{ bridge: BridgeHandle; container: KubeManifest['spec']; serverCa: string }> {
+    const deployment = only(objects, 'Deployment');
+    const [container] = deployment['spec']['template']['spec']['containers'];
+    const mount = (container.volumeMounts as { name: string; mountPath: string }[]).find(
+      (m) => m.name === 'web-config',
+    )!;
+    const dir = path.join(work, name);
+    mkdirSync(path.join(dir, 'objects'), { recursive: true });
+    const mounted = path.join(dir, 'web');
+    mkdirSync(mounted);
+    const secret = only(objects, 'Secret', `${deployment.metadata.name}-web-config`);
+    writeFileSync(path.join(mounted, 'web-config.yml'), secret['stringData']['web-config.yml'] as string);
+    const ca = makeCa(mounted, 'ca');
+    makeCert(mounted, ca, 'tls');
+    const { args, env } = containerCommandLine(container, {});
+    const flag = args.find((a) => a.startsWith('--web.config.file='))!;
+    const file = flag.slice('--web.config.file='.length);
+    assert.ok(file.startsWith(`${mount.mountPath}/`), `${file} is in the mounted directory`);
+    writeFileSync(path.join(dir, 'config.yaml'), configOf(objects));
+    writeFileSync(
+      path.join(dir, 'objects', 'backup.yaml'),
+      readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8'),
+    );
+    const bridge = await startBridge({
+      config: path.join(dir, 'config.yaml'),
+      source: `files:${path.join(dir, 'objects')}`,
+      extraArgs: [`--web.config.file=${path.join(mounted, path.relative(mount.mountPath, file))}`],
+      env,
+      tls: tls(mounted, ca),
+    });
+    bridges.push(bridge);
+    return { bridge, container, serverCa: readFileSync(ca.cert, 'utf8') };
+  }
+
+  it('TLS from the mounted Secret and basic auth: wrong password 401, right 200, probes reachable over HTTPS without credentials', async () => {
+    const { objects } = helmTemplate({ values: [ci('web-config')] });
+    const { bridge, container, serverCa } = await serveRendered('tls', objects, (_, ca) => ({
+      ca: readFileSync(ca.cert),
+    }));
+    const basic = (user: string, password: string) => ({
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    });
+    for (const base of [bridge.url, bridge.telemetryUrl]) {
+      const none = await httpRequest(`${base}/metrics`, { ca: serverCa });
+      assert.equal(none.status, 401, base);
+      assert.equal(none.headers['www-authenticate'], 'Basic');
+      const wrong = await httpRequest(`${base}/metrics`, {
+        ca: serverCa,
+        headers: basic('prometheus', 'wrong'),
+      });
+      assert.equal(wrong.status, 401, base);
+      const right = await httpRequest(`${base}/metrics`, {
+        ca: serverCa,
+        headers: basic('prometheus', 'changeme'),
+      });
+      assert.equal(right.status, 200, base);
+      assert.equal(right.headers['x-content-type-options'], 'nosniff');
+    }
+    const served = await httpRequest(`${bridge.url}/metrics`, {
+      ca: serverCa,
+      headers: basic('prometheus', 'changeme'),
+    });
+    assert.equal(samples(served.body, 'backup_size_bytes').length, 1);
+    // The certificate served is the mounted tls.crt.
+    assert.equal(await servedCommonName(bridge.address), 'tls');
+    // Plain HTTP is not served.
+    await assert.rejects(httpRequest(`http://${bridge.address}/metrics`, { timeoutMs: 2000 }));
+    // The rendered probes, as kubelet runs them: HTTPS, no certificate check, no credentials.
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      const { path: probePath, scheme } = probe.httpGet as { path: string; scheme: string };
+      assert.equal(scheme, 'HTTPS');
+      assert.equal(await kubeletHttpsGet(bridge.address, probePath), 200, probePath);
+    }
+  });
+
+  it('client certificates required: the rendered tcpSocket probes connect; HTTPS without a client certificate is refused', async () => {
+    const values = path.join(work, 'mtls-values.yaml');
+    writeFileSync(
+      values,
+      [
+        'webConfig:',
+        '  config: |',
+        '    tls_server_config:',
+        '      cert_file: tls.crt',
+        '      key_file: tls.key',
+        '      client_auth_type: RequireAndVerifyClientCert',
+        '      client_ca_file: ca.crt',
+        '  tlsSecret:',
+        '    name: crd-metrics-bridge-tls',
+        '',
+      ].join('\n'),
+    );
+    const { objects } = helmTemplate({ values: [values] });
+    let client: CertFiles | undefined;
+    const { bridge, container, serverCa } = await serveRendered('mtls', objects, (dir, ca) => {
+      client = makeCert(dir, ca, 'client', 'client');
+      return { ca: readFileSync(ca.cert), cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    });
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      assert.deepEqual(probe.tcpSocket, { port: 'http-metrics' });
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(bridge.address.split(':')[1]), '127.0.0.1', () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', reject);
+      });
+    }
+    await assert.rejects(httpRequest(`${bridge.url}/readyz`, { ca: serverCa, timeoutMs: 2000 }));
+    const withCert = await httpRequest(`${bridge.url}/metrics`, {
+      ca: serverCa,
+      cert: readFileSync(client!.cert),
+      key: readFileSync(client!.key),
+    });
+    assert.equal(withCert.status, 200);
+    assert.equal(samples(withCert.body, 'backup_size_bytes').length, 1);
+  });
+});
+
+/** A GET as kubelet's HTTPS probe makes it: no client certificate, the server's not verified. */
+function kubeletHttpsGet(address: string, probePath: string): Promise<number> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const request = https.get(
+      { host, port: Number(port), path: probePath, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    request.on('error', reject);
+    request.setTimeout(5000, () => request.destroy(new Error('probe timed out')));
+  });
+}
+
+/** The subject CN of the certificate a TLS listener presents. */
+function servedCommonName(address: string): Promise<string> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port: Number(port), rejectUnauthorized: false }, () => {
+      const subject = socket.getPeerCertificate().subject as { CN?: string | string[] } | undefined;
+      socket.destroy();
+      resolve(String(subject?.CN));
+    });
+    socket.on('error', reject);
+  });
+}
 
 interface EnvVar {
   name: string;
