@@ -711,6 +711,52 @@ describe('Helm chart', () => {
         assert.deepEqual(unexpectedListWatchFailures(shard.log()), []);
       }
     });
+
+    it("authFilter: the chart's RBAC lets the bridge review tokens; the metrics-reader binding decides 200 or 403", async () => {
+      const { text, objects } = helmTemplate({ release: 'filtered', values: [ci('auth-filter')] });
+      await kubectl(['apply', '--server-side', '-f', '-'], text);
+      const deployment = only(objects, 'Deployment');
+      const namespace = deployment.metadata.namespace!;
+      const podSpec = deployment['spec']['template']['spec'];
+      const configFile = path.join(work, 'filtered-config.yaml');
+      writeFileSync(configFile, configOf(objects));
+      const kubeconfig = await api.createServiceAccountKubeconfig(
+        namespace,
+        podSpec.serviceAccountName as string,
+      );
+      const { args, env } = containerCommandLine(podSpec.containers[0], {});
+      const passed = args
+        .slice(1)
+        .filter((a) => !/^--(config|source|web\.listen-address|telemetry\.listen-address)=/.test(a));
+      assert.deepEqual(passed, ['--auth-filter']);
+      await kubectl(['apply', '-f', path.join(repoRoot, 'examples/backup/backup.yaml')]);
+      const filtered = await startBridge({
+        config: configFile,
+        source: 'kubernetes',
+        extraArgs: [...passed, `--kubeconfig=${kubeconfig}`],
+        env,
+      });
+      shardBridges.push(filtered);
+      // The ci values bind the metrics-reader role to monitoring/prometheus-k8s, and nobody else.
+      const [subject] = only(objects, 'ClusterRoleBinding', 'filtered-crd-metrics-bridge-metrics-reader')[
+        'subjects'
+      ];
+      const allowed = await api.serviceAccountToken(subject.namespace as string, subject.name as string);
+      const other = await api.serviceAccountToken(namespace, 'not-a-scraper');
+      const get = (url: string, token?: string) =>
+        httpRequest(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+      for (const base of [filtered.url, filtered.telemetryUrl]) {
+        assert.equal((await get(`${base}/metrics`)).status, 401, base);
+        assert.equal((await get(`${base}/metrics`, 'not-a-token')).status, 401, base);
+        assert.equal((await get(`${base}/metrics`, other)).status, 403, base);
+        assert.equal((await get(`${base}/metrics`, allowed)).status, 200, base);
+      }
+      assert.equal((await get(`${filtered.url}/readyz`)).status, 200);
+      assert.match(
+        (await get(`${filtered.url}/metrics`, allowed)).body,
+        /^backup_size_bytes\{namespace="default",name="test-backup"/m,
+      );
+    });
   });
 });
 
