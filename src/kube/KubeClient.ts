@@ -32,6 +32,14 @@ export interface KubeClientOptions {
   readonly kubeconfig?: string;
   /** Context to use instead of the kubeconfig's current one. */
   readonly context?: string;
+  /**
+   * Ask for gzip-compressed responses. Off by default: between a pod and its API server the
+   * network is rarely the limit, and decompressing cost this client ~30 µs of CPU per object
+   * during an initial sync (0.6 s of a 20k-object sync, more than JSON parsing), besides the API
+   * server's CPU to compress. Worth turning on over a slow link.
+   * @default false
+   */
+  readonly compression?: boolean;
 }
 
 type TlsOptions = ReturnType<KubeconfigCredentials['tls']>;
@@ -79,6 +87,7 @@ export class KubeClient {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     const headers: Record<string, string> = { accept: 'application/json' };
+    if (!this._options.compression) headers['accept-encoding'] = 'identity';
     let tls: TlsOptions;
     if (this._credentials.selection.user.plugin) {
       tls = await this._applyPlugin(headers);
