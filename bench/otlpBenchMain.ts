@@ -3,7 +3,8 @@
 // Prints one JSON line (OtlpBenchResult). The bridge's cache holds OBJECTS objects with 5 series
 // each; exports go over loopback HTTP to a sink in a child process that counts the bytes.
 import { fork } from 'node:child_process';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
@@ -30,6 +31,15 @@ export interface OtlpBenchResult {
   cpuMs: number;
   /** Longest event-loop delay seen during the exports (1 ms resolution histogram). */
   maxLoopDelayMs: number;
+  /**
+   * Longest stall of the event loop in main-thread CPU time: the most CPU this thread used between
+   * two consecutive turns of a 1 ms timer. Unlike maxLoopDelayMs it does not count time the OS
+   * gave to other processes, so it is what the stall would be on an idle machine.
+   */
+  maxLoopStallCpuMs: number;
+  /** Longest garbage-collection pause during the exports, and its kind (V8's gc entry `kind`). */
+  longestGcPauseMs: number;
+  longestGcKind: string;
   /** Longest synchronous encoding stretch the bridge's exporter measured itself. */
   longestSliceMs: number | undefined;
   /** The same stretch in main-thread CPU time (independent of other load on the machine). */
@@ -123,6 +133,18 @@ async function main(): Promise<void> {
     let longestSlice = 0;
     let longestSliceCpu = 0;
     const threadCpus: number[] = [];
+    let longestGc: PerformanceEntry | undefined;
+    const gcs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (e.duration > (longestGc?.duration ?? 0)) longestGc = e;
+    });
+    gcs.observe({ entryTypes: ['gc'] });
+    let maxStallCpu = 0;
+    let lastTickCpu = process.threadCpuUsage();
+    const ticker = setInterval(() => {
+      const used = process.threadCpuUsage(lastTickCpu);
+      maxStallCpu = Math.max(maxStallCpu, (used.user + used.system) / 1000);
+      lastTickCpu = process.threadCpuUsage();
+    }, 1);
     loop.enable();
     for (let i = 0; i < 3; i++) {
       const cpu = process.cpuUsage();
@@ -140,6 +162,8 @@ async function main(): Promise<void> {
       longestSliceCpu = Math.max(longestSliceCpu, last?.longestSliceCpuMs ?? 0);
     }
     loop.disable();
+    clearInterval(ticker);
+    gcs.disconnect();
     const peak = Math.max(process.resourceUsage().maxRSS * 1024, peakBefore);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const result: OtlpBenchResult = {
@@ -152,6 +176,9 @@ async function main(): Promise<void> {
       wallMs: median(walls),
       cpuMs: median(cpus),
       maxLoopDelayMs: loop.max / 1e6,
+      maxLoopStallCpuMs: maxStallCpu,
+      longestGcPauseMs: longestGc?.duration ?? 0,
+      longestGcKind: gcKind((longestGc as { detail?: { kind?: number } } | undefined)?.detail?.kind),
       longestSliceMs: kind === 'bridge' ? longestSlice : undefined,
       longestSliceCpuMs: kind === 'bridge' ? longestSliceCpu : undefined,
       threadCpuMs: median(threadCpus),
@@ -164,6 +191,13 @@ async function main(): Promise<void> {
   } finally {
     sink.kill();
   }
+}
+
+function gcKind(kind: number | undefined): string {
+  // perf_hooks.constants.NODE_PERFORMANCE_GC_*
+  return (
+    { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak-callbacks' }[kind ?? 0] ?? String(kind)
+  );
 }
 
 await main();

@@ -20,26 +20,45 @@ export interface SeriesBlock {
 type Labels = readonly (readonly [string, string])[];
 
 /**
- * Reuses one attributes object for the series of an object whose label sets are equal (the usual
- * case: every family of an object has the same identifying labels), which cuts the cache's memory.
+ * Reuses one attributes object, and one rendered `{k="v",...}` text, for the series of an object
+ * whose label sets are equal (the usual case: every family of an object has the same identifying
+ * labels), which cuts the cache's memory and the rendering work per family.
  */
 export class AttributeInterner {
   private _labels: Labels | undefined;
   private _attributes: Record<string, string> | undefined;
+  private _text = '';
 
   attributes(labels: Labels): Record<string, string> {
+    this._intern(labels);
+    return this._attributes!;
+  }
+
+  /** `{k="v",...}` (escaped), or '' for no labels. */
+  labelText(labels: Labels): string {
+    this._intern(labels);
+    return this._text;
+  }
+
+  private _intern(labels: Labels): void {
     const last = this._labels;
     if (last !== undefined && last.length === labels.length) {
       let same = true;
       for (let i = 0; i < labels.length && same; i++)
         same = last[i]![0] === labels[i]![0] && last[i]![1] === labels[i]![1];
-      if (same) return this._attributes!;
+      if (same) return;
     }
     const attributes: Record<string, string> = {};
-    for (const [k, v] of labels) attributes[k] = v;
+    const parts: string[] = [];
+    for (let j = 0; j < labels.length; j++) {
+      const [k, v] = labels[j]!;
+      attributes[k] = v;
+      parts.push(j === 0 ? '{' : ',', k, '="', escapeLabelValue(v), '"');
+    }
+    if (parts.length > 0) parts.push('}');
     this._labels = labels;
     this._attributes = attributes;
-    return attributes;
+    this._text = parts.join('');
   }
 }
 
@@ -115,18 +134,8 @@ export function renderBlock(
   const points: SeriesPoint[] = new Array<SeriesPoint>(series.length);
   for (let i = 0; i < series.length; i++) {
     const s = series[i]!;
-    parts.push(name);
-    if (s.labels.length > 0) {
-      parts.push('{');
-      for (let j = 0; j < s.labels.length; j++) {
-        const [k, v] = s.labels[j]!;
-        parts.push(j === 0 ? '' : ',', k, '="', escapeLabelValue(v), '"');
-      }
-      parts.push('}');
-    }
-    parts.push(' ', formatSampleValue(s.value), '\n');
+    parts.push(name, interner.labelText(s.labels), ' ', formatSampleValue(s.value), '\n');
     points[i] = { attributes: interner.attributes(s.labels), value: s.value };
   }
-  const text = parts.join('');
-  return { text, points };
+  return { text: parts.join(''), points };
 }

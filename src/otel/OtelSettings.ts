@@ -1,9 +1,14 @@
-import {
-  mergeHeadersConfig,
-  mergeResourceAttributesConfig,
-  parseConfigFile,
-} from '@opentelemetry/configuration';
+import { createRequire } from 'node:module';
+import type * as OtelConfiguration from '@opentelemetry/configuration';
 import type { Attributes } from '@opentelemetry/api';
+
+/**
+ * @opentelemetry/configuration, loaded only for an OTEL_CONFIG_FILE: its schema validator is a
+ * 560 KB module, which every start paid for.
+ */
+function configuration(): typeof OtelConfiguration {
+  return createRequire(import.meta.url)('@opentelemetry/configuration') as typeof OtelConfiguration;
+}
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
@@ -122,6 +127,7 @@ export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelS
 
 /** Reads an OpenTelemetry declarative configuration file (file_format 1.x) with the official parser. */
 export function otelSettingsFromFile(file: string): OtelSettings {
+  const { mergeHeadersConfig, mergeResourceAttributesConfig, parseConfigFile } = configuration();
   let model;
   try {
     model = parseConfigFile(file);

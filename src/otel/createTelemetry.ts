@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import {
   defaultResource,
   detectResources,
@@ -7,7 +8,7 @@ import {
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Logger } from 'pino';
-import { createOtlpExporter, otlpTarget } from './createOtlpExporter.ts';
+import type * as OtlpExporterModule from './createOtlpExporter.ts';
 import { CustomResourceMetricProducer } from './CustomResourceMetricProducer.ts';
 import { ObservedMetricExporter } from './ObservedMetricExporter.ts';
 import type { OtelSettings } from './OtelSettings.ts';
@@ -43,6 +44,16 @@ export interface Telemetry {
 }
 
 /**
+ * The OTLP push (OTel's HTTP transport and serializers, about 80 modules and 100 ms of start-up),
+ * loaded only when a push is configured; the default is the Prometheus endpoint alone. A
+ * synchronous require of the ES module, from src/ (.ts) or dist/ (.js) alike.
+ */
+function otlpExporterModule(): typeof OtlpExporterModule {
+  const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return createRequire(import.meta.url)(`./createOtlpExporter${extension}`) as typeof OtlpExporterModule;
+}
+
+/**
  * Assembles the OpenTelemetry side in dependency order: resource, readers (pull and OTLP push,
  * both fed by the custom-resource producer), provider, then the self-metrics on its meter. OTLP
  * export results are tallied in a plain object the self-metrics observe, so nothing here refers
@@ -65,6 +76,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     readers.push(pullReader);
   }
   for (const otlp of otel.otlp) {
+    const { createOtlpExporter, otlpTarget } = otlpExporterModule();
     const target = otlpTarget(otlp);
     const exporter = new ObservedMetricExporter(createOtlpExporter(otlp), target, logger, {
       onExport: (result) => void exportResults[result]++,

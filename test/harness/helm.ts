@@ -85,3 +85,47 @@ export function only(objects: readonly KubeManifest[], kind: string, name?: stri
   }
   return found[0]!;
 }
+
+/** The one Deployment or StatefulSet (the chart renders one of the two). */
+export function workloadOf(objects: readonly KubeManifest[]): KubeManifest {
+  const found = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  if (found.length !== 1)
+    throw new Error(
+      `expected one Deployment or StatefulSet, found ${found.map((o) => o.metadata.name).join(', ')}`,
+    );
+  return found[0]!;
+}
+
+interface ContainerEnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string } };
+}
+
+/**
+ * What the kubelet would run for a rendered container: its env with downward-API field references
+ * resolved from `fields` (e.g. {'metadata.name': 'pod-0'}), and its args with `$(VAR)` expanded
+ * from that env as Kubernetes does (`$$` is a literal `$`; an unknown variable stays as written).
+ * Env entries from other sources (secretKeyRef, ...) are an error: the tests do not need them.
+ */
+export function containerCommandLine(
+  rendered: unknown,
+  fields: Record<string, string>,
+): { args: string[]; env: Record<string, string> } {
+  const container = rendered as { args?: string[]; env?: ContainerEnvVar[] };
+  const env: Record<string, string> = {};
+  for (const entry of container.env ?? []) {
+    if (entry.value !== undefined) env[entry.name] = entry.value;
+    else if (entry.valueFrom?.fieldRef) {
+      const value = fields[entry.valueFrom.fieldRef.fieldPath];
+      if (value === undefined)
+        throw new Error(`no value given for field ${entry.valueFrom.fieldRef.fieldPath}`);
+      env[entry.name] = value;
+    } else throw new Error(`env ${entry.name}: only value and fieldRef are supported here`);
+  }
+  const expand = (arg: string): string =>
+    arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, name: string | undefined) =>
+      name === undefined ? '$' : (env[name] ?? match),
+    );
+  return { args: (container.args ?? []).map(expand), env };
+}

@@ -2,33 +2,42 @@
 // manifests apply, its ClusterRole is what `rbac --config` prints, and the bridge runs with the
 // chart's ConfigMap as the chart's ServiceAccount.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../harness/binaries.ts';
-import { chartDir, helm, helmTemplate, only } from '../harness/helm.ts';
+import { chartDir, containerCommandLine, helm, helmTemplate, only, workloadOf } from '../harness/helm.ts';
 import type { KubeManifest, RenderOptions } from '../harness/helm.ts';
 import { startKubeApiserver } from '../harness/kubeApiserver.ts';
 import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
 import { httpRequest } from '../harness/processes.ts';
+import type { HttpRequestOptions } from '../harness/processes.ts';
+import { makeCa, makeCert } from '../support/certs.ts';
+import type { CertFiles } from '../support/certs.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { runCli } from '../support/runCli.ts';
 import { until } from '../support/until.ts';
 import { unexpectedListWatchFailures } from '../support/listWatchFailures.ts';
+import { assertPartition } from '../support/partition.ts';
 
 const ci = (name: string): string => path.join(chartDir, 'ci', `${name}-values.yaml`);
-const VALUES_FILES = ['monitoring', 'network', 'custom-config'];
+const VALUES_FILES = ['monitoring', 'network', 'custom-config', 'autosharding', 'web-config', 'auth-filter'];
+/** Objects for the auto-sharding run. */
+const OBJECTS = 90;
 const CERT_MANAGER_CONFIG = path.join(repoRoot, 'examples/cert-manager/config.yaml');
 
 const deployFile = (name: string): KubeManifest =>
   parse(readFileSync(path.join(repoRoot, 'deploy', name), 'utf8')) as KubeManifest;
 
 function configOf(objects: readonly KubeManifest[]): string {
-  const configMap = only(objects, 'ConfigMap', objects.find((o) => o.kind === 'Deployment')!.metadata.name);
+  const configMap = only(objects, 'ConfigMap', workloadOf(objects).metadata.name);
   return configMap['data']['config.yaml'] as string;
 }
 
@@ -195,15 +204,45 @@ describe('Helm chart', () => {
     ['--set-file config=examples/cert-manager/config.yaml', { setFiles: { config: CERT_MANAGER_CONFIG } }],
   ];
   for (const [name, options] of rbacCases) {
-    it(`has the ClusterRole rules \`rbac --config\` prints, with ${name}`, async () => {
+    it(`has the ClusterRole (and sharding Role) rules \`rbac --config\` prints, with ${name}`, async () => {
       const { objects } = helmTemplate(options);
       const configFile = path.join(work, `config-${name.replace(/[^a-z0-9]+/gi, '-')}.yaml`);
       writeFileSync(configFile, configOf(objects));
-      const rbac = await runCli(['rbac', '--config', configFile]);
+      // The flags follow what the rendered container runs with.
+      const args = workloadOf(objects)['spec']['template']['spec']['containers'][0].args as string[];
+      const authFilter = args.includes('--auth-filter');
+      const autoSharding = args.includes('--pod=$(POD_NAME)');
+      const rbac = await runCli([
+        'rbac',
+        '--config',
+        configFile,
+        ...(authFilter ? ['--auth-filter'] : []),
+        ...(autoSharding ? ['--pod-sharding', 'monitoring'] : []),
+      ]);
       assert.equal(rbac.code, 0, rbac.stderr);
-      const expected = parse(rbac.stdout) as KubeManifest;
-      const role = only(objects, 'ClusterRole');
-      assert.deepEqual(role['rules'], expected['rules']);
+      const expected = parseAllDocuments(rbac.stdout).map((d) => d.toJS() as KubeManifest);
+      assert.deepEqual(
+        only(objects, 'ClusterRole', workloadOf(objects).metadata.name)['rules'],
+        only(expected, 'ClusterRole')['rules'],
+      );
+      if (autoSharding) {
+        const role = only(objects, 'Role');
+        assert.deepEqual(role['rules'], only(expected, 'Role')['rules']);
+        assert.equal(role.metadata.namespace, only(expected, 'Role').metadata.namespace);
+        const binding = only(objects, 'RoleBinding');
+        assert.deepEqual(binding['roleRef'], {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'Role',
+          name: role.metadata.name,
+        });
+        assert.deepEqual(
+          binding['subjects'],
+          only(objects, 'ClusterRoleBinding', role.metadata.name.replace(/-sharding$/, ''))['subjects'],
+        );
+      } else {
+        assert.equal(objects.filter((o) => o.kind === 'Role').length, 0);
+        assert.equal(expected.filter((o) => o.kind === 'Role').length, 0);
+      }
     });
   }
 
@@ -224,9 +263,229 @@ describe('Helm chart', () => {
     ]);
   });
 
+  it('autosharding: a StatefulSet of `replicas` shards on the headless Service, with the pod of the Deployment plus the downward API', () => {
+    const { objects } = helmTemplate({ values: [ci('autosharding')] });
+    assert.equal(objects.filter((o) => o.kind === 'Deployment').length, 0);
+    const statefulSet = only(objects, 'StatefulSet', 'crd-metrics-bridge');
+    const service = only(objects, 'Service');
+    assert.equal(statefulSet['spec']['serviceName'], service.metadata.name);
+    assert.equal(service['spec']['clusterIP'], 'None');
+    assert.equal(statefulSet['spec']['replicas'], 3);
+    assert.equal(statefulSet['spec']['podManagementPolicy'], 'Parallel');
+    assert.equal(statefulSet['spec']['volumeClaimTemplates'], undefined);
+    const deployment = only(helmTemplate().objects, 'Deployment');
+    assert.deepEqual(statefulSet['spec']['selector'], deployment['spec']['selector']);
+    // The container of deploy/sharding/statefulset.yaml: --pod/--pod-namespace from the downward API.
+    const shipped = only(
+      parseAllDocuments(readFileSync(path.join(repoRoot, 'deploy/sharding/statefulset.yaml'), 'utf8')).map(
+        (d) => d.toJS() as KubeManifest,
+      ),
+      'StatefulSet',
+    );
+    const pod = statefulSet['spec']['template']['spec'];
+    const [container] = pod.containers;
+    const [shippedContainer] = shipped['spec']['template']['spec']['containers'];
+    assert.deepEqual(container.args, shippedContainer.args);
+    const downward = (env: { name: string }[]) => env.filter((e) => e.name.startsWith('POD_'));
+    assert.deepEqual(downward(container.env as EnvVar[]), downward(shippedContainer.env as EnvVar[]));
+    assert.equal(downward(container.env as EnvVar[]).length, 2);
+    // Everything else in the pod is the Deployment's.
+    const [plainContainer] = deployment['spec']['template']['spec']['containers'];
+    assert.deepEqual(container.args, [
+      ...plainContainer.args,
+      '--pod=$(POD_NAME)',
+      '--pod-namespace=$(POD_NAMESPACE)',
+    ]);
+    assert.deepEqual(
+      (container.env as EnvVar[]).filter((e) => !e.name.startsWith('POD_')),
+      plainContainer.env,
+    );
+    const strip = (podSpec: unknown) => {
+      const spec = podSpec as { containers: object[] };
+      return { ...spec, containers: spec.containers.map((c) => ({ ...c, args: undefined, env: undefined })) };
+    };
+    assert.deepEqual(strip(pod), strip(deployment['spec']['template']['spec']));
+    assert.deepEqual(statefulSet['spec']['template']['metadata'], deployment['spec']['template']['metadata']);
+    // The PDB and the ServiceMonitor select the shards; the config roll works as for the Deployment.
+    const podLabels = statefulSet['spec']['template']['metadata']['labels'] as Record<string, string>;
+    const selects = (selector: unknown, labels: Record<string, string>) =>
+      Object.entries(selector as Record<string, string>).every(([k, v]) => labels[k] === v);
+    assert.ok(selects(only(objects, 'PodDisruptionBudget')['spec']['selector']['matchLabels'], podLabels));
+    assert.ok(selects(service['spec']['selector'], podLabels));
+    assert.ok(
+      selects(only(objects, 'ServiceMonitor')['spec']['selector']['matchLabels'], service.metadata.labels!),
+    );
+    const checksum = (o: readonly KubeManifest[]) =>
+      workloadOf(o)['spec']['template']['metadata']['annotations']['checksum/config'] as string;
+    const other = helmTemplate({
+      values: [ci('autosharding')],
+      setFiles: { config: CERT_MANAGER_CONFIG },
+    }).objects;
+    assert.notEqual(checksum(other), checksum(objects));
+    assert.equal(checksum(objects), checksum(helmTemplate().objects));
+  });
+
+  it('autosharding fails with one line unless the Service is headless', () => {
+    const r = helm([
+      'template',
+      'x',
+      chartDir,
+      '--set',
+      'autosharding.enabled=true',
+      '--set',
+      'service.clusterIP=',
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /autosharding\.enabled needs the headless Service the StatefulSet names: set service\.clusterIP to None/,
+    );
+  });
+
+  it('webConfig: a Secret holding the file, mounted with the TLS Secret, --web.config.file, HTTPS probes and ServiceMonitor', () => {
+    const { objects } = helmTemplate({ values: [ci('web-config')] });
+    const values = parse(readFileSync(ci('web-config'), 'utf8')) as { webConfig: { config: string } };
+    const secret = only(objects, 'Secret', 'crd-metrics-bridge-web-config');
+    const file = secret['stringData']['web-config.yml'] as string;
+    assert.equal(file, values.webConfig.config);
+    const pod = only(objects, 'Deployment')['spec']['template'];
+    const [container] = pod.spec.containers;
+    assert.ok(
+      (container.args as string[]).includes('--web.config.file=/etc/crd-metrics-bridge-web/web-config.yml'),
+    );
+    assert.deepEqual(
+      (container.volumeMounts as { name: string }[]).find((m) => m.name === 'web-config'),
+      { name: 'web-config', mountPath: '/etc/crd-metrics-bridge-web', readOnly: true },
+    );
+    assert.deepEqual(
+      (pod.spec.volumes as { name: string }[]).find((v) => v.name === 'web-config'),
+      {
+        name: 'web-config',
+        projected: {
+          sources: [
+            { secret: { name: 'crd-metrics-bridge-web-config' } },
+            { secret: { name: 'crd-metrics-bridge-tls' } },
+          ],
+        },
+      },
+    );
+    assert.equal(
+      pod.metadata.annotations['checksum/web-config'],
+      createHash('sha256').update(values.webConfig.config).digest('hex'),
+    );
+    // TLS without required client certificates: kubelet probes over HTTPS (docs/serving.md).
+    assert.deepEqual(container.livenessProbe.httpGet, {
+      path: '/livez',
+      port: 'http-metrics',
+      scheme: 'HTTPS',
+    });
+    assert.deepEqual(container.readinessProbe.httpGet, {
+      path: '/readyz',
+      port: 'http-metrics',
+      scheme: 'HTTPS',
+    });
+    const endpoints = only(objects, 'ServiceMonitor')['spec']['endpoints'] as Record<string, unknown>[];
+    assert.equal(endpoints.length, 2);
+    for (const endpoint of endpoints) {
+      assert.equal(endpoint['scheme'], 'https');
+      assert.deepEqual(endpoint['tlsConfig'], {
+        ca: { secret: { name: 'crd-metrics-bridge-tls', key: 'ca.crt' } },
+        serverName: 'crd-metrics-bridge.monitoring.svc',
+      });
+      assert.deepEqual(endpoint['basicAuth'], {
+        username: { name: 'crd-metrics-bridge-scrape', key: 'username' },
+        password: { name: 'crd-metrics-bridge-scrape', key: 'password' },
+      });
+      assert.equal(endpoint['bearerTokenFile'], undefined);
+    }
+    // Without webConfig: no Secret, no volume, plain HTTP probes.
+    const plain = helmTemplate().objects;
+    assert.equal(plain.filter((o) => o.kind === 'Secret').length, 0);
+    assert.equal(only(plain, 'Deployment')['spec']['template']['spec']['volumes'].length, 2);
+  });
+
+  it('webConfig with required client certificates: tcpSocket probes (kubelet sends none)', () => {
+    const mtls = path.join(work, 'mtls-values.yaml');
+    writeFileSync(
+      mtls,
+      'webConfig:\n  config:\n    tls_server_config:\n      cert_file: tls.crt\n      key_file: tls.key\n' +
+        '      client_auth_type: RequireAndVerifyClientCert\n      client_ca_file: ca.crt\n',
+    );
+    const { objects } = helmTemplate({ values: [mtls] });
+    const [container] = only(objects, 'Deployment')['spec']['template']['spec']['containers'];
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      assert.equal(probe.httpGet, undefined);
+      assert.deepEqual(probe.tcpSocket, { port: 'http-metrics' });
+    }
+    // An explicit scheme in the values is kept.
+    const kept = helmTemplate({
+      values: [ci('web-config')],
+      set: ['livenessProbe.httpGet.scheme=HTTP'],
+    }).objects;
+    const [keptContainer] = only(kept, 'Deployment')['spec']['template']['spec']['containers'];
+    assert.equal(keptContainer.livenessProbe.httpGet.scheme, 'HTTP');
+    assert.equal(keptContainer.readinessProbe.httpGet.scheme, 'HTTPS');
+  });
+
+  it('authFilter: --auth-filter, the two create rules, the metrics-reader ClusterRole of deploy/auth-filter/ and a bearer token for the ServiceMonitor', () => {
+    const { objects } = helmTemplate({ values: [ci('auth-filter')] });
+    const [container] = only(objects, 'Deployment')['spec']['template']['spec']['containers'];
+    assert.ok((container.args as string[]).includes('--auth-filter'));
+    const deployDocs = (name: string) =>
+      parseAllDocuments(readFileSync(path.join(repoRoot, 'deploy/auth-filter', name), 'utf8')).map(
+        (d) => d.toJS() as KubeManifest,
+      );
+    const rules = only(objects, 'ClusterRole', 'crd-metrics-bridge')['rules'] as unknown[];
+    assert.deepEqual(rules.slice(-2), only(deployDocs('auth-filter-rbac.yaml'), 'ClusterRole')['rules']);
+    const reader = only(objects, 'ClusterRole', 'crd-metrics-bridge-metrics-reader');
+    assert.deepEqual(reader['rules'], only(deployDocs('metrics-reader.yaml'), 'ClusterRole')['rules']);
+    const binding = only(objects, 'ClusterRoleBinding', 'crd-metrics-bridge-metrics-reader');
+    assert.deepEqual(binding['roleRef'], {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'crd-metrics-bridge-metrics-reader',
+    });
+    assert.deepEqual(binding['subjects'], [
+      { kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' },
+    ]);
+    for (const endpoint of only(objects, 'ServiceMonitor')['spec']['endpoints'] as Record<
+      string,
+      unknown
+    >[]) {
+      assert.equal(endpoint['bearerTokenFile'], '/var/run/secrets/kubernetes.io/serviceaccount/token');
+      assert.equal(endpoint['scheme'], undefined);
+    }
+    // An authorization from a Secret replaces the token file.
+    const withSecret = helmTemplate({
+      values: [ci('auth-filter')],
+      set: [
+        'serviceMonitor.authorization.credentials.name=scrape-token',
+        'serviceMonitor.authorization.credentials.key=token',
+      ],
+    }).objects;
+    const [endpoint] = only(withSecret, 'ServiceMonitor')['spec']['endpoints'] as Record<string, unknown>[];
+    assert.equal(endpoint!['bearerTokenFile'], undefined);
+    assert.deepEqual(endpoint!['authorization'], { credentials: { name: 'scrape-token', key: 'token' } });
+    // Not enabled: none of it.
+    const plain = helmTemplate({ values: [ci('monitoring')] }).objects;
+    assert.equal(plain.filter((o) => o.metadata.name.endsWith('metrics-reader')).length, 0);
+    assert.ok(
+      !(only(plain, 'Deployment')['spec']['template']['spec']['containers'][0].args as string[]).includes(
+        '--auth-filter',
+      ),
+    );
+  });
+
+  it('authFilter with basic_auth_users fails with one line', () => {
+    const r = helm(['template', 'x', chartDir, '--values', ci('auth-filter'), '--values', ci('web-config')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /authFilter\.enabled cannot be combined with webConfig\.config\.basic_auth_users/);
+  });
+
   describe('on a real kube-apiserver', () => {
     let api: KubeApiserverHandle;
     let bridge: BridgeHandle | undefined;
+    const shardBridges: BridgeHandle[] = [];
     const kubectl = async (args: string[], input?: string): Promise<string> => {
       const r = await api.kubectl(args, input === undefined ? {} : { input });
       assert.equal(r.code, 0, `kubectl ${args.join(' ')} failed: ${r.stderr}`);
@@ -252,6 +511,7 @@ describe('Helm chart', () => {
     });
     after(async () => {
       await bridge?.stop();
+      await Promise.allSettled(shardBridges.map((b) => b.stop()));
       await api?.stop();
     });
 
@@ -259,7 +519,7 @@ describe('Helm chart', () => {
       for (const values of VALUES_FILES) {
         const { text } = helmTemplate({ values: [ci(values)] });
         const out = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', '-'], text);
-        assert.match(out, /deployment.apps\/\S+ serverside-applied \(server dry run\)/, values);
+        assert.match(out, /(deployment|statefulset).apps\/\S+ serverside-applied \(server dry run\)/, values);
       }
     });
 
@@ -319,8 +579,354 @@ describe('Helm chart', () => {
       assert.doesNotMatch(self, /reason="forbidden"/);
       assert.deepEqual(unexpectedListWatchFailures(bridge.log()), []);
     });
+
+    it('autosharding: the chart applies, and bridges run as its StatefulSet pods would split the objects exactly', async () => {
+      const release = 'sharded';
+      const { text, objects } = helmTemplate({ release, values: [ci('autosharding')] });
+      const applied = await kubectl(['apply', '--server-side', '-f', '-'], text);
+      assert.match(applied, /statefulset.apps\/sharded-crd-metrics-bridge serverside-applied/);
+      assert.match(
+        applied,
+        /role.rbac.authorization.k8s.io\/sharded-crd-metrics-bridge-sharding serverside-applied/,
+      );
+      const statefulSet = only(objects, 'StatefulSet');
+      const name = statefulSet.metadata.name;
+      const namespace = statefulSet.metadata.namespace!;
+      const podSpec = statefulSet['spec']['template']['spec'];
+      const serviceAccount = podSpec.serviceAccountName as string;
+      const configFile = path.join(work, 'sharded-config.yaml');
+      writeFileSync(
+        configFile,
+        await kubectl(['get', 'configmap', name, '-n', namespace, '-o', 'jsonpath={.data.config\\.yaml}']),
+      );
+      const items = Array.from({ length: OBJECTS }, (_, i) => ({
+        apiVersion: 'backup.example.com/v1',
+        kind: 'Backup',
+        metadata: { name: `shard-test-${i}`, namespace: i % 2 === 0 ? 'default' : 'monitoring' },
+        spec: { target: `s3://bucket/${i}` },
+        status: {
+          phase: i % 3 === 0 ? 'Failed' : 'Completed',
+          sizeBytes: i * 100,
+          startTime: '2026-02-09T10:00:00Z',
+          endTime: '2026-02-09T10:05:00Z',
+        },
+      }));
+      await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+      const total = (
+        JSON.parse(await kubectl(['get', 'backups', '-A', '-o', 'json'])) as { items: unknown[] }
+      ).items.length;
+      assert.ok(total >= OBJECTS);
+
+      // No controller-manager or kubelet: create the pods the StatefulSet controller would, owned by it.
+      const uid = (
+        await kubectl(['get', 'statefulset', name, '-n', namespace, '-o', 'jsonpath={.metadata.uid}'])
+      ).trim();
+      const replicas = statefulSet['spec']['replicas'] as number;
+      const ordinals = Array.from({ length: replicas }, (_, n) => n);
+      for (const n of ordinals) {
+        await kubectl(
+          ['apply', '-f', '-'],
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: {
+              name: `${name}-${n}`,
+              namespace,
+              labels: statefulSet['spec']['template']['metadata']['labels'],
+              ownerReferences: [
+                {
+                  apiVersion: 'apps/v1',
+                  kind: 'StatefulSet',
+                  name,
+                  uid,
+                  controller: true,
+                  blockOwnerDeletion: true,
+                },
+              ],
+            },
+            spec: {
+              serviceAccountName: serviceAccount,
+              containers: [{ name: 'bridge', image: 'crd-metrics-bridge:test' }],
+            },
+          }),
+        );
+      }
+
+      // Each bridge runs with the rendered container's args and env, as the chart's ServiceAccount;
+      // only the config path and listen addresses are this machine's.
+      const kubeconfig = await api.createServiceAccountKubeconfig(namespace, serviceAccount);
+      const [container] = podSpec.containers;
+      const configMount = (container.volumeMounts as { name: string; mountPath: string }[]).find(
+        (m) => m.name === 'config',
+      )!;
+      const ownFlags = /^--(config|source|web\.listen-address|telemetry\.listen-address)=/;
+      const startShard = async (n: number): Promise<BridgeHandle> => {
+        const { args, env } = containerCommandLine(container, {
+          'metadata.name': `${name}-${n}`,
+          'metadata.namespace': namespace,
+        });
+        assert.equal(args[0], 'run');
+        assert.ok(args.includes(`--config=${configMount.mountPath}/config.yaml`));
+        assert.ok(args.includes('--source=kubernetes'));
+        const passed = args.slice(1).filter((a) => !ownFlags.test(a));
+        assert.deepEqual(passed, [`--pod=${name}-${n}`, `--pod-namespace=${namespace}`]);
+        return startBridge({
+          config: configFile,
+          source: 'kubernetes',
+          extraArgs: [...passed, `--kubeconfig=${kubeconfig}`],
+          env,
+        });
+      };
+      const { env: plainEnv } = containerCommandLine(container, {
+        'metadata.name': 'unsharded',
+        'metadata.namespace': namespace,
+      });
+      const all = await Promise.all([
+        startBridge({
+          config: configFile,
+          source: 'kubernetes',
+          extraArgs: [`--kubeconfig=${kubeconfig}`],
+          env: plainEnv,
+        }),
+        ...ordinals.map(startShard),
+      ]);
+      shardBridges.push(...all);
+      const [unsharded, ...shards] = all;
+      const sizes = (lines: string[]) => lines.filter((l) => l.startsWith('backup_size_bytes')).length;
+      const whole = await until('every object in the unsharded bridge', async () => {
+        const lines = samples((await unsharded.scrape()).body, 'backup_').sort();
+        return sizes(lines) === total ? lines : undefined;
+      });
+      const parts = await until('every object in one shard', async () => {
+        const lines = await Promise.all(shards.map(async (s) => samples((await s.scrape()).body, 'backup_')));
+        return lines.reduce((sum, l) => sum + sizes(l), 0) === total ? lines : undefined;
+      });
+      for (const part of parts) assert.ok(part.length > 0 && part.length < whole.length);
+      assertPartition(parts, whole);
+      for (const [n, shard] of shards.entries()) {
+        const self = (await httpRequest(`${shard.telemetryUrl}/metrics`)).body;
+        assert.match(self, new RegExp(`^crd_metrics_bridge_shard_ordinal ${n}$`, 'm'));
+        assert.match(self, new RegExp(`^crd_metrics_bridge_total_shards ${replicas}$`, 'm'));
+        assert.doesNotMatch(self, /reason="forbidden"/);
+        assert.deepEqual(unexpectedListWatchFailures(shard.log()), []);
+      }
+    });
+
+    it("authFilter: the chart's RBAC lets the bridge review tokens; the metrics-reader binding decides 200 or 403", async () => {
+      const { text, objects } = helmTemplate({ release: 'filtered', values: [ci('auth-filter')] });
+      await kubectl(['apply', '--server-side', '-f', '-'], text);
+      const deployment = only(objects, 'Deployment');
+      const namespace = deployment.metadata.namespace!;
+      const podSpec = deployment['spec']['template']['spec'];
+      const configFile = path.join(work, 'filtered-config.yaml');
+      writeFileSync(configFile, configOf(objects));
+      const kubeconfig = await api.createServiceAccountKubeconfig(
+        namespace,
+        podSpec.serviceAccountName as string,
+      );
+      const { args, env } = containerCommandLine(podSpec.containers[0], {});
+      const passed = args
+        .slice(1)
+        .filter((a) => !/^--(config|source|web\.listen-address|telemetry\.listen-address)=/.test(a));
+      assert.deepEqual(passed, ['--auth-filter']);
+      await kubectl(['apply', '-f', path.join(repoRoot, 'examples/backup/backup.yaml')]);
+      const filtered = await startBridge({
+        config: configFile,
+        source: 'kubernetes',
+        extraArgs: [...passed, `--kubeconfig=${kubeconfig}`],
+        env,
+      });
+      shardBridges.push(filtered);
+      // The ci values bind the metrics-reader role to monitoring/prometheus-k8s, and nobody else.
+      const [subject] = only(objects, 'ClusterRoleBinding', 'filtered-crd-metrics-bridge-metrics-reader')[
+        'subjects'
+      ];
+      const allowed = await api.serviceAccountToken(subject.namespace as string, subject.name as string);
+      const other = await api.serviceAccountToken(namespace, 'not-a-scraper');
+      const get = (url: string, token?: string) =>
+        httpRequest(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+      for (const base of [filtered.url, filtered.telemetryUrl]) {
+        assert.equal((await get(`${base}/metrics`)).status, 401, base);
+        assert.equal((await get(`${base}/metrics`, 'not-a-token')).status, 401, base);
+        assert.equal((await get(`${base}/metrics`, other)).status, 403, base);
+        assert.equal((await get(`${base}/metrics`, allowed)).status, 200, base);
+      }
+      assert.equal((await get(`${filtered.url}/readyz`)).status, 200);
+      assert.match(
+        (await get(`${filtered.url}/metrics`, allowed)).body,
+        /^backup_size_bytes\{namespace="default",name="test-backup"/m,
+      );
+    });
   });
 });
+
+describe("the chart's web config, served by the bridge", () => {
+  let work: string;
+  const bridges: BridgeHandle[] = [];
+  before(() => {
+    work = mkdtempSync(path.join(tmpdir(), 'bridge-helm-web-'));
+  });
+  after(async () => {
+    await Promise.allSettled(bridges.map((b) => b.stop()));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  /**
+   * Lays out what the pod would see: the rendered Secret's web-config.yml and a cert-manager style
+   * TLS Secret (tls.crt, tls.key, ca.crt) in one directory standing in for the projected volume,
+   * and starts the bridge with the rendered container's --web.config.file mapped onto it.
+   */
+  async function serveRendered(
+    name: string,
+    objects: KubeManifest[],
+    tls: (dir: string, ca: CertFiles) => Pick<HttpRequestOptions, 'ca' | 'cert' | 'key'>,
+  ): Promise<{ bridge: BridgeHandle; container: KubeManifest['spec']; serverCa: string }> {
+    const deployment = only(objects, 'Deployment');
+    const [container] = deployment['spec']['template']['spec']['containers'];
+    const mount = (container.volumeMounts as { name: string; mountPath: string }[]).find(
+      (m) => m.name === 'web-config',
+    )!;
+    const dir = path.join(work, name);
+    mkdirSync(path.join(dir, 'objects'), { recursive: true });
+    const mounted = path.join(dir, 'web');
+    mkdirSync(mounted);
+    const secret = only(objects, 'Secret', `${deployment.metadata.name}-web-config`);
+    writeFileSync(path.join(mounted, 'web-config.yml'), secret['stringData']['web-config.yml'] as string);
+    const ca = makeCa(mounted, 'ca');
+    makeCert(mounted, ca, 'tls');
+    const { args, env } = containerCommandLine(container, {});
+    const flag = args.find((a) => a.startsWith('--web.config.file='))!;
+    const file = flag.slice('--web.config.file='.length);
+    assert.ok(file.startsWith(`${mount.mountPath}/`), `${file} is in the mounted directory`);
+    writeFileSync(path.join(dir, 'config.yaml'), configOf(objects));
+    writeFileSync(
+      path.join(dir, 'objects', 'backup.yaml'),
+      readFileSync(path.join(repoRoot, 'examples/backup/backup.yaml'), 'utf8'),
+    );
+    const bridge = await startBridge({
+      config: path.join(dir, 'config.yaml'),
+      source: `files:${path.join(dir, 'objects')}`,
+      extraArgs: [`--web.config.file=${path.join(mounted, path.relative(mount.mountPath, file))}`],
+      env,
+      tls: tls(mounted, ca),
+    });
+    bridges.push(bridge);
+    return { bridge, container, serverCa: readFileSync(ca.cert, 'utf8') };
+  }
+
+  it('TLS from the mounted Secret and basic auth: wrong password 401, right 200, probes reachable over HTTPS without credentials', async () => {
+    const { objects } = helmTemplate({ values: [ci('web-config')] });
+    const { bridge, container, serverCa } = await serveRendered('tls', objects, (_, ca) => ({
+      ca: readFileSync(ca.cert),
+    }));
+    const basic = (user: string, password: string) => ({
+      authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+    });
+    for (const base of [bridge.url, bridge.telemetryUrl]) {
+      const none = await httpRequest(`${base}/metrics`, { ca: serverCa });
+      assert.equal(none.status, 401, base);
+      assert.equal(none.headers['www-authenticate'], 'Basic');
+      const wrong = await httpRequest(`${base}/metrics`, {
+        ca: serverCa,
+        headers: basic('prometheus', 'wrong'),
+      });
+      assert.equal(wrong.status, 401, base);
+      const right = await httpRequest(`${base}/metrics`, {
+        ca: serverCa,
+        headers: basic('prometheus', 'changeme'),
+      });
+      assert.equal(right.status, 200, base);
+      assert.equal(right.headers['x-content-type-options'], 'nosniff');
+    }
+    const served = await httpRequest(`${bridge.url}/metrics`, {
+      ca: serverCa,
+      headers: basic('prometheus', 'changeme'),
+    });
+    assert.equal(samples(served.body, 'backup_size_bytes').length, 1);
+    // The certificate served is the mounted tls.crt.
+    assert.equal(await servedCommonName(bridge.address), 'tls');
+    // Plain HTTP is not served.
+    await assert.rejects(httpRequest(`http://${bridge.address}/metrics`, { timeoutMs: 2000 }));
+    // The rendered probes, as kubelet runs them: HTTPS, no certificate check, no credentials.
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      const { path: probePath, scheme } = probe.httpGet as { path: string; scheme: string };
+      assert.equal(scheme, 'HTTPS');
+      assert.equal(await kubeletHttpsGet(bridge.address, probePath), 200, probePath);
+    }
+  });
+
+  it('client certificates required: the rendered tcpSocket probes connect; HTTPS without a client certificate is refused', async () => {
+    const values = path.join(work, 'mtls-values.yaml');
+    writeFileSync(
+      values,
+      [
+        'webConfig:',
+        '  config: |',
+        '    tls_server_config:',
+        '      cert_file: tls.crt',
+        '      key_file: tls.key',
+        '      client_auth_type: RequireAndVerifyClientCert',
+        '      client_ca_file: ca.crt',
+        '  tlsSecret:',
+        '    name: crd-metrics-bridge-tls',
+        '',
+      ].join('\n'),
+    );
+    const { objects } = helmTemplate({ values: [values] });
+    let client: CertFiles | undefined;
+    const { bridge, container, serverCa } = await serveRendered('mtls', objects, (dir, ca) => {
+      client = makeCert(dir, ca, 'client', 'client');
+      return { ca: readFileSync(ca.cert), cert: readFileSync(client.cert), key: readFileSync(client.key) };
+    });
+    for (const probe of [container.livenessProbe, container.readinessProbe]) {
+      assert.deepEqual(probe.tcpSocket, { port: 'http-metrics' });
+      await new Promise<void>((resolve, reject) => {
+        const socket = net.connect(Number(bridge.address.split(':')[1]), '127.0.0.1', () => {
+          socket.destroy();
+          resolve();
+        });
+        socket.on('error', reject);
+      });
+    }
+    await assert.rejects(httpRequest(`${bridge.url}/readyz`, { ca: serverCa, timeoutMs: 2000 }));
+    const withCert = await httpRequest(`${bridge.url}/metrics`, {
+      ca: serverCa,
+      cert: readFileSync(client!.cert),
+      key: readFileSync(client!.key),
+    });
+    assert.equal(withCert.status, 200);
+    assert.equal(samples(withCert.body, 'backup_size_bytes').length, 1);
+  });
+});
+
+/** A GET as kubelet's HTTPS probe makes it: no client certificate, the server's not verified. */
+function kubeletHttpsGet(address: string, probePath: string): Promise<number> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const request = https.get(
+      { host, port: Number(port), path: probePath, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    request.on('error', reject);
+    request.setTimeout(5000, () => request.destroy(new Error('probe timed out')));
+  });
+}
+
+/** The subject CN of the certificate a TLS listener presents. */
+function servedCommonName(address: string): Promise<string> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port: Number(port), rejectUnauthorized: false }, () => {
+      const subject = socket.getPeerCertificate().subject as { CN?: string | string[] } | undefined;
+      socket.destroy();
+      resolve(String(subject?.CN));
+    });
+    socket.on('error', reject);
+  });
+}
 
 interface EnvVar {
   name: string;

@@ -11,6 +11,7 @@ import { startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { runCli } from '../support/runCli.ts';
 import { until } from '../support/until.ts';
+import { assertPartition } from '../support/partition.ts';
 
 const CONFIG = path.join(repoRoot, 'examples/backup/config.yaml');
 const OBJECTS = 300;
@@ -30,18 +31,6 @@ async function seriesOf(bridge: BridgeHandle): Promise<string[]> {
 async function selfMetric(bridge: BridgeHandle, name: string): Promise<string[]> {
   const body = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
   return body.split('\n').filter((l) => l.startsWith(name));
-}
-
-/** Asserts the shards are disjoint and together equal the unsharded bridge, byte for byte. */
-function assertPartition(shards: string[][], whole: string[]): void {
-  const seen = new Set<string>();
-  for (const lines of shards) {
-    for (const line of lines) {
-      assert.ok(!seen.has(line), `served by two shards: ${line}`);
-      seen.add(line);
-    }
-  }
-  assert.equal(shards.flat().sort().join('\n'), whole.join('\n'));
 }
 
 describe('sharding against a real kube-apiserver', () => {

@@ -137,11 +137,107 @@ or on every resource of the group when a resource's kind is "" or "*".
 {{- end }}
 {{- end -}}
 
+{{/* The directory holding the web config file and the TLS Secret's keys (one projected volume). */}}
+{{- define "crd-metrics-bridge.webConfigDir" -}}
+/etc/crd-metrics-bridge-web
+{{- end -}}
+
+{{/* The web config file's text ("" when webConfig.config is empty): a string verbatim, a map as YAML. */}}
+{{- define "crd-metrics-bridge.webConfigYaml" -}}
+{{- $config := .Values.webConfig.config -}}
+{{- if kindIs "string" $config -}}
+{{- $config -}}
+{{- else if kindIs "map" $config -}}
+{{- if $config }}{{ toYaml $config }}{{ end -}}
+{{- else if not (kindIs "invalid" $config) -}}
+{{- fail "webConfig.config must be an exporter-toolkit web config (a map, or a string holding YAML)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The web config as JSON ("{}" when unset), for templates that look at its keys. */}}
+{{- define "crd-metrics-bridge.webConfigJson" -}}
+{{- $text := include "crd-metrics-bridge.webConfigYaml" . -}}
+{{- $parsed := dict -}}
+{{- if $text -}}
+{{- $parsed = fromYaml $text -}}
+{{- if hasKey $parsed "Error" -}}
+{{- fail (printf "webConfig.config: not valid YAML: %s" (get $parsed "Error")) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $parsed -}}
+{{- end -}}
+
 {{/*
-The pod template, shared so another workload kind (a sharded StatefulSet) can reuse it. Room for
-later options (web config, auth filter) is in extraArgs, extraVolumes and extraVolumeMounts.
+How the listeners serve under the web config: "" (plain HTTP), "tls" (HTTPS; kubelet's probes
+work with scheme HTTPS) or "mtls" (a client certificate is required, which kubelet cannot send:
+tcpSocket probes). As in docs/serving.md, "Health probes under authentication".
+*/}}
+{{- define "crd-metrics-bridge.tlsMode" -}}
+{{- $web := include "crd-metrics-bridge.webConfigJson" . | fromJson -}}
+{{- $tls := $web.tls_server_config -}}
+{{- if $tls -}}
+{{- if has (toString $tls.client_auth_type) (list "RequireAnyClientCert" "RequireAndVerifyClientCert") -}}
+mtls
+{{- else -}}
+tls
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A probe from values, adapted to the TLS mode (an explicit httpGet.scheme is kept). */}}
+{{- define "crd-metrics-bridge.probe" -}}
+{{- $probe := deepCopy .probe -}}
+{{- if $probe.httpGet -}}
+{{- if eq .mode "mtls" -}}
+{{- $port := $probe.httpGet.port -}}
+{{- $_ := unset $probe "httpGet" -}}
+{{- $_ := set $probe "tcpSocket" (dict "port" $port) -}}
+{{- else if and (eq .mode "tls") (not $probe.httpGet.scheme) -}}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $probe -}}
+{{- end -}}
+
+{{/* Rules `rbac --auth-filter` adds: the bridge reviews scrapers' tokens and rights. */}}
+{{- define "crd-metrics-bridge.authFilterRules" -}}
+- apiGroups: [authentication.k8s.io]
+  resources: [tokenreviews]
+  verbs: [create]
+- apiGroups: [authorization.k8s.io]
+  resources: [subjectaccessreviews]
+  verbs: [create]
+{{- end -}}
+
+{{/* Rules of the Role `rbac --pod-sharding NAMESPACE` prints: read its pod, follow its StatefulSet. */}}
+{{- define "crd-metrics-bridge.shardingRules" -}}
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get]
+- apiGroups: [apps]
+  resources: [statefulsets]
+  verbs: [get, list, watch]
+{{- end -}}
+
+{{/* One-line failures for value combinations the bridge would refuse at start. */}}
+{{- define "crd-metrics-bridge.validate" -}}
+{{- $web := include "crd-metrics-bridge.webConfigJson" . | fromJson -}}
+{{- if and .Values.authFilter.enabled $web.basic_auth_users -}}
+{{- fail "authFilter.enabled cannot be combined with webConfig.config.basic_auth_users (both use the Authorization header)" -}}
+{{- end -}}
+{{- if and .Values.autosharding.enabled (ne (toString .Values.service.clusterIP) "None") -}}
+{{- fail "autosharding.enabled needs the headless Service the StatefulSet names: set service.clusterIP to None" -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The pod template of the Deployment and of the auto-sharded StatefulSet, with the web config,
+auth filter and auto-sharding flags, volumes and probes.
 */}}
 {{- define "crd-metrics-bridge.podTemplate" -}}
+{{- include "crd-metrics-bridge.validate" . -}}
+{{- $webConfig := include "crd-metrics-bridge.webConfigYaml" . -}}
+{{- $tlsMode := include "crd-metrics-bridge.tlsMode" . -}}
 metadata:
   labels:
     {{- include "crd-metrics-bridge.labels" . | nindent 4 }}
@@ -151,6 +247,10 @@ metadata:
   annotations:
     # A config change rolls the pods (the bridge also reloads on SIGHUP, but nothing sends one here).
     checksum/config: {{ include "crd-metrics-bridge.configYaml" . | trimSuffix "\n" | sha256sum }}
+    {{- if $webConfig }}
+    # The bridge re-reads the web config by itself, but turning TLS on or off needs a restart.
+    checksum/web-config: {{ $webConfig | sha256sum }}
+    {{- end }}
     {{- with .Values.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -178,10 +278,31 @@ spec:
         - --source=kubernetes
         - --web.listen-address=:{{ .Values.service.port }}
         - --telemetry.listen-address=:{{ .Values.service.telemetryPort }}
+        {{- if .Values.autosharding.enabled }}
+        # Auto-sharding as kube-state-metrics: shard = this pod's ordinal, total = replicas.
+        - --pod=$(POD_NAME)
+        - --pod-namespace=$(POD_NAMESPACE)
+        {{- end }}
+        {{- if $webConfig }}
+        - --web.config.file={{ include "crd-metrics-bridge.webConfigDir" . }}/web-config.yml
+        {{- end }}
+        {{- if .Values.authFilter.enabled }}
+        - --auth-filter
+        {{- end }}
         {{- range .Values.extraArgs }}
         - {{ . | quote }}
         {{- end }}
       env:
+        {{- if .Values.autosharding.enabled }}
+        - name: POD_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        - name: POD_NAMESPACE
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.namespace
+        {{- end }}
         {{- range $name, $value := .Values.env }}
         {{- if not (kindIs "invalid" $value) }}
         - name: {{ $name }}
@@ -200,15 +321,15 @@ spec:
           protocol: TCP
       {{- with .Values.livenessProbe }}
       livenessProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "crd-metrics-bridge.probe" (dict "probe" . "mode" $tlsMode) | nindent 8 }}
       {{- end }}
       {{- with .Values.readinessProbe }}
       readinessProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "crd-metrics-bridge.probe" (dict "probe" . "mode" $tlsMode) | nindent 8 }}
       {{- end }}
       {{- with .Values.startupProbe }}
       startupProbe:
-        {{- toYaml . | nindent 8 }}
+        {{- include "crd-metrics-bridge.probe" (dict "probe" . "mode" $tlsMode) | nindent 8 }}
       {{- end }}
       {{- with .Values.resources }}
       resources:
@@ -224,6 +345,11 @@ spec:
           readOnly: true
         - name: tmp
           mountPath: /tmp
+        {{- if $webConfig }}
+        - name: web-config
+          mountPath: {{ include "crd-metrics-bridge.webConfigDir" . }}
+          readOnly: true
+        {{- end }}
         {{- with .Values.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -234,6 +360,23 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: 16Mi
+    {{- if $webConfig }}
+    # The web config and the certificate files in one directory, so the web config can name them
+    # relative to itself; kubelet updates both when the Secrets change.
+    - name: web-config
+      projected:
+        sources:
+          - secret:
+              name: {{ include "crd-metrics-bridge.fullname" . }}-web-config
+          {{- with .Values.webConfig.tlsSecret.name }}
+          - secret:
+              name: {{ . }}
+              {{- with $.Values.webConfig.tlsSecret.items }}
+              items:
+                {{- toYaml . | nindent 16 }}
+              {{- end }}
+          {{- end }}
+    {{- end }}
     {{- with .Values.extraVolumes }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

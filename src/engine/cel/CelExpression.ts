@@ -110,7 +110,10 @@ export function outcomeToLabel(outcome: CelOutcome): string | undefined {
 
 /**
  * Converts an object to CEL's value model once per object event, however many expressions read
- * it: integers become bigint (CEL int) and nested values are converted on first use.
+ * it, and only as far as they read: integers become bigint (CEL int), arrays are converted one
+ * level at a time, and a mapping becomes an `ObjectMap`, whose fields are converted when an
+ * expression reads them. (Converting the whole object up front, managedFields included, was most
+ * of the CEL cost per object.)
  */
 export class CelConversionCache {
   private readonly _done = new WeakMap<object, unknown>();
@@ -121,16 +124,62 @@ export class CelConversionCache {
     if (typeof value !== 'object' || value === null) return value ?? null;
     const cached = this._done.get(value);
     if (cached !== undefined) return cached;
-    let converted: unknown;
-    if (Array.isArray(value)) {
-      converted = value.map((item) => this.convert(item));
-    } else {
-      const out: Record<string, unknown> = {};
-      for (const [key, item] of Object.entries(value as Record<string, unknown>))
-        out[key] = this.convert(item);
-      converted = out;
-    }
+    const converted = Array.isArray(value)
+      ? value.map((item) => this.convert(item))
+      : new ObjectMap(value as Record<string, unknown>, this);
     this._done.set(value, converted);
     return converted;
+  }
+}
+
+/**
+ * A JSON mapping seen as the `Map` CEL's runtime accepts (it wraps any `Map` and reads it through
+ * get/has/size/keys/entries/values/forEach), converting each field on access. Holds no entries
+ * of its own.
+ */
+class ObjectMap extends Map<unknown, unknown> {
+  private readonly _raw: Record<string, unknown>;
+  private readonly _conversions: CelConversionCache;
+
+  constructor(raw: Record<string, unknown>, conversions: CelConversionCache) {
+    super();
+    this._raw = raw;
+    this._conversions = conversions;
+  }
+
+  override get size(): number {
+    return Object.keys(this._raw).length;
+  }
+
+  override get(key: unknown): unknown {
+    if (typeof key !== 'string' || !Object.hasOwn(this._raw, key)) return undefined;
+    return this._conversions.convert(this._raw[key]);
+  }
+
+  override has(key: unknown): boolean {
+    return typeof key === 'string' && Object.hasOwn(this._raw, key);
+  }
+
+  override keys(): MapIterator<unknown> {
+    return Object.keys(this._raw)[Symbol.iterator]();
+  }
+
+  override *entries(): MapIterator<[unknown, unknown]> {
+    for (const key of Object.keys(this._raw)) yield [key, this.get(key)];
+  }
+
+  override *values(): MapIterator<unknown> {
+    for (const key of Object.keys(this._raw)) yield this.get(key);
+  }
+
+  override forEach(
+    callback: (value: unknown, key: unknown, map: Map<unknown, unknown>) => void,
+    thisArg?: unknown,
+  ): void {
+    for (const key of Object.keys(this._raw)) callback.call(thisArg, this.get(key), key, this);
+  }
+
+  override [Symbol.iterator](): MapIterator<[unknown, unknown]> {
+    return this.entries();
   }
 }
