@@ -90,16 +90,7 @@ export class SeriesBlockWriter {
 
   add(labels: Labels, value: number): void {
     const parts = this._parts;
-    parts.push(this._name);
-    if (labels.length > 0) {
-      parts.push('{');
-      for (let j = 0; j < labels.length; j++) {
-        const [k, v] = labels[j]!;
-        parts.push(j === 0 ? '' : ',', k, '="', escapeLabelValue(v), '"');
-      }
-      parts.push('}');
-    }
-    parts.push(' ', formatSampleValue(value), '\n');
+    parts.push(this._name, this._interner.labelText(labels), ' ', formatSampleValue(value), '\n');
     this._points.push({ attributes: this._interner.attributes(labels), value });
     // One join over tens of thousands of parts costs tens of ms (1 MB of labels: 13–38 ms of
     // CPU), all at the end; joining every CHUNK_PARTS parts spreads it over the adds, so a block
