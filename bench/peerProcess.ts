@@ -99,6 +99,15 @@ export function scrape(
   });
 }
 
+/** CPU time (user + system, all threads) the process has used so far, ms (10 ms resolution). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat(5); fields[0] here is field 3.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
 export function statusKB(pid: number, field: string): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1] ?? NaN);
@@ -125,6 +134,8 @@ export interface Latency {
   p99: number;
   samples: number;
   bytes: number;
+  /** CPU time the measured process used per scrape (mean), ms: independent of others' load. */
+  cpuMs: number;
 }
 
 export interface PeerRun {
@@ -134,6 +145,8 @@ export interface PeerRun {
   expectedSeries: number;
   /** Spawn to the first complete /metrics (see the file comment). */
   syncMs: number;
+  /** CPU time the process had used when that poll was answered, ms (includes serving the polls). */
+  syncCpuMs: number;
   /** Bridge only: spawn to the first /readyz 200 (polled every 100 ms, alongside). */
   readyzMs?: number;
   rssAfterSyncMB: number;
@@ -300,6 +313,7 @@ export async function waitForExit(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 async function latencies(
+  pid: number,
   url: string,
   n: number,
   opts: { accept?: string; gzip?: boolean },
@@ -307,13 +321,15 @@ async function latencies(
 ): Promise<Latency> {
   const times: number[] = [];
   let bytes = 0;
+  const cpuBefore = cpuMs(pid);
   for (let i = 0; i < n; i++) {
     const r = await scrape(`${url}/metrics`, opts);
     check(r);
     times.push(r.ms);
     bytes = r.bytes;
   }
-  return { p50: percentile(times, 50), p99: percentile(times, 99), samples: n, bytes };
+  const cpu = (cpuMs(pid) - cpuBefore) / n;
+  return { p50: percentile(times, 50), p99: percentile(times, 99), samples: n, bytes, cpuMs: cpu };
 }
 
 /** Spawns the exporter, measures it (see the file comment), stops it. */
@@ -326,6 +342,7 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
   const logTail = () => readFileSync(peer.logFile, 'utf8').split('\n').slice(-20).join('\n');
   try {
     let syncMs = NaN;
+    let syncCpuMs = NaN;
     let readyzMs: number | undefined;
     // The bridge's own readiness (gated on its sources' sync), polled on its own every 100 ms.
     let polling = options.kind === 'bridge';
@@ -355,6 +372,7 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
               `${options.kind}: ${r.count} series of the count family, ${options.expectedObjects} objects`,
             );
           syncMs = polledAt - start;
+          syncCpuMs = cpuMs(child.pid!);
           break;
         }
         // Polling a large /metrics is itself work for the process measured: wait twice as long
@@ -386,11 +404,12 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
       objects: options.expectedObjects,
       expectedSeries: options.expectedObjects * options.seriesPerObject,
       syncMs,
+      syncCpuMs,
       ...(readyzMs === undefined ? {} : { readyzMs }),
       rssAfterSyncMB,
       peakRssMB: NaN,
-      text: { p50: NaN, p99: NaN, samples: 0, bytes: 0 },
-      gzip: { p50: NaN, p99: NaN, samples: 0, bytes: 0 },
+      text: { p50: NaN, p99: NaN, samples: 0, bytes: 0, cpuMs: NaN },
+      gzip: { p50: NaN, p99: NaN, samples: 0, bytes: 0, cpuMs: NaN },
       ...(heapUsedMB === undefined ? {} : { heapUsedMB, oldSpaceUsedMB }),
       load,
     };
@@ -413,10 +432,11 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
         if (format === 'openmetrics' && !r.contentType.includes('openmetrics'))
           throw new Error(`${options.kind}: asked for OpenMetrics, got ${r.contentType}`);
       };
-      result.text = await latencies(peer.url, options.scrapes, {}, check('text'));
-      result.gzip = await latencies(peer.url, options.scrapes, { gzip: true }, check('gzip'));
+      result.text = await latencies(child.pid!, peer.url, options.scrapes, {}, check('text'));
+      result.gzip = await latencies(child.pid!, peer.url, options.scrapes, { gzip: true }, check('gzip'));
       if (options.openmetrics)
         result.openmetrics = await latencies(
+          child.pid!,
           peer.url,
           options.scrapes,
           { accept: 'application/openmetrics-text;version=1.0.0' },

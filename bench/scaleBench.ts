@@ -125,18 +125,18 @@ function printSideBySide(f: Floors, runs: PeerRun[]): void {
       `Sync = spawn → first /metrics holding every object's series; ratio to the bare paginated list of the same run (${sec(f.paginatedMs)}).\n`,
   );
   print(
-    '| process | sync (ratio to bare list) | bridge /readyz | RSS after sync | peak RSS | scrape p50 / p99, text | scrape p50 / p99, gzip | body text / gzip | load before → after |',
+    '| process | sync (ratio to bare list) | CPU used by sync | bridge /readyz | RSS after sync | peak RSS | scrape p50 / p99, text | CPU per text scrape | scrape p50 / p99, gzip | CPU per gzip scrape | body text / gzip | load before → after |',
   );
-  print('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of runs)
     print(
-      `| ${r.label} | ${sec(r.syncMs)} (${(r.syncMs / f.paginatedMs).toFixed(2)}×) | ${r.readyzMs === undefined ? '' : sec(r.readyzMs)} | ${fmt(r.rssAfterSyncMB)} MB | ${fmt(r.peakRssMB)} MB | ${lat(r.text)} | ${lat(r.gzip)} | ${fmt(r.text.bytes / 2 ** 20, 1)} / ${fmt(r.gzip.bytes / 2 ** 20, 1)} MiB | ${load(r.load.before)} → ${load(r.load.after)} |`,
+      `| ${r.label} | ${sec(r.syncMs)} (${(r.syncMs / f.paginatedMs).toFixed(2)}×) | ${sec(r.syncCpuMs)} | ${r.readyzMs === undefined ? '' : sec(r.readyzMs)} | ${fmt(r.rssAfterSyncMB)} MB | ${fmt(r.peakRssMB)} MB | ${lat(r.text)} | ${fmt(r.text.cpuMs)} ms | ${lat(r.gzip)} | ${fmt(r.gzip.cpuMs)} ms | ${fmt(r.text.bytes / 2 ** 20, 1)} / ${fmt(r.gzip.bytes / 2 ** 20, 1)} MiB | ${load(r.load.before)} → ${load(r.load.after)} |`,
     );
   const [bridge, ksm] = [runs.find((r) => r.kind === 'bridge'), runs.find((r) => r.kind === 'ksm')];
   if (bridge && ksm)
     print(
-      `\nbridge / KSM: sync ${(bridge.syncMs / ksm.syncMs).toFixed(2)}, RSS after sync ${(bridge.rssAfterSyncMB / ksm.rssAfterSyncMB).toFixed(2)}, ` +
-        `text p50 ${(bridge.text.p50 / ksm.text.p50).toFixed(2)}, gzip p50 ${(bridge.gzip.p50 / ksm.gzip.p50).toFixed(2)}.`,
+      `\nbridge / KSM: sync ${(bridge.syncMs / ksm.syncMs).toFixed(2)} (CPU ${(bridge.syncCpuMs / ksm.syncCpuMs).toFixed(2)}), RSS after sync ${(bridge.rssAfterSyncMB / ksm.rssAfterSyncMB).toFixed(2)}, ` +
+        `text p50 ${(bridge.text.p50 / ksm.text.p50).toFixed(2)} (CPU ${(bridge.text.cpuMs / ksm.text.cpuMs).toFixed(2)}), gzip p50 ${(bridge.gzip.p50 / ksm.gzip.p50).toFixed(2)} (CPU ${(bridge.gzip.cpuMs / ksm.gzip.cpuMs).toFixed(2)}).`,
     );
   if (bridge?.heapUsedMB !== undefined)
     print(
@@ -171,11 +171,13 @@ async function shardStage(kubeconfig: string, f: Floors, unsharded: PeerRun | un
   print(
     `\nSharding over ${fmt(f.objects)} objects (each process alone; ratios to the unsharded one of the same run).\n`,
   );
-  print('| process | objects | sync | RSS after sync | peak RSS | scrape p50, text | load before → after |');
-  print('|---|---:|---:|---:|---:|---:|---|');
+  print(
+    '| process | objects | sync | CPU used by sync | RSS after sync | peak RSS | scrape p50, text | CPU per text scrape | load before → after |',
+  );
+  print('|---|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows)
     print(
-      `| ${r.label} | ${fmt(r.objects)} | ${sec(r.syncMs)} (${r2(r.syncMs, b.syncMs)}) | ${fmt(r.rssAfterSyncMB)} MB (${r2(r.rssAfterSyncMB, b.rssAfterSyncMB)}) | ${fmt(r.peakRssMB)} MB (${r2(r.peakRssMB, b.peakRssMB)}) | ${fmt(r.text.p50)} ms (${r2(r.text.p50, b.text.p50)}) | ${load(r.load.before)} → ${load(r.load.after)} |`,
+      `| ${r.label} | ${fmt(r.objects)} | ${sec(r.syncMs)} (${r2(r.syncMs, b.syncMs)}) | ${sec(r.syncCpuMs)} (${r2(r.syncCpuMs, b.syncCpuMs)}) | ${fmt(r.rssAfterSyncMB)} MB (${r2(r.rssAfterSyncMB, b.rssAfterSyncMB)}) | ${fmt(r.peakRssMB)} MB (${r2(r.peakRssMB, b.peakRssMB)}) | ${fmt(r.text.p50)} ms (${r2(r.text.p50, b.text.p50)}) | ${fmt(r.text.cpuMs)} ms (${r2(r.text.cpuMs, b.text.cpuMs)}) | ${load(r.load.before)} → ${load(r.load.after)} |`,
     );
   return rows;
 }
@@ -382,8 +384,10 @@ export async function benchScale(): Promise<void> {
           peakOldSpaceMB: big.peakOldSpaceMB!,
           oldSpaceMB: big.oldSpaceUsedMB!,
         });
-        const lat = (l?: { p50: number; p99: number; bytes: number }) =>
-          l ? `${fmt(l.p50)} / ${fmt(l.p99)} ms (${fmt(l.bytes / 2 ** 20, 1)} MiB)` : 'n/a';
+        const lat = (l?: { p50: number; p99: number; bytes: number; cpuMs: number }) =>
+          l
+            ? `${fmt(l.p50)} / ${fmt(l.p99)} ms (${fmt(l.bytes / 2 ** 20, 1)} MiB; ${fmt(l.cpuMs)} ms CPU per scrape)`
+            : 'n/a';
         print(
           `\n${fmt(objects)} objects × ${SERIES_PER_OBJECT} = ${fmt(objects * SERIES_PER_OBJECT)} series, bridge with Node's default heap limit (load ${load(big.load.before)} → ${load(big.load.after)}).\n`,
         );
@@ -392,6 +396,7 @@ export async function benchScale(): Promise<void> {
         print(
           `| sync, spawn → every series served | ${sec(big.syncMs)} (${(big.syncMs / f.paginatedMs).toFixed(2)}× the bare paginated list, ${(big.syncMs / f.streamingMs).toFixed(2)}× the bare streaming list) |`,
         );
+        print(`| CPU used by the process until synced | ${sec(big.syncCpuMs)} |`);
         print(`| /readyz 200 | ${sec(big.readyzMs ?? NaN)} |`);
         print(`| scrape p50 / p99, text | ${lat(big.text)} |`);
         print(`| scrape p50 / p99, OpenMetrics | ${lat(big.openmetrics)} |`);
