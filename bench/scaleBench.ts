@@ -311,9 +311,9 @@ async function exportStage(
   }
 }
 
-/** Old-space limit for N series: twice the largest old space seen, rounded up to 64 MB. */
+/** Old-space limit for N series: 1.5 × the largest old space seen, rounded up to 64 MB (docs/kubernetes.md). */
 function recommendOldSpace(peakOldSpaceMB: number): number {
-  return Math.ceil((2 * peakOldSpaceMB) / 64) * 64;
+  return Math.ceil((1.5 * peakOldSpaceMB) / 64) * 64;
 }
 
 export async function benchScale(): Promise<void> {
@@ -432,7 +432,7 @@ export async function benchScale(): Promise<void> {
     }
     if (oldSpace.length) {
       print(
-        '\nV8 old space of the bridge by series count (heap-limit guidance: twice the largest, rounded up to 64 MB):\n',
+        '\nV8 old space of the bridge by series count (heap-limit guidance: 1.5 × the largest, rounded up to 64 MB):\n',
       );
       print(
         '| series | old space after sync | largest during scrapes | MB per 100k series (largest) | suggested --max-old-space-size |',
