@@ -91,12 +91,20 @@ export async function createObjects(
 }
 
 /** A (paginated) list: every page fetched and parsed in turn; returns the object count. */
-async function rawList(client: KubeClient, query: Record<string, string | undefined>): Promise<number> {
+export async function rawList(
+  client: KubeClient,
+  query: Record<string, string | undefined>,
+  onPage?: (items: { metadata: { uid: string } }[]) => void,
+): Promise<number> {
   let cont: string | undefined;
   let n = 0;
   do {
     const res = await client.get(PATH, { ...query, continue: cont }, AbortSignal.timeout(600_000));
-    const page = JSON.parse(await res.text()) as { items: unknown[]; metadata: { continue?: string } };
+    const page = JSON.parse(await res.text()) as {
+      items: { metadata: { uid: string } }[];
+      metadata: { continue?: string };
+    };
+    onPage?.(page.items);
     n += page.items.length;
     cont = page.metadata.continue || undefined;
   } while (cont);
@@ -104,7 +112,7 @@ async function rawList(client: KubeClient, query: Record<string, string | undefi
 }
 
 /** A streaming list: events decoded until the end bookmark; returns the object count. */
-async function rawWatchList(client: KubeClient): Promise<number> {
+export async function rawWatchList(client: KubeClient): Promise<number> {
   const lw = new ApiListerWatcher(client, TARGET);
   const abort = new AbortController();
   let n = 0;

@@ -14,6 +14,21 @@ import type { HttpBenchResult } from './httpBench.ts';
 import type { KubeBenchResult } from './kubeBench.ts';
 import type { OtlpBenchResult } from './otlpBenchMain.ts';
 
+// Large scale on a real kube-apiserver: the bridge next to kube-state-metrics, sharding, a million
+// series (bench/scaleBench.ts). `BENCH_ONLY=scale` runs only this; otherwise it runs last.
+const scaleEnv: NodeJS.ProcessEnv = { BENCH_KSM_OBJECTS: '10000', ...process.env };
+async function runScale(): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  console.log(
+    `\nLarge scale (BENCH_KSM_OBJECTS=${scaleEnv.BENCH_KSM_OBJECTS}, BENCH_SHARD_OBJECTS=${scaleEnv.BENCH_SHARD_OBJECTS ?? ''}, BENCH_MILLION_OBJECTS=${scaleEnv.BENCH_MILLION_OBJECTS ?? ''}):`,
+  );
+  execFileSync(process.execPath, ['--expose-gc', 'bench/scaleBench.ts'], { stdio: 'inherit', env: scaleEnv });
+}
+if (process.env.BENCH_ONLY === 'scale') {
+  await runScale();
+  process.exit(0);
+}
+
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
 
@@ -175,3 +190,5 @@ if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some(
 } else {
   console.log('\nKubernetes sync benchmark skipped: run `bash scripts/peers/install.sh` first.');
 }
+if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some((p) => existsSync(p))))
+  await runScale();
