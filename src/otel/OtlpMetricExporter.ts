@@ -63,6 +63,7 @@ export class OtlpMetricExporter implements PushMetricExporter {
   private readonly _maxPoints: number;
   private readonly _tracker: StaleSeriesTracker;
   private _running: Promise<void> | undefined;
+  private _encoder: OtlpRequestEncoder | undefined;
   private _shutdown = false;
   lastExport: ExportStats | undefined;
 
@@ -122,7 +123,10 @@ export class OtlpMetricExporter implements PushMetricExporter {
     let points = 0;
     let bytes = 0;
     let failure: Error | undefined;
-    let encoder = new OtlpRequestEncoder(this._o.encoding, resource);
+    // One encoder for every request of every export (exports never overlap): its buffers are
+    // reused, see OtlpRequestEncoder.reset.
+    const encoder = (this._encoder ??= new OtlpRequestEncoder(this._o.encoding, resource));
+    encoder.reset(resource);
     let sdkPart: ScopeMetrics[] | undefined = sdkScopes;
     const send = async (): Promise<void> => {
       let count = encoder.pointCount;
@@ -132,16 +136,20 @@ export class OtlpMetricExporter implements PushMetricExporter {
         count += sdkPart.reduce((n, s) => n + s.metrics.reduce((k, m) => k + m.dataPoints.length, 0), 0);
       }
       sdkPart = undefined;
-      encoder = new OtlpRequestEncoder(this._o.encoding, resource);
-      if (count === 0 || body === undefined) return;
-      requests++;
-      points += count;
-      bytes += body.length;
-      slicer.end();
-      const result = await this._send({ body, points: count });
-      slicer.resume();
-      if (result.code !== ExportResultCode.SUCCESS)
-        failure ??= result.error ?? new Error('OTLP export failed');
+      try {
+        if (count === 0 || body === undefined) return;
+        requests++;
+        points += count;
+        bytes += body.length;
+        slicer.end();
+        const result = await this._send({ body, points: count });
+        slicer.resume();
+        if (result.code !== ExportResultCode.SUCCESS)
+          failure ??= result.error ?? new Error('OTLP export failed');
+      } finally {
+        // The body is a view of the encoder's buffers: they are reused only once its send is over.
+        encoder.reset(resource);
+      }
     };
 
     for (const { scope, metric } of families) {

@@ -28,13 +28,28 @@ import type { DecodedPoint } from '../support/otlpWire.ts';
 class RecordingDelegate implements IOtlpExportDelegate<EncodedRequest> {
   requests: Uint8Array[] = [];
   failing = false;
+  /** How long each send takes (0: it completes at once). */
+  sendMillis = 0;
+  /** Bodies whose bytes changed between the send's start and its completion. */
+  changedInFlight = 0;
   export(request: EncodedRequest, done: (r: ExportResult) => void): void {
     if (this.failing) {
       done({ code: ExportResultCode.FAILED, error: new Error('collector down') });
       return;
     }
-    this.requests.push(request.body);
-    done({ code: ExportResultCode.SUCCESS });
+    // A copy, as a transport has sent the bytes by the time it calls `done`: the exporter reuses
+    // its buffers for the next request after that.
+    this.requests.push(Uint8Array.from(request.body));
+    if (this.sendMillis === 0) {
+      done({ code: ExportResultCode.SUCCESS });
+      return;
+    }
+    // A slow send: the body must not change while it is in flight.
+    const sent = Uint8Array.from(request.body);
+    setTimeout(() => {
+      if (!Buffer.from(sent).equals(Buffer.from(request.body))) this.changedInFlight++;
+      done({ code: ExportResultCode.SUCCESS });
+    }, this.sendMillis);
   }
   forceFlush(): Promise<void> {
     return Promise.resolve();
@@ -198,6 +213,24 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
         assert.ok(n <= 10, `${n} points in one request`);
       }
       assert.equal(p.exporter.lastExport?.requests, 3);
+    } finally {
+      await p.provider.shutdown();
+    }
+  });
+
+  it('reuses its buffers across requests and exports, but never while a send is in flight', async () => {
+    const p = pipeline(10);
+    try {
+      p.delegate.sendMillis = 5;
+      for (let i = 0; i < 7; i++) p.ingestor.upsert(`o${i}`, backupObject(i));
+      const first = await p.push();
+      assert.equal(first.size, 21);
+      for (let i = 7; i < 12; i++) p.ingestor.upsert(`o${i}`, backupObject(i));
+      const second = await p.push();
+      assert.equal(second.size, 36);
+      assert.equal(p.delegate.changedInFlight, 0);
+      // Every request of the second export decodes on its own (no bytes of an earlier one left).
+      for (const body of p.delegate.requests) assert.ok(decodeMetricsRequest(body).length === 1);
     } finally {
       await p.provider.shutdown();
     }
