@@ -21,8 +21,12 @@ export interface ScopeHeader {
 
 type Time = readonly [number, number];
 
-/** Metric buffers kept for reuse: one request holds a few families, or many one-point markers. */
+/**
+ * Metric buffers kept for reuse: one request holds a few families, or many one-point markers. The
+ * bytes are capped too, so buffers that grew for large families cannot pile up in the pool.
+ */
 const MAX_SPARE_WRITERS = 64;
+const MAX_SPARE_BYTES = 16 * 1024 * 1024;
 
 /**
  * Builds one ExportMetricsServiceRequest (OTLP/protobuf or OTLP/JSON) point by point, for number
@@ -55,6 +59,11 @@ export class OtlpRequestEncoder {
   constructor(encoding: OtlpEncoding, resource: Attributes) {
     this._encoding = encoding;
     this._resource = resource;
+  }
+
+  /** Bytes held by the metric buffers kept for reuse (at most 16 MiB). */
+  get spareBytes(): number {
+    return this._spare.reduce((n, w) => n + w.capacity, 0);
   }
 
   /** Data points so far (live values and markers). */
@@ -90,10 +99,15 @@ export class OtlpRequestEncoder {
    * returned is no longer read (its send is over).
    */
   reset(resource: Attributes = this._resource): void {
+    let spareBytes = this.spareBytes;
     for (const s of this._scopes)
-      for (const m of s.metrics)
-        if (m.points instanceof ProtobufWriter && this._spare.length < MAX_SPARE_WRITERS)
-          this._spare.push(m.points);
+      for (const m of s.metrics) {
+        const w = m.points;
+        if (!(w instanceof ProtobufWriter) || this._spare.length >= MAX_SPARE_WRITERS) continue;
+        if (spareBytes + w.capacity > MAX_SPARE_BYTES) continue;
+        spareBytes += w.capacity;
+        this._spare.push(w);
+      }
     this._scopes = [];
     this._points = undefined;
     this._count = 0;

@@ -14,6 +14,11 @@ export class ProtobufWriter {
     return this._pos;
   }
 
+  /** Bytes allocated (what the writer keeps while it is reused). */
+  get capacity(): number {
+    return this._buf.length;
+  }
+
   /** The bytes written so far (a copy, so the writer can be reused). */
   bytes(): Buffer {
     return Buffer.from(this._buf.subarray(0, this._pos));

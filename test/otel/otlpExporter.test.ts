@@ -297,6 +297,30 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
     assert.deepEqual(decodeMetricsRequest(encoder.finish()), decodeMetricsRequest(sdk));
   });
 
+  it('keeps at most 16 MiB of spare buffers, and reused buffers encode the next request exactly', () => {
+    const encoder = new OtlpRequestEncoder('protobuf', { 'service.name': 'x' });
+    const long = 'v'.repeat(200);
+    const request = (metrics: number, points: number) => {
+      for (let m = 0; m < metrics; m++) {
+        encoder.beginMetric({ name: 's' }, { name: `m_${m}`, description: '', unit: '' });
+        for (let i = 0; i < points; i++) encoder.point({ name: `${long}${i}` }, i, [1, 0], [2, 0]);
+      }
+      const [rm] = decodeMetricsRequest(encoder.finish());
+      const decoded = rm!.scopes.flatMap((sc) => sc.metrics);
+      assert.equal(decoded.length, metrics);
+      for (const d of decoded) assert.equal(d.points.length, points);
+      encoder.reset();
+    };
+    // 60 metrics whose buffers grow to 512 KiB each (30 MiB in all): only 16 MiB of them are kept.
+    request(60, 2_000);
+    assert.ok(encoder.spareBytes > 0, 'buffers are kept for reuse');
+    assert.ok(encoder.spareBytes <= 16 * 1024 * 1024, `${encoder.spareBytes} spare bytes`);
+    // The next requests reuse them (longer and shorter contents than before) and decode exactly.
+    request(3, 2_500);
+    request(90, 10);
+    assert.ok(encoder.spareBytes <= 16 * 1024 * 1024, `${encoder.spareBytes} spare bytes`);
+  });
+
   it('OTLP/JSON: a marker has flags 1 and no value; a live point has asDouble', () => {
     const encoder = new OtlpRequestEncoder('json', { 'service.name': 'x' });
     encoder.beginMetric({ name: 's' }, { name: 'm', description: '', unit: '' });
