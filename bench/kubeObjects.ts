@@ -62,7 +62,7 @@ export async function createBackups(
       for (let attempt = 0; ; attempt++) {
         try {
           const res = await client.post(url, backupManifest(i, namespace), AbortSignal.timeout(60_000));
-          await res.body?.cancel();
+          res.cancel();
           break;
         } catch (err) {
           if (err instanceof KubeApiError && err.status === 409) break;

@@ -55,7 +55,7 @@ export class ApiListerWatcher implements ListerWatcher {
       },
       signal,
     );
-    return decodeWatchStream((response.body ?? emptyBody()) as AsyncIterable<Uint8Array>);
+    return decodeWatchStream(response.body);
   }
 
   refreshCredentials(): Promise<void> {
@@ -63,12 +63,14 @@ export class ApiListerWatcher implements ListerWatcher {
   }
 }
 
-/** Splits a watch body (one JSON event per line) into events. */
-export async function* decodeWatchStream(body: AsyncIterable<Uint8Array>): AsyncGenerator<WatchEvent> {
+/** Splits a watch body (one JSON event per line; text, or bytes decoded as UTF-8) into events. */
+export async function* decodeWatchStream(
+  body: AsyncIterable<string> | AsyncIterable<Uint8Array>,
+): AsyncGenerator<WatchEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
+    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
     let start = 0;
     let newline: number;
     while ((newline = buffer.indexOf('\n', start)) >= 0) {
@@ -81,5 +83,3 @@ export async function* decodeWatchStream(body: AsyncIterable<Uint8Array>): Async
     buffer = buffer.slice(start);
   }
 }
-
-async function* emptyBody(): AsyncGenerator<Uint8Array> {}
