@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 import type * as CelLibrary from '@bufbuild/cel';
 import type * as CelExtensions from '@bufbuild/cel/ext';
 import { GoFloat64 } from '../value/GoFloat64.ts';
+import { compileFastPath, DEFER } from './CelFastPath.ts';
+import type { FastOutcome } from './CelFastPath.ts';
 import { formatGoFloat } from '../value/goFormat.ts';
 
 interface CelRuntime {
@@ -53,15 +55,31 @@ interface ProtoLike {
 export class CelExpression {
   readonly source: string;
   private readonly _program: (vars: Record<string, unknown>) => unknown;
+  /** The direct evaluator (CelFastPath.ts), when the expression is in its subset. */
+  private readonly _fast: ((object: unknown, self: unknown) => FastOutcome | typeof DEFER) | undefined;
 
-  /** Throws with the parser's message when the expression does not compile. */
-  constructor(source: string) {
+  /**
+   * Throws with the parser's message when the expression does not compile.
+   * @param options.fastPath evaluate the everyday subset directly (CelFastPath.ts); @default true
+   */
+  constructor(source: string, options: { fastPath?: boolean } = {}) {
     this.source = source;
     const { lib, env } = cel();
-    this._program = lib.plan(env, lib.parse(source)) as (vars: Record<string, unknown>) => unknown;
+    const parsed = lib.parse(source);
+    this._program = lib.plan(env, parsed) as (vars: Record<string, unknown>) => unknown;
+    this._fast = options.fastPath === false ? undefined : compileFastPath(parsed.expr);
+  }
+
+  /** True when the direct evaluator handles this expression (it still defers odd values). */
+  get hasFastPath(): boolean {
+    return this._fast !== undefined;
   }
 
   evaluate(object: unknown, self: unknown, conversions: CelConversionCache): CelOutcome {
+    if (this._fast) {
+      const outcome = this._fast(object, self);
+      if (outcome !== DEFER) return outcome;
+    }
     let result: unknown;
     try {
       result = this._program({ object: conversions.convert(object), self: conversions.convert(self) });
@@ -116,12 +134,14 @@ export function outcomeToLabel(outcome: CelOutcome): string | undefined {
  * of the CEL cost per object.)
  */
 export class CelConversionCache {
-  private readonly _done = new WeakMap<object, unknown>();
+  /** Made on the first conversion: most objects only meet the fast path (CelFastPath.ts). */
+  private _done: WeakMap<object, unknown> | undefined;
 
   convert(value: unknown): unknown {
     if (typeof value === 'number') return Number.isInteger(value) ? BigInt(value) : value;
     if (value instanceof GoFloat64) return value.value;
     if (typeof value !== 'object' || value === null) return value ?? null;
+    this._done ??= new WeakMap();
     const cached = this._done.get(value);
     if (cached !== undefined) return cached;
     const converted = Array.isArray(value)
