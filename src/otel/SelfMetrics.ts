@@ -4,6 +4,7 @@ import type { IngestOutcome } from '../engine/ObjectIngestor.ts';
 import type { SeriesCache } from '../engine/SeriesCache.ts';
 import type { CompiledConfig } from '../engine/compileConfig.ts';
 import type { Source, SourceTelemetry } from '../sources/Source.ts';
+import { CounterTally } from './CounterTally.ts';
 
 /** Scope of the bridge's own instruments, kept off the custom-resource endpoint. */
 export const SELF_METRICS_SCOPE = 'crd-metrics-bridge';
@@ -28,12 +29,12 @@ export interface SelfMetricsState {
  * events and errors as they happen.
  */
 export class SelfMetrics {
-  private readonly _events: Counter;
+  private readonly _events: CounterTally;
   private readonly _objectErrors: Counter;
   private readonly _configReloads: Counter;
   private readonly _lists: Counter;
   private readonly _watches: Counter;
-  private readonly _watchEvents: Counter;
+  private readonly _watchEvents: CounterTally;
   private readonly _restarts: Counter;
   private readonly _handlerErrors: Counter;
   private _config: { filename: string; ok: boolean; hash: number; successAt: number } | undefined;
@@ -44,10 +45,12 @@ export class SelfMetrics {
   constructor(meter: Meter, build: SelfMetricsBuild) {
     this._meter = meter;
     const prefix = PREFIX;
-    this._events = meter.createCounter(`${prefix}object_events`, {
-      description:
-        'Object events handled, by resource and outcome (upserted, deleted, unknown-delete, unmatched, failed, limited, superseded).',
-    });
+    this._events = new CounterTally(
+      meter,
+      `${prefix}object_events`,
+      'Object events handled, by resource and outcome (upserted, deleted, unknown-delete, unmatched, failed, limited, superseded).',
+      ['outcome', 'resource'],
+    );
     this._objectErrors = meter.createCounter(`${prefix}object_errors`, {
       description:
         'Per-object problems (unconvertible value, CEL error, missing value...), by resource, metric and kind.',
@@ -95,9 +98,12 @@ export class SelfMetrics {
     this._watches = meter.createCounter(`${prefix}watch`, {
       description: 'Watch requests by target and result.',
     });
-    this._watchEvents = meter.createCounter(`${prefix}watch_events`, {
-      description: 'Watch events handled, by target and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR).',
-    });
+    this._watchEvents = new CounterTally(
+      meter,
+      `${prefix}watch_events`,
+      'Watch events handled, by target and type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR).',
+      ['target', 'type'],
+    );
     this._restarts = meter.createCounter(`${prefix}reflector_restarts`, {
       description:
         'List/watch restarts after an error, by target and reason (network, expired, forbidden, not-found, throttled, http-NNN).',
@@ -198,7 +204,7 @@ export class SelfMetrics {
   }
 
   objectEvent(outcome: IngestOutcome, resourceId: string | undefined): void {
-    this._events.add(1, { outcome, resource: resourceId ?? '' });
+    this._events.add(outcome, resourceId ?? '');
   }
 
   /** Counts one error occurrence; the first of each kind is also logged by the caller. */
@@ -211,7 +217,7 @@ export class SelfMetrics {
     return {
       list: (target, result) => this._lists.add(1, { target, result }),
       watch: (target, result) => this._watches.add(1, { target, result }),
-      event: (target, type) => this._watchEvents.add(1, { target, type }),
+      event: (target, type) => this._watchEvents.add(target, type),
       restart: (target, reason) => this._restarts.add(1, { target, reason }),
       handlerError: (target) => this._handlerErrors.add(1, { target }),
     };
