@@ -41,8 +41,15 @@ export interface KubeBenchResult {
   watchListRefused?: string;
   /** The bridge's source in process, to synced (objects turned into series), per mode. */
   syncMs: Record<InitialSyncMode, number>;
+  /**
+   * The floor for a process: a fresh Node process that only streams the list and parses it
+   * (bench/freshListProcess.js), from spawn to done; best of the rounds.
+   */
+  freshListProcessMs: number;
   /** A bridge process (the CLI, default mode) from spawn to /readyz 200; best of the rounds. */
   readyzMs: number;
+  /** Its CPU time (user+system, all threads) at /readyz 200, in the round with the best readyzMs. */
+  readyzCpuMs: number;
   /** The same process from spawn to its first /healthz 200 (start-up, before any sync work counts). */
   healthzMs: number;
   /** That process's RSS 2 s after /readyz 200 (after the initial sync), MB; the lowest of the rounds. */
@@ -139,9 +146,29 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - start, value];
 }
 
+/** Spawn to exit of bench/freshListProcess.js. */
+async function freshListProcess(kubeconfig: string, expected: number): Promise<number> {
+  const start = performance.now();
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bench/freshListProcess.js'), kubeconfig, PATH],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const ms = performance.now() - start;
+  const result = JSON.parse(out || '{}') as { objects?: number };
+  if (code !== 0 || result.objects !== expected)
+    throw new Error(`freshListProcess exited ${code} with ${out.trim() || 'nothing'}`);
+  return ms;
+}
+
 async function readyz(
   kubeconfig: string,
-): Promise<{ healthzMs: number; readyzMs: number; rssAfterSyncMB: number }> {
+): Promise<{ healthzMs: number; readyzMs: number; cpuMs: number; rssAfterSyncMB: number }> {
   const [port, telemetryPort] = [await freePort(), await freePort()];
   const start = performance.now();
   const child = spawn(
@@ -171,8 +198,9 @@ async function readyz(
       if (status === 200 && !healthzMs) healthzMs = performance.now() - start;
       else if (status === 200) {
         const readyzMs = performance.now() - start;
+        const cpuMs = cpuTimeMs(child.pid!);
         await delay(2000);
-        return { healthzMs, readyzMs, rssAfterSyncMB: rssMB(child.pid!) };
+        return { healthzMs, readyzMs, cpuMs, rssAfterSyncMB: rssMB(child.pid!) };
       }
       if (performance.now() - start > 600_000) throw new Error('no /readyz 200 within 10 min');
       await delay(20);
@@ -181,6 +209,12 @@ async function readyz(
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('exit', resolve));
   }
+}
+
+/** CPU time (user+system) a process has used so far, ms (Linux, clock ticks of 10 ms). */
+function cpuTimeMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** Resident set size of a process, MB (Linux). */
@@ -205,8 +239,10 @@ export async function benchKubeSync(count = 20_000, rounds = 2): Promise<KubeBen
       big: Infinity,
       cache: Infinity,
       watchList: Infinity,
+      fresh: Infinity,
       healthz: Infinity,
       readyz: Infinity,
+      readyzCpu: Infinity,
       rss: Infinity,
     };
     let listed = 0;
@@ -230,8 +266,10 @@ export async function benchKubeSync(count = 20_000, rounds = 2): Promise<KubeBen
       }
       // The bridge process in the same round, so it meets the API server in the state the bare
       // lists just did (warm watch cache, same load).
+      best.fresh = Math.min(best.fresh, await freshListProcess(kubeconfig, n));
       const cli = await readyz(kubeconfig);
       best.healthz = Math.min(best.healthz, cli.healthzMs);
+      if (cli.readyzMs < best.readyz) best.readyzCpu = cli.cpuMs;
       best.readyz = Math.min(best.readyz, cli.readyzMs);
       best.rss = Math.min(best.rss, cli.rssAfterSyncMB);
     }
@@ -290,7 +328,9 @@ export async function benchKubeSync(count = 20_000, rounds = 2): Promise<KubeBen
       watchListMs: Number.isFinite(best.watchList) ? best.watchList : null,
       ...(watchListRefused ? { watchListRefused } : {}),
       syncMs,
+      freshListProcessMs: best.fresh,
       readyzMs: best.readyz,
+      readyzCpuMs: best.readyzCpu,
       healthzMs: best.healthz,
       rssAfterSyncMB: best.rss,
       objectsPerSecond,

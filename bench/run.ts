@@ -178,12 +178,19 @@ if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some(
     ['bare streaming list (sendInitialEvents=true), to the end bookmark', kube.watchListMs],
     ['bridge source, paginated list with next-page prefetch, to synced (series built)', kube.syncMs.list],
     ['bridge source, streaming list, to synced (series built)', kube.syncMs['watch-list']],
+    [
+      'floor: a minimal fresh Node process, spawn to the end of a streaming list (bench/freshListProcess.js)',
+      kube.freshListProcessMs,
+    ],
     ['bridge process (CLI): spawn to first /healthz 200 (start-up)', kube.healthzMs],
     ['bridge process (CLI): spawn to /readyz 200 (best of the rounds)', kube.readyzMs],
   ];
   for (const [name, value] of rows)
     console.log(`| ${name} | ${ms(value)} | ${value === null ? '' : ratio(value).slice(2, -2)} |`);
   if (kube.watchListRefused) console.log(`\nStreaming list refused: ${kube.watchListRefused}`);
+  console.log(
+    `\nBridge process to /readyz: ${(kube.readyzMs / kube.freshListProcessMs).toFixed(2)}× the minimal process's streaming list; ${Math.round(kube.readyzCpuMs).toLocaleString('en')} ms of CPU by then.`,
+  );
   console.log(
     `\nHeap per 1,000 objects (paginated-list source): ${kube.heapPerThousandKB.toFixed(0)} KB total, ${kube.seriesHeapPerThousandKB.toFixed(0)} KB series alone; peak RSS of the bench process ${kube.peakRssMB.toFixed(0)} MB; RSS of the bridge process 2 s after /readyz 200: ${kube.rssAfterSyncMB.toFixed(0)} MB.`,
   );
