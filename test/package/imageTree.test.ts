@@ -61,7 +61,7 @@ describe('container image tree', { skip: isRoot ? false : 'needs root to switch 
   ];
 
   it('holds the compiled CLI and production dependencies only', () => {
-    assert.ok(existsSync(join(app, 'dist', 'cli', 'main.js')));
+    assert.ok(existsSync(join(app, 'dist', 'main.js')));
     assert.ok(existsSync(join(app, 'node_modules', '@opentelemetry', 'sdk-metrics')));
     assert.ok(existsSync(join(app, 'node_modules', 'prom-client')));
     // (@types/node is there: @kubernetes/client-node depends on it.)
