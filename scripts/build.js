@@ -6,14 +6,15 @@
 // Why a bundle: `run` otherwise resolves, stats, reads and compiles ~850 modules (OpenTelemetry SDK,
 // yaml, pino, commander, prom-client) before it answers /healthz. The bundle is a few files.
 //
-// Layout: every output file sits directly in dist/ (entries main.js and createOtlpExporter.js, shared
-// chunk-*.js), so `import.meta.url`-relative paths work from whichever file esbuild puts the code in:
-// src/version.ts reads ../package.json and ./build-info.json, and src/otel/createTelemetry.ts
-// requires ./createOtlpExporter.js only when an OTLP push is configured. That second entry shares
-// its OpenTelemetry SDK code with main.js through the chunks (one copy, so instanceof holds).
-// Packages loaded lazily by name stay external and load from node_modules (production dependencies
-// are installed with the package): @bufbuild/cel, @opentelemetry/configuration,
-// @kubernetes/client-node.
+// Layout: every output file sits directly in dist/ (entries main.js, createOtlpExporter.js,
+// bufbuild-cel.js, bufbuild-cel-ext.js; shared chunk-*.js), so `import.meta.url`-relative paths work
+// from whichever file esbuild puts the code in: src/version.ts reads ../package.json and
+// ./build-info.json, src/otel/createTelemetry.ts requires ./createOtlpExporter.js only when an OTLP
+// push is configured, src/engine/cel/CelExpression.ts requires the CEL library on the first
+// expression. Entries share code through the chunks (one copy of the OpenTelemetry SDK, so
+// instanceof holds). Packages seldom needed stay external and load from node_modules (production
+// dependencies are installed with the package): @opentelemetry/configuration (OTEL_CONFIG_FILE),
+// @kubernetes/client-node (exec and auth-provider kubeconfigs).
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,13 @@ rmSync(dist, { recursive: true, force: true });
 try {
   await build({
     absWorkingDir: fileURLToPath(root),
-    entryPoints: { main: 'src/cli/main.ts', createOtlpExporter: 'src/otel/createOtlpExporter.ts' },
+    entryPoints: {
+      main: 'src/cli/main.ts',
+      createOtlpExporter: 'src/otel/createOtlpExporter.ts',
+      // Required by src/engine/cel/CelExpression.ts on the first CEL expression.
+      'bufbuild-cel': '@bufbuild/cel',
+      'bufbuild-cel-ext': '@bufbuild/cel/ext',
+    },
     outdir: 'dist',
     chunkNames: 'chunk-[hash]',
     bundle: true,
@@ -34,7 +41,7 @@ try {
     format: 'esm',
     platform: 'node',
     target: 'node24',
-    external: ['@bufbuild/cel', '@bufbuild/cel/*', '@opentelemetry/configuration', '@kubernetes/client-node'],
+    external: ['@opentelemetry/configuration', '@kubernetes/client-node'],
     // Bundled CommonJS (pino, prom-client, …) calls require() for Node built-ins; ESM has none.
     banner: {
       js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",

@@ -14,7 +14,7 @@ import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 // tarball into an empty project with production dependencies only, run through its bin on the
 // Node 24 in this repo's node_modules (the launcher then loads dist/, not the TypeScript sources).
 // dist/ is an esbuild bundle (scripts/build.js): the tests below also run what it loads only on
-// demand (the OTLP exporter chunk, and @opentelemetry/configuration and @bufbuild/cel from the
+// demand (the OTLP exporter and CEL library entries, and @opentelemetry/configuration from the
 // installed node_modules), which a bundle can break without the default `run` noticing.
 const example = join(repoRoot, 'examples', 'backup');
 const config = join(example, 'config.yaml');
@@ -62,6 +62,8 @@ describe('npm package', () => {
       'bin/crd-metrics-bridge.js',
       'dist/main.js',
       'dist/createOtlpExporter.js',
+      'dist/bufbuild-cel.js',
+      'dist/bufbuild-cel-ext.js',
     ];
     for (const p of shipped) assert.ok(paths.includes(p), `${p} in the tarball`);
     assert.ok(paths.includes('dist/build-info.json'), 'build info with the git revision');
@@ -107,7 +109,7 @@ describe('npm package', () => {
     assert.match(r.stdout, /^backup_status\{/m);
   });
 
-  it('evaluates CEL the fast path defers, with @bufbuild/cel from the installed dependencies', async () => {
+  it('evaluates CEL the fast path defers, with the CEL library and its extensions from the bundle', async () => {
     // upperAscii() is a strings-extension function: only the library answers it.
     const celConfig = join(work, 'cel-config.yaml');
     writeFileSync(
