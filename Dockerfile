@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # crd-metrics-bridge container image: the application tree built by scripts/image/build-tree.sh
-# (compiled dist/, production node_modules, bin/) on a distroless Node.js 24 runtime (no shell, no
+# (bundled dist/, production node_modules, bin/) on a distroless Node.js 24 runtime (no shell, no
 # package manager). Runs as uid/gid 65534 and needs no writable path, so it works with
 # readOnlyRootFilesystem. Base images are pinned by tag here; release builds pin them by digest
 # (see README, "Install").

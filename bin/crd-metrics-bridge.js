@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Launcher: checks the Node version before loading anything else, then hands over to the CLI: the
-// TypeScript sources in a checkout (Node 24 strips types, so edits need no rebuild), the compiled
+// TypeScript sources in a checkout (Node 24 strips types, so edits need no rebuild), the bundled
 // dist/ when installed (Node does not strip types under node_modules, and the package ships no src/).
 import { existsSync } from 'node:fs';
 import module from 'node:module';
@@ -19,7 +19,7 @@ if (major < 24) {
 module.enableCompileCache?.();
 const sources = new URL('../src/cli/main.ts', import.meta.url);
 const fromSources = !import.meta.dirname.split(/[\\/]/).includes('node_modules') && existsSync(sources);
-const { main } = await import(fromSources ? sources.href : '../dist/cli/main.js');
+const { main } = await import(fromSources ? sources.href : '../dist/main.js');
 // Exit as soon as the command is done (stdout and stderr are synchronous for files, pipes and
 // terminals): `run` shuts down within a bounded time, but a library may keep a handle open past
 // it (an OTLP retry timer), and letting the event loop drain tears down the whole heap first,

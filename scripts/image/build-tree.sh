@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the container image's application tree into OUT (default ./build/app): dist/ (compiled
+# Builds the container image's application tree into OUT (default ./build/app): dist/ (bundled
 # from src/ with the dev dependencies, in a scratch copy), bin/, package.json, LICENSE and the
 # production node_modules only. The Dockerfile's build stage runs this script, and
 # test/package/imageTree.test.ts runs the result the way the image does.
@@ -24,7 +24,7 @@ export CRD_METRICS_BRIDGE_REVISION="${CRD_METRICS_BRIDGE_REVISION:-unknown}"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-# 1. Compile in a scratch copy, so a checkout's node_modules is neither used nor touched.
+# 1. Bundle in a scratch copy, so a checkout's node_modules is neither used nor touched.
 cp -R "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/tsconfig.build.json" \
   "$root/src" "$scratch/"
 mkdir -p "$scratch/scripts" && cp "$root/scripts/build.js" "$scratch/scripts/"

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
+import { startCollector } from '../harness/collector.ts';
+import { freePort } from '../harness/ports.ts';
+import { makePeerDir, removePeerDir, startProcess } from '../harness/processes.ts';
 import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 
 // The container image's application tree, built by the script the Dockerfile's build stage runs,
@@ -61,7 +64,7 @@ describe('container image tree', { skip: isRoot ? false : 'needs root to switch 
   ];
 
   it('holds the compiled CLI and production dependencies only', () => {
-    assert.ok(existsSync(join(app, 'dist', 'cli', 'main.js')));
+    assert.ok(existsSync(join(app, 'dist', 'main.js')));
     assert.ok(existsSync(join(app, 'node_modules', '@opentelemetry', 'sdk-metrics')));
     assert.ok(existsSync(join(app, 'node_modules', 'prom-client')));
     // (@types/node is there: @kubernetes/client-node depends on it.)
@@ -97,5 +100,45 @@ describe('container image tree', { skip: isRoot ? false : 'needs root to switch 
     assert.match(served.telemetry, /^process_open_fds \d+/m, served.log);
     assert.doesNotMatch(served.log, /EACCES|EROFS/, served.log);
     assert.equal(served.exit, 'exited with code 0', served.log);
+  });
+
+  it('pushes OTLP to a real Collector (the exporter, loaded on demand, is in the tree)', async () => {
+    const collector = await startCollector();
+    const logDir = makePeerDir('image-tree-otlp');
+    const port = await freePort();
+    try {
+      const proc = await startProcess({
+        name: 'crd-metrics-bridge',
+        command: 'setpriv',
+        args: [
+          ...entrypoint([
+            `TMPDIR=${app}`,
+            'OTEL_METRICS_EXPORTER=otlp',
+            `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=${collector.otlpHttpEndpoint}/v1/metrics`,
+            'OTEL_METRIC_EXPORT_INTERVAL=500',
+            'OTEL_SERVICE_NAME=image-tree',
+          ]),
+          'run',
+          `--config=${join(example, 'config.yaml')}`,
+          `--source=files:${example}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--telemetry.listen-address=',
+        ],
+        logDir,
+        ready: { url: `http://127.0.0.1:${port}/readyz` },
+      });
+      try {
+        await collector.waitForFileExport((docs) => {
+          const text = JSON.stringify(docs);
+          return text.includes('"stringValue":"image-tree"') && text.includes('"name":"backup_size_bytes"');
+        }, 30_000);
+      } finally {
+        await proc.stop();
+      }
+      assert.equal(proc.describeExit(), 'exited with code 0', proc.logTail(40));
+    } finally {
+      await collector.stop();
+      removePeerDir(logDir);
+    }
   });
 });

@@ -4,12 +4,18 @@ import { delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
+import { startCollector } from '../harness/collector.ts';
+import { freePort } from '../harness/ports.ts';
+import { makePeerDir, removePeerDir, startProcess } from '../harness/processes.ts';
 import { runCli } from '../support/runCli.ts';
 import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 
 // The package as users get it: `npm pack` (which runs `prepare`, i.e. the build), installed from the
 // tarball into an empty project with production dependencies only, run through its bin on the
 // Node 24 in this repo's node_modules (the launcher then loads dist/, not the TypeScript sources).
+// dist/ is an esbuild bundle (scripts/build.js): the tests below also run what it loads only on
+// demand (the OTLP exporter and CEL library entries, and @opentelemetry/configuration from the
+// installed node_modules), which a bundle can break without the default `run` noticing.
 const example = join(repoRoot, 'examples', 'backup');
 const config = join(example, 'config.yaml');
 const packageJson = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -49,12 +55,22 @@ describe('npm package', () => {
 
   it('ships the compiled CLI, docs and licence, and no sources or tests', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const p of ['package.json', 'LICENSE', 'README.md', 'bin/crd-metrics-bridge.js', 'dist/cli/main.js'])
-      assert.ok(paths.includes(p), `${p} in the tarball`);
+    const shipped = [
+      'package.json',
+      'LICENSE',
+      'README.md',
+      'bin/crd-metrics-bridge.js',
+      'dist/main.js',
+      'dist/createOtlpExporter.js',
+      'dist/bufbuild-cel.js',
+      'dist/bufbuild-cel-ext.js',
+    ];
+    for (const p of shipped) assert.ok(paths.includes(p), `${p} in the tarball`);
     assert.ok(paths.includes('dist/build-info.json'), 'build info with the git revision');
     const outside = paths.filter((p) => !/^(dist|bin|docs)\/|^(package\.json|README\.md|LICENSE)$/.test(p));
     assert.deepEqual(outside, []);
     assert.ok(!paths.some((p) => p.endsWith('.ts')), 'no TypeScript in the tarball');
+    assert.ok(!paths.some((p) => p.endsWith('.map')), 'no source maps in the tarball');
     const installed = join(work, 'project', 'node_modules');
     assert.ok(!existsSync(join(installed, 'typescript')), 'no dev dependencies installed');
     assert.ok(existsSync(join(installed, 'commander')), 'production dependencies installed');
@@ -91,6 +107,88 @@ describe('npm package', () => {
     const fromSources = await runCli(['render', '--config', config, example]);
     assert.equal(r.stdout, fromSources.stdout);
     assert.match(r.stdout, /^backup_status\{/m);
+  });
+
+  it('evaluates CEL the fast path defers, with the CEL library and its extensions from the bundle', async () => {
+    // upperAscii() is a strings-extension function: only the library answers it.
+    const celConfig = join(work, 'cel-config.yaml');
+    writeFileSync(
+      celConfig,
+      readFileSync(config, 'utf8').replace(
+        /valueExpression: 'has\(object\.status\)[^\n]*/,
+        `valueExpression: 'object.spec.target.upperAscii() == "S3://MY-BUCKET" ? 7 : 3'`,
+      ),
+    );
+    const r = await runCommand(bin, ['render', '--config', celConfig, example], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^backup_status\{namespace="default",name="test-backup",target="s3:\/\/my-bucket"\} 7$/m,
+    );
+  });
+
+  it('pushes OTLP to a real Collector, set up by OTEL_* variables and by OTEL_CONFIG_FILE', async () => {
+    // The OTLP exporter is a chunk of the bundle loaded on demand, and the declarative config
+    // loads @opentelemetry/configuration from node_modules: both only run when a push is set up.
+    const collector = await startCollector();
+    const logDir = makePeerDir('installed-bridge-otlp');
+    const started: Awaited<ReturnType<typeof startProcess>>[] = [];
+    const startBridge = async (name: string, extraEnv: NodeJS.ProcessEnv) => {
+      const port = await freePort();
+      started.push(
+        await startProcess({
+          name,
+          command: bin,
+          args: [
+            'run',
+            `--config=${config}`,
+            `--source=files:${example}`,
+            `--web.listen-address=127.0.0.1:${port}`,
+            '--telemetry.listen-address=',
+          ],
+          env: {
+            ...env,
+            OTEL_METRIC_EXPORT_INTERVAL: '500',
+            BRIDGE_PROMETHEUS_HOST: '127.0.0.1',
+            BRIDGE_PROMETHEUS_PORT: String(port),
+            OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+            ...extraEnv,
+          },
+          logDir,
+          ready: { url: `http://127.0.0.1:${port}/readyz` },
+        }),
+      );
+    };
+    try {
+      await startBridge('bridge-otlp-env', {
+        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+        OTEL_SERVICE_NAME: 'installed-env',
+      });
+      await startBridge('bridge-otlp-declarative', {
+        OTEL_CONFIG_FILE: join(repoRoot, 'otel-config', 'bridge-declarative.yaml'),
+        OTLP_ENCODING: 'json',
+        OTEL_SERVICE_NAME: 'installed-declarative',
+      });
+      const pushedBy = (docs: unknown[], service: string) =>
+        docs.some((d) => {
+          const text = JSON.stringify(d);
+          return (
+            text.includes(`"service.name","value":{"stringValue":"${service}"}`) &&
+            text.includes('"name":"backup_size_bytes"') &&
+            text.includes('1048576')
+          );
+        });
+      await collector.waitForFileExport(
+        (docs) => pushedBy(docs, 'installed-env') && pushedBy(docs, 'installed-declarative'),
+        30_000,
+      );
+    } finally {
+      for (const proc of started) await proc.stop();
+      await collector.stop();
+      removePeerDir(logDir);
+    }
   });
 
   it('run serves the example over loopback and stops on SIGTERM', async () => {
