@@ -1,5 +1,6 @@
 // Concurrent and slow scrapes against a real bridge process (files source), measuring the server's
 // RSS from /proc: `node bench/concurrentScrapeBench.ts [objects] [concurrency] [max-requests] [gzip]`.
+import { bridgeEntry } from './peerProcess.ts';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -48,7 +49,7 @@ export async function startBridgeProcess(
     process.execPath,
     [
       '--max-semi-space-size=8',
-      path.resolve('bin/crd-metrics-bridge.js'),
+      bridgeEntry,
       'run',
       `--config=${path.join(dir, 'config.yaml')}`,
       `--source=files:${path.join(dir, 'objects')}`,

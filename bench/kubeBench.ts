@@ -23,6 +23,7 @@ import { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
 import { SeriesCache } from '../src/engine/SeriesCache.ts';
 import { parseKubeJson } from '../src/sources/objectFiles.ts';
 import { compileFile } from './engineBench.ts';
+import { bridgeEntry } from './peerProcess.ts';
 
 const PATH = '/apis/backup.example.com/v1/backups';
 const TARGET = { id: 'backup.example.com/v1/backups', path: PATH };
@@ -175,7 +176,7 @@ async function readyz(
     process.execPath,
     [
       '--max-semi-space-size=8',
-      path.join(repoRoot, 'bin/crd-metrics-bridge.js'),
+      bridgeEntry,
       'run',
       `--config=${path.join(repoRoot, 'examples/backup/config.yaml')}`,
       '--source=kubernetes',

@@ -35,8 +35,18 @@ export function findKsmBinary(): string | undefined {
   return candidates.find((c): c is string => Boolean(c) && existsSync(c!));
 }
 
-/** The checkout whose bin/crd-metrics-bridge.js is measured (`BENCH_BRIDGE_ROOT`, default this one). */
+/** The checkout whose bridge is measured (`BENCH_BRIDGE_ROOT`, default this one). */
 export const bridgeRoot = process.env.BENCH_BRIDGE_ROOT ?? repoRoot;
+
+/**
+ * The script a benchmark spawns to run the bridge: its dist/ bundle (what the npm package and the
+ * image run, bench/runDist.js), or with `BENCH_BRIDGE_FROM=src` the TypeScript sources through
+ * bin/ (what a checkout runs).
+ */
+export const bridgeEntry =
+  process.env.BENCH_BRIDGE_FROM === 'src'
+    ? path.join(bridgeRoot, 'bin/crd-metrics-bridge.js')
+    : path.join(repoRoot, 'bench/runDist.js');
 
 export interface ScrapeResult {
   status: number;
@@ -207,7 +217,7 @@ export async function spawnPeer(options: PeerOptions, dir: string): Promise<Runn
       process.execPath,
       [
         ...(options.nodeFlags ?? ['--max-semi-space-size=8']),
-        path.join(bridgeRoot, 'bin/crd-metrics-bridge.js'),
+        bridgeEntry,
         'run',
         `--config=${options.config}`,
         '--source=kubernetes',

@@ -14,6 +14,13 @@ import type { HttpBenchResult } from './httpBench.ts';
 import type { KubeBenchResult } from './kubeBench.ts';
 import type { OtlpBenchResult } from './otlpBenchMain.ts';
 
+// The benchmarks that spawn the bridge run its dist/ bundle (bench/runDist.js), what the package
+// and the image run: build it from these sources first.
+if (process.env.BENCH_BRIDGE_FROM !== 'src' && !process.env.BENCH_BRIDGE_ROOT) {
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['scripts/build.js'], { stdio: 'inherit' });
+}
+
 // Large scale on a real kube-apiserver: the bridge next to kube-state-metrics, sharding, a million
 // series (bench/scaleBench.ts). `BENCH_ONLY=scale` runs only this; otherwise it runs last.
 const scaleEnv: NodeJS.ProcessEnv = { BENCH_KSM_OBJECTS: '10000', ...process.env };
