@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,22 @@ const dir = mkdtempSync(path.join(tmpdir(), 'kubeclient-test-'));
 before(async () => {
   server = createServer((req, res) => {
     seen.push(req.headers);
+    if (req.url === '/gzip' && req.headers['accept-encoding'] === 'gzip') {
+      // Split across writes so UTF-8 characters straddle chunk boundaries after inflating.
+      const body = gzipSync(
+        JSON.stringify({ kind: 'List', items: Array.from({ length: 2000 }, (_, i) => `é-${i}-✓`) }),
+      );
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      for (let i = 0; i < body.length; i += 7) res.write(body.subarray(i, i + 7));
+      res.end();
+      return;
+    }
+    if (req.url === '/missing') {
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"kind":"Status","reason":"NotFound","message":"backups.x not found"}');
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"kind":"Status"}');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -75,6 +92,41 @@ describe('KubeClient credentials on the wire', () => {
       }),
     );
     assert.equal(headers.authorization, 'Bearer from-exec');
+  });
+
+  it('inflates gzip responses when compression is on, and decodes UTF-8 across chunks', async () => {
+    const client = new KubeClient(
+      { kubeconfig: kubeconfig('gzip.json', { token: 't' }), compression: true },
+      {},
+    );
+    try {
+      const body = (await (await client.get('/gzip', {}, AbortSignal.timeout(30_000))).json()) as {
+        items: string[];
+      };
+      assert.equal(seen.at(-1)!['accept-encoding'], 'gzip');
+      assert.equal(body.items.length, 2000);
+      assert.equal(body.items[1999], 'é-1999-✓');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('turns a non-2xx answer into a KubeApiError with the Status message and reason', async () => {
+    const client = new KubeClient({ kubeconfig: kubeconfig('status.json', { token: 't' }) }, {});
+    try {
+      await assert.rejects(
+        client.get('/missing', {}, AbortSignal.timeout(30_000)),
+        (err: Error & { status?: number; reason?: string }) => {
+          assert.equal(err.name, 'KubeApiError');
+          assert.equal(err.status, 404);
+          assert.equal(err.reason, 'NotFound');
+          assert.equal(err.message, '404 backups.x not found');
+          return true;
+        },
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   it('says in one line what is wrong with a kubeconfig', () => {
