@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
@@ -19,6 +18,11 @@ import {
   SERVICE_ACCOUNT_DIR,
 } from './kubeconfig.ts';
 import type { KubeconfigSelection } from './kubeconfig.ts';
+
+// node:http comes through process.getBuiltinModule, not an ESM import: the ESM facade of node:http
+// reads every export, and its lazy WebSocket/MessageEvent getters load Node's bundled undici,
+// ~50 ms of every start-up.
+const http = process.getBuiltinModule('node:http');
 
 export { KubeApiError } from './errors.ts';
 
@@ -113,7 +117,7 @@ export class KubeClient {
   private readonly _options: KubeClientOptions;
   private readonly _env: NodeJS.ProcessEnv;
   private _plugin: Promise<KubeConfig> | undefined;
-  private _agent: HttpAgent | undefined;
+  private _agent: Agent | undefined;
   private _agentKey = '';
 
   /** @throws KubeCredentialsError when no kubeconfig or in-cluster service account is found. */
@@ -227,7 +231,7 @@ export class KubeClient {
   }
 
   /** One pool per cluster; rebuilt only when the TLS material changes (certificate rotation). */
-  private _dispatcher(url: URL, tls: TlsOptions): HttpAgent {
+  private _dispatcher(url: URL, tls: TlsOptions): Agent {
     const plain = url.protocol === 'http:';
     const key = plain
       ? 'http'
@@ -244,7 +248,7 @@ export class KubeClient {
       // control whenever the event loop is busy turning objects into series. 100k objects,
       // uncompressed: 30–38 s to synced over HTTP/2, 17–23 s over HTTP/1.1 (docs/benchmarks.md).
       const pool = { keepAlive: true, keepAliveMsecs: 30_000 };
-      this._agent = plain ? new HttpAgent(pool) : new HttpsAgent({ ...pool, ...definedOnly(tls) });
+      this._agent = plain ? new http.Agent(pool) : new HttpsAgent({ ...pool, ...definedOnly(tls) });
       this._agentKey = key;
       if (old) retire(old);
     }
@@ -259,10 +263,10 @@ function send(
   headers: Record<string, string>,
   body: string | undefined,
   signal: AbortSignal,
-  agent: HttpAgent,
+  agent: Agent,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request: ClientRequest = (url.protocol === 'http:' ? httpRequest : httpsRequest)(url, {
+    const request: ClientRequest = (url.protocol === 'http:' ? http.request : httpsRequest)(url, {
       method,
       headers:
         body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
@@ -283,8 +287,8 @@ function send(
  * done, instead of cutting the watches as `destroy()` would. Node's Agent reads `keepAlive` when a
  * socket comes free, and destroys the socket if it is off.
  */
-function retire(agent: HttpAgent): void {
-  (agent as HttpAgent & { keepAlive: boolean }).keepAlive = false;
+function retire(agent: Agent): void {
+  (agent as Agent & { keepAlive: boolean }).keepAlive = false;
   for (const sockets of Object.values(agent.freeSockets))
     for (const socket of sockets ?? []) socket.destroy();
 }
