@@ -108,7 +108,16 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
       });
       return;
     }
-    add(doc.toJS({ maxAliasCount: 100 }), `document ${i + 1}`);
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // The yaml library reports an unresolved alias, and an alias bomb (more than maxAliasCount
+      // expansions), by throwing here rather than in doc.errors.
+      problems.push({ file, message: `invalid YAML in document ${i + 1}: ${(err as Error).message}` });
+      return;
+    }
+    add(value, `document ${i + 1}`);
   });
   return { objects, problems };
 }
