@@ -11,7 +11,7 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 # architecture and one tree serves amd64 and arm64.
 FROM --platform=$BUILDPLATFORM ${BUILD_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json LICENSE ./
+COPY package.json package-lock.json tsconfig.json LICENSE ./
 COPY scripts/build.js scripts/build.js
 COPY scripts/image/build-tree.sh scripts/image/build-tree.sh
 COPY src src

@@ -25,7 +25,7 @@ scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
 # 1. Bundle in a scratch copy, so a checkout's node_modules is neither used nor touched.
-cp -R "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" "$root/tsconfig.build.json" \
+cp -R "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" \
   "$root/src" "$scratch/"
 mkdir -p "$scratch/scripts" && cp "$root/scripts/build.js" "$scratch/scripts/"
 (cd "$scratch" && npm ci "${npm_flags[@]}" >&2 && node scripts/build.js)
