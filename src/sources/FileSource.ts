@@ -15,6 +15,11 @@ export interface FileSourceOptions {
   readonly rescanIntervalMs?: number;
   /** Delay that merges bursts of file events (an editor writing several times). @default 100 */
   readonly debounceMs?: number;
+  /**
+   * How long reading a file (parsing it, then handing its objects over) may hold the event loop
+   * before it lets scrapes and probes in. @default 10
+   */
+  readonly sliceMs?: number;
 }
 
 interface FileState {
@@ -116,7 +121,8 @@ export class FileSource implements Source {
       }
       const previous = this._files.get(file);
       if (previous && previous.mtimeMs === info.mtimeMs && previous.size === info.size) continue;
-      const { objects, problems: fileProblems } = await readObjectFile(file);
+      const sliceMs = this._o.sliceMs ?? 10;
+      const { objects, problems: fileProblems } = await readObjectFile(file, sliceMs);
       if (fileProblems.length > 0) {
         for (const p of fileProblems)
           this._o.logger.warn({ file: p.file, source: this.name }, `skipping file: ${p.message}`);
@@ -125,7 +131,15 @@ export class FileSource implements Source {
         continue;
       }
       const keys = new Set<string>();
+      let sliceStart = performance.now();
       for (const { object, index } of objects) {
+        // Between objects, let scrapes and probes in once a slice is spent (a file can hold
+        // thousands of objects; large ones are sliced by the sink itself).
+        if (performance.now() - sliceStart >= sliceMs) {
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+          if (this._stopped) return;
+        }
         const gvk = objectGvk(object);
         const ref = objectRef(object);
         const identity = gvk

@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser } from 'yaml';
 import type { ScalarTag, Tags } from 'yaml';
 import { GoFloat64 } from '../engine/value/GoFloat64.ts';
 
@@ -70,6 +70,46 @@ export async function listObjectFiles(
 
 /** Parses one file's text: JSON, or YAML with any number of documents; `kind: List` is unpacked. */
 export function parseObjects(text: string, file: string): { objects: FileObject[]; problems: FileProblem[] } {
+  const steps = parseObjectSteps(text, file);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * Reads and parses one file as `parseObjects` does, a YAML document at a time, letting the event
+ * loop run whenever `sliceMs` of work is spent: a YAML file of 10,000 documents takes about a
+ * second to parse, which would stall scrapes and probes. (One document is still converted in one
+ * go: a single `kind: List` of many items is not split.)
+ */
+export async function readObjectFile(
+  file: string,
+  sliceMs = 10,
+): Promise<{ objects: FileObject[]; problems: FileProblem[] }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { objects: [], problems: [{ file, message: (err as Error).message }] };
+  }
+  const steps = parseObjectSteps(text, file);
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+}
+
+/** The parse of one file, as a generator that pauses after each YAML document. */
+export function* parseObjectSteps(
+  text: string,
+  file: string,
+): Generator<void, { objects: FileObject[]; problems: FileProblem[] }, void> {
   const objects: FileObject[] = [];
   const problems: FileProblem[] = [];
   const add = (value: unknown, where: string) => {
@@ -96,42 +136,31 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
     }
     return { objects, problems };
   }
-  const docs = parseAllDocuments(text, { customTags: markIntegralFloats, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [];
-  list.forEach((doc, i) => {
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0]!;
-      const pos = e.linePos?.[0];
+  // parseAllDocuments, one document at a time: the parser and composer are generators.
+  const lines = new LineCounter();
+  const composer = new Composer({ customTags: markIntegralFloats, uniqueKeys: true });
+  let i = 0;
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) {
+    i++;
+    const error = doc.errors[0];
+    if (error) {
+      const pos = error.pos[0] >= 0 ? lines.linePos(error.pos[0]) : undefined;
       problems.push({
         file,
-        message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`,
+        message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${error.message.split('\n')[0]}`,
       });
-      return;
+    } else {
+      try {
+        add(doc.toJS({ maxAliasCount: 100 }), `document ${i}`);
+      } catch (err) {
+        // The yaml library reports an unresolved alias, and an alias bomb (more than
+        // maxAliasCount expansions), by throwing here rather than in doc.errors.
+        problems.push({ file, message: `invalid YAML in document ${i}: ${(err as Error).message}` });
+      }
     }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (err) {
-      // The yaml library reports an unresolved alias, and an alias bomb (more than maxAliasCount
-      // expansions), by throwing here rather than in doc.errors.
-      problems.push({ file, message: `invalid YAML in document ${i + 1}: ${(err as Error).message}` });
-      return;
-    }
-    add(value, `document ${i + 1}`);
-  });
-  return { objects, problems };
-}
-
-export async function readObjectFile(
-  file: string,
-): Promise<{ objects: FileObject[]; problems: FileProblem[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    return { objects: [], problems: [{ file, message: (err as Error).message }] };
+    yield;
   }
-  return parseObjects(text, file);
+  return { objects, problems };
 }
 
 /**

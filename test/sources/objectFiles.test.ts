@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { FileSource } from '../../src/sources/FileSource.ts';
-import { parseObjects } from '../../src/sources/objectFiles.ts';
+import { parseObjects, parseObjectSteps } from '../../src/sources/objectFiles.ts';
 import { runCli } from '../support/runCli.ts';
 
 const backup = (name: string, status = '{phase: Completed}') =>
@@ -61,5 +61,49 @@ describe('object files: YAML the library throws on', () => {
     } finally {
       await files.stop();
     }
+  });
+});
+
+describe('object files: large files do not hold the event loop', () => {
+  const documents = 200;
+  const text = Array.from({ length: documents }, (_, i) => backup(`b${i}`)).join('---\n');
+
+  it('parses YAML a document at a time, with the same result as parseObjects', () => {
+    const steps = parseObjectSteps(text, 'big.yaml');
+    let pauses = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) pauses++;
+    assert.equal(pauses, documents);
+    assert.deepEqual(step.value, parseObjects(text, 'big.yaml'));
+    assert.equal(step.value.objects.length, documents);
+  });
+
+  it('files source: objects are handed over across event-loop turns, not in one stretch', async () => {
+    const source = path.join(dir, 'big');
+    mkdirSync(source);
+    writeFileSync(path.join(source, 'big.yaml'), text);
+    let turn = 0;
+    let spinning = true;
+    const spin = () => {
+      turn++;
+      if (spinning) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const turns: number[] = [];
+    const files = new FileSource({
+      directory: source,
+      sink: { upsert: () => void turns.push(turn), delete: () => {} },
+      logger: pino({ level: 'silent' }),
+      sliceMs: 0,
+    });
+    try {
+      await files.start();
+    } finally {
+      spinning = false;
+      await files.stop();
+    }
+    assert.equal(turns.length, documents);
+    // With a slice of 0 ms every object waits for a turn of its own.
+    assert.equal(new Set(turns).size, documents);
   });
 });
