@@ -3,11 +3,10 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 import { KubeApiError } from './errors.ts';
+import { KubeResponse } from './KubeResponse.ts';
 import {
   inCluster,
   inClusterConfig,
@@ -25,6 +24,7 @@ import type { KubeconfigSelection } from './kubeconfig.ts';
 const http = process.getBuiltinModule('node:http');
 
 export { KubeApiError } from './errors.ts';
+export { KubeResponse } from './KubeResponse.ts';
 
 /** No usable credentials or cluster address: a setup problem, reported in one line. */
 export class KubeCredentialsError extends Error {
@@ -57,50 +57,6 @@ type TlsOptions = ReturnType<KubeconfigCredentials['tls']>;
  * bookmark about every minute, and the reflector ends watches itself after their timeout.
  */
 const SOCKET_IDLE_MS = 300_000;
-
-/** A 2xx answer from the API server. Its body is read once: as text, as JSON, or as it arrives. */
-export class KubeResponse {
-  readonly status: number;
-  private readonly _message: IncomingMessage;
-  private readonly _body: Readable;
-
-  constructor(message: IncomingMessage) {
-    this._message = message;
-    this.status = message.statusCode ?? 0;
-    // setEncoding decodes UTF-8 across chunk boundaries.
-    const gzip = /\bgzip\b/i.test(String(message.headers['content-encoding'] ?? ''));
-    this._body = gzip ? message.pipe(createGunzip()) : message;
-    if (gzip) message.once('error', (err) => this._body.destroy(err));
-    this._body.setEncoding('utf8');
-  }
-
-  /** A response header (lower-case name), joined with ", " when repeated. */
-  header(name: string): string | undefined {
-    const value = this._message.headers[name.toLowerCase()];
-    return Array.isArray(value) ? value.join(', ') : value;
-  }
-
-  /** The body's text as it arrives; the iteration throws if the connection breaks or is aborted. */
-  get body(): AsyncIterable<string> {
-    return this._body as AsyncIterable<string>;
-  }
-
-  async text(): Promise<string> {
-    const chunks: string[] = [];
-    for await (const chunk of this._body as AsyncIterable<string>) chunks.push(chunk);
-    return chunks.join('');
-  }
-
-  async json(): Promise<unknown> {
-    return JSON.parse(await this.text()) as unknown;
-  }
-
-  /** Drops the body (closes the connection if it was not read to the end). */
-  cancel(): void {
-    this._body.destroy();
-    this._message.destroy();
-  }
-}
 
 /**
  * HTTP/1.1 access to one API server through node:https, with one keep-alive connection pool.
