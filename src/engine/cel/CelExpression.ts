@@ -74,11 +74,6 @@ export class CelExpression {
     this._fast = options.fastPath === false ? undefined : compileFastPath(parsed.expr);
   }
 
-  /** True when the direct evaluator handles this expression (it still defers odd values). */
-  get hasFastPath(): boolean {
-    return this._fast !== undefined;
-  }
-
   evaluate(object: unknown, self: unknown, conversions: CelConversionCache): CelOutcome {
     if (this._fast) {
       const outcome = this._fast(object, self);
