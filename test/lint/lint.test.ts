@@ -1,0 +1,51 @@
+// The house rules as part of the suite, so CI enforces them on main: strict TypeScript over every
+// file (src, tests, benchmarks, scripts), ESLint and Prettier. Since dist/ is built by esbuild,
+// which strips types without checking them, nothing else stops a type error from landing.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { repoRoot } from '../harness/binaries.ts';
+
+const require = createRequire(import.meta.url);
+
+/** A package's CLI script, from its package.json `bin` (its `exports` may not list the file). */
+function binOf(name: string, command = name): string {
+  const manifest = require.resolve(`${name}/package.json`);
+  const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: string | Record<string, string> };
+  return path.join(path.dirname(manifest), typeof bin === 'string' ? bin : bin[command]!);
+}
+
+/** Runs a package's CLI script with this Node; resolves with its exit code and output. */
+function run(script: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('lint', () => {
+  it('tsc --noEmit: no type errors', async () => {
+    const { code, output } = await run(binOf('typescript', 'tsc'), ['--noEmit', '-p', '.']);
+    assert.equal(code, 0, output);
+  });
+
+  it('eslint: no problems', async () => {
+    const { code, output } = await run(binOf('eslint'), ['.']);
+    assert.equal(code, 0, output);
+  });
+
+  it('prettier --check: formatted', async () => {
+    const { code, output } = await run(binOf('prettier'), ['--check', '.']);
+    assert.equal(code, 0, output);
+  });
+});
