@@ -140,7 +140,19 @@ export function* parseObjectSteps(
   const lines = new LineCounter();
   const composer = new Composer({ customTags: markIntegralFloats, uniqueKeys: true });
   let i = 0;
-  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) {
+  const documents = composer.compose(new Parser(lines.addNewLine).parse(text));
+  for (;;) {
+    let next: ReturnType<typeof documents.next>;
+    try {
+      next = documents.next();
+    } catch (err) {
+      // The library turns what it finds wrong into document errors; anything it throws instead
+      // is still this file's problem, not the source's.
+      problems.push({ file, message: `invalid YAML after document ${i}: ${(err as Error).message}` });
+      break;
+    }
+    if (next.done) break;
+    const doc = next.value;
     i++;
     const error = doc.errors[0];
     if (error) {
