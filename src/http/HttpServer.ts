@@ -11,9 +11,7 @@ import { formatListenAddress } from './listenAddress.ts';
 import type { ListenAddress } from './listenAddress.ts';
 import type { RequestGuard } from './requestGuard.ts';
 
-// node:http comes through process.getBuiltinModule, not an ESM import: the ESM facade of node:http
-// reads every export, and its lazy WebSocket/MessageEvent getters load Node's bundled undici,
-// ~50 ms of every start-up.
+// Not an ESM import: its facade loads Node's bundled undici (eslint.config.js says why).
 const { createServer } = process.getBuiltinModule('node:http');
 
 const gzipAsync = promisify(gzip);

@@ -12,9 +12,7 @@ import type { RequestGuard } from './requestGuard.ts';
 import { parseWebConfig } from './webConfig.ts';
 import type { TlsServerConfig, WebConfig } from './webConfig.ts';
 
-// node:http comes through process.getBuiltinModule, not an ESM import: the ESM facade of node:http
-// reads every export, and its lazy WebSocket/MessageEvent getters load Node's bundled undici,
-// ~50 ms of every start-up.
+// Not an ESM import: its facade loads Node's bundled undici (eslint.config.js says why).
 const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 /** A web config that cannot be used; the message is one line naming the file and key. */

@@ -18,9 +18,7 @@ import {
 } from './kubeconfig.ts';
 import type { KubeconfigSelection } from './kubeconfig.ts';
 
-// node:http comes through process.getBuiltinModule, not an ESM import: the ESM facade of node:http
-// reads every export, and its lazy WebSocket/MessageEvent getters load Node's bundled undici,
-// ~50 ms of every start-up.
+// Not an ESM import: its facade loads Node's bundled undici (eslint.config.js says why).
 const http = process.getBuiltinModule('node:http');
 
 export { KubeApiError } from './errors.ts';

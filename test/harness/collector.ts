@@ -39,6 +39,23 @@ export interface CollectorHandle {
   stop(): Promise<void>;
 }
 
+/**
+ * Environment for a bridge that keeps its Prometheus endpoint and pushes OTLP/HTTP to this
+ * Collector every `intervalMs`; `extra` adds variables or overrides these.
+ */
+export function otlpPushEnv(
+  collector: Pick<CollectorHandle, 'otlpHttpEndpoint'>,
+  intervalMs: number,
+  extra: NodeJS.ProcessEnv = {},
+): NodeJS.ProcessEnv {
+  return {
+    OTEL_METRICS_EXPORTER: 'prometheus,otlp',
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+    OTEL_METRIC_EXPORT_INTERVAL: String(intervalMs),
+    ...extra,
+  };
+}
+
 function readJsonLines(file: string): unknown[] {
   let text: string;
   try {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { repoRoot } from '../harness/binaries.ts';
-import { startCollector } from '../harness/collector.ts';
+import { otlpPushEnv, startCollector } from '../harness/collector.ts';
 import type { CollectorHandle } from '../harness/collector.ts';
 import { startKubeApiserver } from '../harness/kubeApiserver.ts';
 import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
@@ -124,11 +124,7 @@ describe('against a real kube-apiserver with etcd and RBAC', () => {
       config: path.join(work, 'config.yaml'),
       source: 'kubernetes',
       extraArgs: [`--kubeconfig=${kubeconfig}`],
-      env: {
-        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
-        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
-        OTEL_METRIC_EXPORT_INTERVAL: '1000',
-      },
+      env: otlpPushEnv(collector, 1000),
     });
     await kubectl(
       ['apply', '-f', '-'],

@@ -5,7 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
-import { startCollector } from '../harness/collector.ts';
+import { otlpPushEnv, startCollector } from '../harness/collector.ts';
 import type { CollectorHandle } from '../harness/collector.ts';
 import { httpRequest } from '../harness/processes.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
@@ -84,16 +84,13 @@ describe('a real OpenTelemetry Collector receives the OTLP push', () => {
     bridge = await startBridge({
       config: path.join(repoRoot, 'examples/backup/config.yaml'),
       source: `files:${dir}`,
-      env: {
-        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
-        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+      env: otlpPushEnv(collector, 500, {
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
         OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
-        OTEL_METRIC_EXPORT_INTERVAL: '500',
         OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
         OTEL_SERVICE_NAME: 'bridge-under-test',
         OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test',
-      },
+      }),
     });
   });
 

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { repoRoot } from '../harness/binaries.ts';
-import { startCollector } from '../harness/collector.ts';
+import { otlpPushEnv, startCollector } from '../harness/collector.ts';
 import type { CollectorHandle } from '../harness/collector.ts';
 import { httpRequest } from '../harness/processes.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
@@ -134,17 +134,14 @@ describe('OTLP Collector down for minutes, with 15,000 series pushed every secon
     bridge = await startBridge({
       config: path.join(repoRoot, 'examples/backup/config.yaml'),
       source: `files:${dir}`,
-      env: {
-        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
-        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+      env: otlpPushEnv(collector, 1000, {
         OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
         OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
-        OTEL_METRIC_EXPORT_INTERVAL: '1000',
         OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
         OTEL_SERVICE_NAME: 'bridge-outage',
         // As deploy/ and `npm start` run it.
         NODE_OPTIONS: '--max-semi-space-size=8',
-      },
+      }),
     });
   });
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
-import { startCollector } from '../harness/collector.ts';
+import { otlpPushEnv, startCollector } from '../harness/collector.ts';
 import type { CollectorHandle } from '../harness/collector.ts';
 import { startPrometheus } from '../harness/prometheus.ts';
 import type { PrometheusHandle } from '../harness/prometheus.ts';
@@ -38,14 +38,11 @@ describe('through the Collector: prometheusremotewrite into Prometheus 3 (otel-c
     bridge = await startBridge({
       config: path.join(dir, 'config.yaml'),
       source: `files:${path.join(dir, 'objects')}`,
-      env: {
-        OTEL_METRICS_EXPORTER: 'prometheus,otlp',
-        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
+      env: otlpPushEnv(collector, INTERVAL_MS, {
         OTEL_EXPORTER_OTLP_COMPRESSION: 'gzip',
-        OTEL_METRIC_EXPORT_INTERVAL: String(INTERVAL_MS),
         OTEL_SERVICE_NAME: PUSH_JOB,
         OTEL_RESOURCE_ATTRIBUTES: 'service.instance.id=bridge-0',
-      },
+      }),
     });
   });
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
-import { startCollector } from '../harness/collector.ts';
+import { otlpPushEnv, startCollector } from '../harness/collector.ts';
 import type { CollectorHandle } from '../harness/collector.ts';
 import { httpRequest } from '../harness/processes.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
@@ -120,14 +120,8 @@ describe('sharded bridges pushing OTLP into one real Collector', () => {
   let unsharded: BridgeHandle;
   let shards: BridgeHandle[] = [];
 
-  const pushEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-    OTEL_METRICS_EXPORTER: 'prometheus,otlp',
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${collector.otlpHttpEndpoint}/v1/metrics`,
-    OTEL_METRIC_EXPORT_INTERVAL: '500',
-    OTEL_EXPORTER_OTLP_TIMEOUT: '2000',
-    OTEL_SERVICE_NAME: SERVICE,
-    ...extra,
-  });
+  const pushEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
+    otlpPushEnv(collector, 500, { OTEL_EXPORTER_OTLP_TIMEOUT: '2000', OTEL_SERVICE_NAME: SERVICE, ...extra });
 
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'bridge-otlp-shards-'));
