@@ -129,7 +129,7 @@ export class CompiledResource {
       const context = this._context(family, object, cel, budget, errors, ref);
       shared = this._base(family, bound.common[i]!, object, context, shared);
       budget.startFamily(family.meta, shared.base);
-      out[i] = this._family(family, shared.base, object, context, interner);
+      out[i] = this._family(family, shared, object, context, interner);
     }
     return out;
   }
@@ -137,7 +137,7 @@ export class CompiledResource {
   /** One family's block in one go (the fast path; `computeSeriesSliced` has the sliced one). */
   private _family(
     family: CompiledFamily,
-    base: ReadonlyMap<string, string>,
+    shared: SharedBase,
     object: unknown,
     context: EachContext,
     interner: AttributeInterner,
@@ -145,10 +145,10 @@ export class CompiledResource {
     const values = family.each.values(family.path.get(object), context);
     if (values.length === 0) return undefined;
     if (values.length > 1) sortEachValues(values);
-    const series: { labels: [string, string][]; value: number }[] = [];
+    const series: { labels: readonly [string, string][]; value: number }[] = [];
     const seen = values.length > 1 ? new Set<string>() : undefined;
     for (const v of values) {
-      const labels = this._seriesLabels(v, base, seen, context.errors);
+      const labels = this._seriesLabels(v, shared, seen, context.errors);
       if (labels) series.push({ labels, value: v.value });
     }
     return renderBlock(family.meta.name, series, interner);
@@ -186,7 +186,7 @@ export class CompiledResource {
       const seen = values.length > 1 ? new Set<string>() : undefined;
       for (const v of values) {
         if (sliceOver()) yield;
-        const labels = this._seriesLabels(v, shared.base, seen, context.errors);
+        const labels = this._seriesLabels(v, shared, seen, context.errors);
         if (labels) writer.add(labels, v.value);
       }
       if (sliceOver()) yield;
@@ -240,13 +240,19 @@ export class CompiledResource {
    */
   private _seriesLabels(
     v: EachValue,
-    base: ReadonlyMap<string, string>,
+    shared: SharedBase,
     seen: Set<string> | undefined,
     errors: ErrorSink,
-  ): [string, string][] | undefined {
-    for (const [k, value] of base) if (!v.labels.has(k)) v.labels.set(k, value);
-    const labels = [...v.labels];
-    this._orderLabels(labels);
+  ): readonly [string, string][] | undefined {
+    let labels: readonly [string, string][];
+    if (v.labels.size === 0) {
+      // The usual series (a gauge of one field): only the base labels, ordered once per object
+      // and shared by its families, so the attribute interner sees the very same array.
+      labels = shared.ordered ??= this._orderLabels([...shared.base]);
+    } else {
+      for (const [k, value] of shared.base) if (!v.labels.has(k)) v.labels.set(k, value);
+      labels = this._orderLabels([...v.labels]);
+    }
     if (seen) {
       const key = labels.map(([k, value]) => `${k}\u0000${value}`).join('\u0001');
       if (seen.has(key)) {
@@ -275,13 +281,11 @@ export class CompiledResource {
     return base;
   }
 
-  private _orderLabels(labels: [string, string][]): void {
+  /** Sorts `labels` in place into the resource's label order, and returns it. */
+  private _orderLabels(labels: [string, string][]): [string, string][] {
     const rank = this._labelRank;
-    if (rank === undefined) {
-      labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return;
-    }
-    labels.sort((a, b) => {
+    if (rank === undefined) return labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return labels.sort((a, b) => {
       const ra = rank.get(a[0]) ?? Number.MAX_SAFE_INTEGER;
       const rb = rank.get(b[0]) ?? Number.MAX_SAFE_INTEGER;
       if (ra !== rb) return ra - rb;
@@ -325,6 +329,8 @@ interface SharedBase {
   readonly family: CompiledFamily;
   readonly common: ReadonlyMap<string, string>;
   readonly base: Map<string, string>;
+  /** `base` in label order: the labels of a series with none of its own (made on first use). */
+  ordered?: readonly [string, string][];
 }
 
 interface BoundLabels {

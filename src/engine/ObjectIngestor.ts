@@ -141,9 +141,10 @@ export class ObjectIngestor {
       return 'unmatched';
     }
     const ref = objectRef(object, origin);
-    const overObjects = this._overResourceObjects(key, resource);
+    const known = this._cache.has(key);
+    const overObjects = this._overResourceObjects(known, resource);
     if (overObjects) return this._limited(key, resource.id, overObjects, ref);
-    const headroom = this._headroom(key, resource);
+    const headroom = this._headroom(key, known, resource);
     try {
       const series = resource.computeSeries(
         object,
@@ -223,7 +224,8 @@ export class ObjectIngestor {
     series: ObjectSeries,
     ref: ObjectRef,
   ): IngestOutcome {
-    const over = this._overResourceObjects(key, resource) ?? this._overFamilies(key, resource, series);
+    const over =
+      this._overResourceObjects(this._cache.has(key), resource) ?? this._overFamilies(key, resource, series);
     if (over) return this._limited(key, resource.id, over, ref);
     this._cache.upsert(key, resource, series);
     this._listener('upserted', resource.id);
@@ -251,14 +253,10 @@ export class ObjectIngestor {
   }
 
   /** The resource-objects limit, checked when a new key would be added. */
-  private _overResourceObjects(key: string, resource: CompiledResource): LimitExceeded | undefined {
+  /** `known`: whether the cache already holds the object (replacing it adds no object). */
+  private _overResourceObjects(known: boolean, resource: CompiledResource): LimitExceeded | undefined {
     const { limits } = resource;
-    const cache = this._cache;
-    if (
-      limits.resourceObjects > 0 &&
-      !cache.has(key) &&
-      cache.objectsOf(resource.id) >= limits.resourceObjects
-    )
+    if (limits.resourceObjects > 0 && !known && this._cache.objectsOf(resource.id) >= limits.resourceObjects)
       return new LimitExceeded(
         'resourceObjects',
         '*',
@@ -267,10 +265,14 @@ export class ObjectIngestor {
     return undefined;
   }
 
-  private _headroom(key: string, resource: CompiledResource): FamilyHeadroom | undefined {
+  private _headroom(key: string, known: boolean, resource: CompiledResource): FamilyHeadroom | undefined {
     const limit = resource.limits.familySeries;
+    if (limit <= 0) return undefined;
     const cache = this._cache;
-    return limit > 0 ? (family) => cache.familyHeadroom(family, key, limit) : undefined;
+    // A new object has no series of its own to replace: its headroom is the family's free room,
+    // with no lookup in the family's (large) map.
+    if (!known) return (family) => limit - cache.seriesCount(family);
+    return (family) => cache.familyHeadroom(family, key, limit);
   }
 
   private _supersede(key: string): void {

@@ -57,7 +57,8 @@ export class SeriesCache {
       const index = resource.families[i]!.meta.index;
       const family = this._byFamily[index]!;
       const block = series[i];
-      const before = family.get(key)?.points.length ?? 0;
+      // A new object has no block in any family (blocks come and go with `_objects` entries).
+      const before = previous ? (family.get(key)?.points.length ?? 0) : 0;
       if (block) family.set(key, block);
       else family.delete(key);
       this._seriesPerFamily[index]! += (block?.points.length ?? 0) - before;

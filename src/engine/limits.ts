@@ -164,12 +164,14 @@ export class SeriesBudget {
   startFamily(family: FamilyMeta, base: ReadonlyMap<string, string>): void {
     this._family = family;
     this._familyLeft = Math.min(this._maxFamily, this._headroom ? this._headroom(family) : Infinity);
-    this._base = base;
+    // Families that share their base labels (the usual case) check and count them once.
+    if (base === this._base) return;
     let bytes = 0;
     for (const [k, v] of base) {
       this._checkValue(k, v);
       bytes += k.length + v.length;
     }
+    this._base = base;
     this._baseBytes = bytes;
   }
 

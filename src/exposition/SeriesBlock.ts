@@ -42,6 +42,7 @@ export class AttributeInterner {
 
   private _intern(labels: Labels): void {
     const last = this._labels;
+    if (last === labels) return;
     if (last !== undefined && last.length === labels.length) {
       let same = true;
       for (let i = 0; i < labels.length && same; i++)

@@ -7,22 +7,30 @@ import type { Attributes, Meter } from '@opentelemetry/api';
  * two adds per object event that was ~5% of an initial sync's CPU. Exposed the same way: a
  * cumulative sum, `<name>_total` on the Prometheus endpoint.
  */
+interface Tally {
+  readonly attributes: Attributes;
+  value: number;
+}
+
 export class CounterTally {
-  private readonly _counts = new Map<string, { readonly attributes: Attributes; value: number }>();
+  /** Counts by first, then second value: nested maps, so an add builds no key string. */
+  private readonly _counts = new Map<string, Map<string, Tally>>();
   private readonly _keys: readonly [string, string];
 
   /** `keys` name the two attributes, in the order `add` takes their values. */
   constructor(meter: Meter, name: string, description: string, keys: readonly [string, string]) {
     this._keys = keys;
     meter.createObservableCounter(name, { description }).addCallback((result) => {
-      for (const { attributes, value } of this._counts.values()) result.observe(value, attributes);
+      for (const bySecond of this._counts.values())
+        for (const { attributes, value } of bySecond.values()) result.observe(value, attributes);
     });
   }
 
   add(first: string, second: string): void {
-    const key = `${first}\u0000${second}`;
-    const entry = this._counts.get(key);
+    let bySecond = this._counts.get(first);
+    if (!bySecond) this._counts.set(first, (bySecond = new Map<string, Tally>()));
+    const entry = bySecond.get(second);
     if (entry) entry.value++;
-    else this._counts.set(key, { attributes: { [this._keys[0]]: first, [this._keys[1]]: second }, value: 1 });
+    else bySecond.set(second, { attributes: { [this._keys[0]]: first, [this._keys[1]]: second }, value: 1 });
   }
 }
