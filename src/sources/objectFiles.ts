@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Composer, LineCounter, Parser } from 'yaml';
-import type { ScalarTag, Tags } from 'yaml';
+import { Composer, isAlias, isCollection, LineCounter, Parser, visit } from 'yaml';
+import type { Document, ScalarTag, Tags } from 'yaml';
 import { GoFloat64 } from '../engine/value/GoFloat64.ts';
 
 /** A Kubernetes object read from a file, with where it came from. */
@@ -138,7 +138,10 @@ export function* parseObjectSteps(
   }
   // parseAllDocuments, one document at a time: the parser and composer are generators.
   const lines = new LineCounter();
-  const composer = new Composer({ customTags: markIntegralFloats, uniqueKeys: true });
+  // logLevel 'error': the library would otherwise write its warnings to stderr (process.emitWarning),
+  // outside the structured logs; the one it has for documents (a collection as a mapping key) is
+  // reported as this file's problem below instead.
+  const composer = new Composer({ customTags: markIntegralFloats, uniqueKeys: true, logLevel: 'error' });
   let i = 0;
   const documents = composer.compose(new Parser(lines.addNewLine).parse(text));
   for (;;) {
@@ -161,6 +164,9 @@ export function* parseObjectSteps(
         file,
         message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${error.message.split('\n')[0]}`,
       });
+    } else if (hasCollectionKey(doc)) {
+      // JSON (and so a Kubernetes object) has only string keys; the library would stringify it.
+      problems.push({ file, message: `invalid YAML in document ${i}: a mapping key is a list or a mapping` });
     } else {
       try {
         add(doc.toJS({ maxAliasCount: 100 }), `document ${i}`);
@@ -173,6 +179,22 @@ export function* parseObjectSteps(
     yield;
   }
   return { objects, problems };
+}
+
+/** Whether any mapping key in the document is a list or a mapping (written out or as an alias). */
+function hasCollectionKey(doc: Document): boolean {
+  let found = false;
+  visit(doc, {
+    Pair: (_, pair) => {
+      const key = pair.key;
+      if (isCollection(key) || (isAlias(key) && isCollection(key.resolve(doc)))) {
+        found = true;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /**

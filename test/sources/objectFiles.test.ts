@@ -31,6 +31,35 @@ describe('object files: YAML the library throws on', () => {
     assert.match(problems[1]!.message, /^invalid YAML in document 3: Excessive alias count/);
   });
 
+  it('reports a list or mapping as a mapping key as a problem of its document, with nothing on stderr', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const text = [
+        backup('first'),
+        backup('seq-key', '{? [a, b] : 1}'),
+        backup('map-key', '{? {a: 1} : 1}'),
+        `k: &k [x]\n${backup('alias-key', '{? *k : 1}')}`,
+        backup('last', '{"[a, b]": 1}'),
+      ].join('---\n');
+      const { objects, problems } = parseObjects(text, 'f.yaml');
+      assert.deepEqual(
+        objects.map((o) => (o.object.metadata as { name: string }).name),
+        ['first', 'last'],
+      );
+      assert.deepEqual(
+        problems.map((p) => p.message),
+        [2, 3, 4].map((i) => `invalid YAML in document ${i}: a mapping key is a list or a mapping`),
+      );
+      // process.emitWarning delivers on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('render: one line per bad file, exit 1, no stack trace', async () => {
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, backup('dangling', '*nowhere'));
