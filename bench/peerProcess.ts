@@ -155,6 +155,12 @@ export interface PeerRun {
   expectedSeries: number;
   /** Spawn to the first complete /metrics (see the file comment). */
   syncMs: number;
+  /**
+   * Spawn to the start of the last poll that still found series missing: the sync ended between
+   * this and `syncMs`. Polls wait twice as long as the previous one took, and a /metrics poll
+   * during a large sync takes seconds, so the two can be seconds apart.
+   */
+  syncAfterMs: number;
   /** CPU time the process had used when that poll was answered, ms (includes serving the polls). */
   syncCpuMs: number;
   /** Bridge only: spawn to the first /readyz 200 (polled every 100 ms, alongside). */
@@ -352,6 +358,7 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
   const logTail = () => readFileSync(peer.logFile, 'utf8').split('\n').slice(-20).join('\n');
   try {
     let syncMs = NaN;
+    let syncAfterMs = 0;
     let syncCpuMs = NaN;
     let readyzMs: number | undefined;
     // The bridge's own readiness (gated on its sources' sync), polled on its own every 100 ms.
@@ -385,6 +392,7 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
           syncCpuMs = cpuMs(child.pid!);
           break;
         }
+        syncAfterMs = polledAt - start;
         // Polling a large /metrics is itself work for the process measured: wait twice as long
         // as the last poll took, so polls take at most a third of the time (same rule for both).
         await delay(Math.max(200, 2 * (performance.now() - polledAt)));
@@ -414,6 +422,7 @@ export async function measurePeer(options: PeerOptions): Promise<PeerRun> {
       objects: options.expectedObjects,
       expectedSeries: options.expectedObjects * options.seriesPerObject,
       syncMs,
+      syncAfterMs,
       syncCpuMs,
       ...(readyzMs === undefined ? {} : { readyzMs }),
       rssAfterSyncMB,
