@@ -252,8 +252,10 @@ export class ObjectIngestor {
     return undefined;
   }
 
-  /** The resource-objects limit, checked when a new key would be added. */
-  /** `known`: whether the cache already holds the object (replacing it adds no object). */
+  /**
+   * The resource-objects limit, checked when a new key would be added (`known`: the cache already
+   * holds the object, so replacing it adds none).
+   */
   private _overResourceObjects(known: boolean, resource: CompiledResource): LimitExceeded | undefined {
     const { limits } = resource;
     if (limits.resourceObjects > 0 && !known && this._cache.objectsOf(resource.id) >= limits.resourceObjects)
