@@ -20,8 +20,20 @@ module.enableCompileCache?.();
 const sources = new URL('../src/cli/main.ts', import.meta.url);
 const fromSources = !import.meta.dirname.split(/[\\/]/).includes('node_modules') && existsSync(sources);
 const { main } = await import(fromSources ? sources.href : '../dist/main.js');
-// Exit as soon as the command is done (stdout and stderr are synchronous for files, pipes and
-// terminals): `run` shuts down within a bounded time, but a library may keep a handle open past
-// it (an OTLP retry timer), and letting the event loop drain tears down the whole heap first,
-// about a second at 100k objects on a loaded machine. Either would break "SIGTERM stops it in 2 s".
-process.exit(await main(process.argv.slice(2)));
+// Exit as soon as the command is done: `run` shuts down within a bounded time, but a library may
+// keep a handle open past it (an OTLP retry timer), and letting the event loop drain tears down
+// the whole heap first, about a second at 100k objects on a loaded machine. Either would break
+// "SIGTERM stops it in 2 s". Output is flushed first: stdout and stderr are synchronous for files
+// and terminals, but a pipe that is full (a slow reader: `render ... | less`) takes the rest
+// asynchronously, and exiting then would cut it. A reader that has gone (`| head`) ends the wait.
+const code = await main(process.argv.slice(2));
+await Promise.all(
+  [process.stdout, process.stderr].map(
+    (stream) =>
+      new Promise((resolve) => {
+        stream.once('error', resolve);
+        stream.write('', resolve);
+      }),
+  ),
+);
+process.exit(code);
