@@ -89,8 +89,18 @@ export class KubeSource implements Source {
 
   async start(): Promise<void> {
     this._crdReflector.start();
+    let crdsListed = false;
     // Resolves once the CRD list and the lists it starts are done; the watches go on.
-    while (!this._stopped && !this.synced) await new Promise((r) => setTimeout(r, 50));
+    while (!this._stopped) {
+      if (!crdsListed && this._crdReflector.synced) {
+        crdsListed = true;
+        // The reconciles queued by the CRD list ran before the list counted as synced, so none of
+        // them could tell a configured resource without a CRD from one not listed yet.
+        this._reconcile();
+      }
+      if (this.synced) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async stop(): Promise<void> {
