@@ -37,12 +37,20 @@ const markIntegralFloats = (tags: Tags): Tags =>
     };
   });
 
-/** Lists object files under the given paths: files as given, directories recursively, sorted. */
+/**
+ * Lists object files under the given paths: files as given, directories recursively, sorted.
+ * Inside directories, only regular files are taken: reading a FIFO, socket or device can block
+ * forever (and a thread blocked in read(2) keeps the process from exiting). A directory reached a
+ * second time (a symlink loop, or two links to one directory) is not read again, so its objects
+ * are not served twice. Both are skipped without a problem: the files source rescans every 30 s,
+ * and a problem would be logged every time.
+ */
 export async function listObjectFiles(
   paths: readonly string[],
 ): Promise<{ files: string[]; problems: FileProblem[] }> {
   const files: string[] = [];
   const problems: FileProblem[] = [];
+  const directories = new Set<string>();
   const visit = async (path: string, explicit: boolean): Promise<void> => {
     let info;
     try {
@@ -58,9 +66,12 @@ export async function listObjectFiles(
       return;
     }
     if (info.isDirectory()) {
+      const id = `${info.dev}:${info.ino}`;
+      if (directories.has(id)) return;
+      directories.add(id);
       const entries = (await readdir(path)).sort();
       for (const entry of entries) if (!entry.startsWith('.')) await visit(join(path, entry), false);
-    } else if (explicit || OBJECT_EXTENSIONS.has(extname(path).toLowerCase())) {
+    } else if (explicit || (info.isFile() && OBJECT_EXTENSIONS.has(extname(path).toLowerCase()))) {
       files.push(path);
     }
   };

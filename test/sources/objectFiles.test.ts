@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { FileSource } from '../../src/sources/FileSource.ts';
-import { parseObjects, parseObjectSteps } from '../../src/sources/objectFiles.ts';
+import { listObjectFiles, parseObjects, parseObjectSteps } from '../../src/sources/objectFiles.ts';
 import { runCli } from '../support/runCli.ts';
 
 const backup = (name: string, status = '{phase: Completed}') =>
@@ -90,6 +91,26 @@ describe('object files: YAML the library throws on', () => {
     } finally {
       await files.stop();
     }
+  });
+});
+
+describe('object files: what a directory scan takes', () => {
+  it('skips FIFOs and other special files, and reads a directory reached twice (a symlink loop) once', async () => {
+    const root = path.join(dir, 'scan');
+    mkdirSync(path.join(root, 'sub'), { recursive: true });
+    writeFileSync(path.join(root, 'a.yaml'), backup('a'));
+    writeFileSync(path.join(root, 'sub', 'b.yaml'), backup('b'));
+    // Reading a FIFO with no writer blocks forever (and kept the process from exiting on SIGTERM).
+    execFileSync('mkfifo', [path.join(root, 'pipe.yaml')]);
+    symlinkSync('..', path.join(root, 'sub', 'loop'));
+    symlinkSync('sub', path.join(root, 'again'));
+    const { files, problems } = await listObjectFiles([root]);
+    assert.deepEqual(files, [path.join(root, 'a.yaml'), path.join(root, 'again', 'b.yaml')]);
+    assert.deepEqual(problems, []);
+    // A path given explicitly is read whatever it is (`render config.yaml <(generate)`).
+    assert.deepEqual((await listObjectFiles([path.join(root, 'pipe.yaml')])).files, [
+      path.join(root, 'pipe.yaml'),
+    ]);
   });
 });
 
