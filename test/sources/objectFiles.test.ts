@@ -103,10 +103,15 @@ describe('object files: what a directory scan takes', () => {
     // Reading a FIFO with no writer blocks forever (and kept the process from exiting on SIGTERM).
     execFileSync('mkfifo', [path.join(root, 'pipe.yaml')]);
     symlinkSync('..', path.join(root, 'sub', 'loop'));
-    symlinkSync('sub', path.join(root, 'again'));
     const { files, problems } = await listObjectFiles([root]);
-    assert.deepEqual(files, [path.join(root, 'a.yaml'), path.join(root, 'again', 'b.yaml')]);
+    assert.deepEqual(files, [path.join(root, 'a.yaml'), path.join(root, 'sub', 'b.yaml')]);
     assert.deepEqual(problems, []);
+    // Two links to one directory: its files are listed once.
+    const twice = path.join(dir, 'twice');
+    mkdirSync(path.join(twice, 'x'), { recursive: true });
+    writeFileSync(path.join(twice, 'x', 'c.yaml'), backup('c'));
+    symlinkSync('x', path.join(twice, 'y'));
+    assert.deepEqual((await listObjectFiles([twice])).files, [path.join(twice, 'x', 'c.yaml')]);
     // A path given explicitly is read whatever it is (`render config.yaml <(generate)`).
     assert.deepEqual((await listObjectFiles([path.join(root, 'pipe.yaml')])).files, [
       path.join(root, 'pipe.yaml'),
