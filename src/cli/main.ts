@@ -143,7 +143,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       "address of the listener for the bridge's own metrics ('' to disable)",
       ':8081',
     )
-    .option('--web.telemetry-path <path>', 'path of the metrics endpoint', '/metrics')
+    .option('--web.telemetry-path <path>', 'path of the metrics endpoint', parseUrlPath, '/metrics')
     .option(
       '--web.max-requests <n>',
       'maximum parallel scrape requests; more get 503 at once (0 = unlimited)',
@@ -151,11 +151,13 @@ function program(io: CommandIo, result: { code: number }): Command {
       10,
     )
     // Lifecycle and slow clients (issue 7).
-    .option(
-      '--web.write-timeout <duration>',
-      'longest a response may take to write, e.g. 60s or 2m; slower clients are cut off (0 = none)',
-      parseDuration,
-      60_000,
+    .addOption(
+      new Option(
+        '--web.write-timeout <duration>',
+        'longest a response may take to write, e.g. 60s or 2m; slower clients are cut off (0 = none)',
+      )
+        .argParser(parseDuration)
+        .default(60_000, '60s'),
     )
     .option('--web.enable-lifecycle', 'serve POST /-/reload (reload the config, as Prometheus does)', false)
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
@@ -224,6 +226,13 @@ function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
   return n;
+}
+
+/** An absolute URL path such as `/metrics` (a path without the leading slash was never served). */
+function parseUrlPath(value: string): string {
+  if (!/^\/[^\s?#]*$/.test(value))
+    throw new InvalidArgumentError('expected a path starting with /, such as /metrics');
+  return value;
 }
 
 /** `90s`, `2m`, `500ms` or `0` (Go's duration syntax, one unit), in milliseconds. */

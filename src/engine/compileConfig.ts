@@ -146,7 +146,7 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
       if (meta.type !== metric.each.type) {
         problem(
           metric.location,
-          `metric "${name}" is a ${metric.each.type} here but a ${meta.type} at line ${meta.location.line}; one name needs one type`,
+          `metric "${name}" is of type ${metric.each.type} here but ${meta.type} at line ${meta.location.line}; one name needs one type`,
         );
       } else if (meta.help !== metric.help) {
         warnings.push({

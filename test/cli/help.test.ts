@@ -47,6 +47,13 @@ describe('command line', () => {
     assert.match(unknownOption.stderr, /unknown option '--bogus'/);
     const badLogFormat = await runCli(['run', '--config', 'x.yaml', '--log.format', 'xml']);
     assert.equal(badLogFormat.code, 2);
+    // Served nowhere, it only printed a broken URL ("http://127.0.0.1:8080metrics").
+    const relativePath = await runCli(['run', '--config', 'x.yaml', '--web.telemetry-path', 'metrics']);
+    assert.equal(relativePath.code, 2);
+    assert.match(
+      relativePath.stderr,
+      /--web.telemetry-path <path>' argument 'metrics' is invalid\. expected a path starting with \//,
+    );
     const nothing = await runCli([]);
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /Usage: crd-metrics-bridge/);
