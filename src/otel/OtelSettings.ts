@@ -51,6 +51,15 @@ export class OtelSettingsError extends Error {
   }
 }
 
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -97,24 +106,38 @@ export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelS
     );
   }
   const interval = positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
-  const otlp: OtlpSettings[] =
-    exporters.includes('otlp') && !disabled
-      ? [
-          {
-            protocol: protocolRaw,
-            // The exporters read endpoint, headers, compression, timeout and certificates from
-            // OTEL_EXPORTER_OTLP_[METRICS_]* themselves (signal-specific first).
-            url: undefined,
-            headers: undefined,
-            compression: undefined,
-            timeoutMillis: undefined,
-            tls: undefined,
-            temporality,
-            intervalMillis: interval,
-            exportTimeoutMillis: Math.min(positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval),
-          },
-        ]
-      : [];
+  const exportTimeout = Math.min(positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval);
+  const pushing = exporters.includes('otlp') && !disabled;
+  if (pushing) {
+    for (const name of ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+      const raw = env[name]?.trim();
+      if (raw && !isHttpUrl(raw))
+        throw new OtelSettingsError(`${name}=${raw}: expected an http:// or https:// URL`);
+    }
+  }
+  // Unless set, one request may not outlive the export it belongs to (the exporter's default is
+  // 10 s): with a short interval, each later export only reported that one was still running, and
+  // the request's own error (connection refused, ...) surfaced late or not at all.
+  const requestTimeoutSet = [env.OTEL_EXPORTER_OTLP_METRICS_TIMEOUT, env.OTEL_EXPORTER_OTLP_TIMEOUT].some(
+    (v) => v !== undefined && v.trim() !== '',
+  );
+  const otlp: OtlpSettings[] = pushing
+    ? [
+        {
+          protocol: protocolRaw,
+          // The exporters read endpoint, headers, compression, certificates and a timeout that
+          // is set from OTEL_EXPORTER_OTLP_[METRICS_]* themselves (signal-specific first).
+          url: undefined,
+          headers: undefined,
+          compression: undefined,
+          timeoutMillis: requestTimeoutSet ? undefined : Math.min(10_000, exportTimeout),
+          tls: undefined,
+          temporality,
+          intervalMillis: interval,
+          exportTimeoutMillis: exportTimeout,
+        },
+      ]
+    : [];
   return {
     disabled,
     prometheus: exporters.includes('prometheus'),
