@@ -51,11 +51,23 @@ export async function loadConfig(file: string): Promise<BridgeConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
+    throw unreadableConfig(file, err);
   }
   return parseConfig(text, file);
+}
+
+/** The error for a config file that cannot be read: missing, a directory, not permitted, ... */
+export function unreadableConfig(file: string, err: unknown): ConfigError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT'
+      ? 'file not found'
+      : code === 'EISDIR'
+        ? 'is a directory; --config takes a file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (err as Error).message;
+  return new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
 }
 
 /** Parses config text (see loadConfig). `file` is only used in messages. */

@@ -13,6 +13,8 @@ const PREFIX = 'crd_metrics_bridge_';
 
 export interface SelfMetricsBuild {
   readonly version: string;
+  /** The git revision built from, `unknown` when not known (build_info's `revision`). */
+  readonly revision: string;
   /** Running totals of OTLP export results (tallied by the exporters, which exist first). */
   readonly otlpExports: () => Readonly<Record<'success' | 'failure', number>>;
 }
@@ -113,7 +115,9 @@ export class SelfMetrics {
     });
     meter
       .createObservableGauge(`${prefix}build_info`, { description: 'Build information; value 1.' })
-      .addCallback((r) => r.observe(1, { version: build.version, nodejs_version: process.version }));
+      .addCallback((r) =>
+        r.observe(1, { version: build.version, revision: build.revision, nodejs_version: process.version }),
+      );
   }
 
   /**

@@ -21,6 +21,8 @@ export interface TelemetryOptions {
   readonly logger: Logger;
   /** `service.version` and build_info. */
   readonly version: string;
+  /** build_info's `revision`. @default 'unknown' */
+  readonly revision?: string;
   /** Add target_info to the custom-resource endpoint. @default false */
   readonly targetInfo?: boolean;
 }
@@ -107,6 +109,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const meterProvider = new MeterProvider({ resource, readers });
   const selfMetrics = new SelfMetrics(meterProvider.getMeter(SELF_METRICS_SCOPE, options.version), {
     version: options.version,
+    revision: options.revision ?? 'unknown',
     otlpExports: () => exportResults,
   });
   return {

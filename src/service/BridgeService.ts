@@ -17,7 +17,7 @@ import type { LoadedConfig, ReloadOutcome, ReloadTrigger } from './Pipeline.ts';
 import { mainRoutes, telemetryRoutes } from './routes.ts';
 import type { BridgeStatus } from './routes.ts';
 import { StartupError } from './StartupError.ts';
-import { VERSION } from '../version.ts';
+import { gitRevision, VERSION } from '../version.ts';
 
 export const BRIDGE_VERSION = VERSION;
 
@@ -74,6 +74,7 @@ export class BridgeService implements BridgeStatus {
       otel: options.otel,
       logger: options.logger,
       version: BRIDGE_VERSION,
+      revision: gitRevision(),
       targetInfo: options.targetInfo,
     });
     this._pipeline = new Pipeline({

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
-import { parseConfig } from '../config/loadConfig.ts';
+import { parseConfig, unreadableConfig } from '../config/loadConfig.ts';
 import { compileConfig } from '../engine/compileConfig.ts';
 import type { CompileOptions, CompiledConfig } from '../engine/compileConfig.ts';
 import { formatObjectRef } from '../engine/objectIdentity.ts';
@@ -32,9 +32,7 @@ export async function readConfigFile(file: string, options: CompileOptions = {})
   try {
     bytes = await readFile(file);
   } catch (err) {
-    const reason =
-      (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
+    throw unreadableConfig(file, err);
   }
   const config = compileConfig(parseConfig(bytes.toString('utf8'), file), options);
   const hash = parseInt(createHash('sha256').update(bytes).digest('hex').slice(0, 13), 16);

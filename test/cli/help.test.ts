@@ -59,6 +59,15 @@ describe('command line', () => {
     assert.match(nothing.stderr, /Usage: crd-metrics-bridge/);
   });
 
+  it('a config path that is missing or a directory: one line saying so, exit 1', async () => {
+    const missing = await runCli(['check', '--config', 'no/such/config.yaml']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^error: no\/such\/config\.yaml:1:1: file not found$/m);
+    const directory = await runCli(['check', '--config', 'examples']);
+    assert.equal(directory.code, 1);
+    assert.match(directory.stderr, /^error: examples:1:1: is a directory; --config takes a file$/m);
+  });
+
   it('exits 1, not 2, for invalid input: a bad config or a bad --source value', async () => {
     const bad = await runCli(['check', '--config', 'test/fixtures/config-errors/invalid-path.yaml']);
     assert.equal(bad.code, 1);

@@ -208,6 +208,15 @@ describe('npm package', () => {
     assert.match(served.metrics, /^backup_status\{namespace="default",name="test-backup"/m, served.log);
     assert.match(served.telemetry, /^crd_metrics_bridge_\w+/m, served.log);
     assert.match(served.telemetry, /^process_resident_memory_bytes \d+/m, served.log);
+    // What --version shows, per pod: the revision comes from the package's dist/build-info.json.
+    assert.match(
+      served.telemetry,
+      new RegExp(
+        `^crd_metrics_bridge_build_info\\{version="${packageJson.version.replaceAll('.', '\\.')}",revision="[0-9a-f]{12}(-dirty)?",nodejs_version="v24\\.[^"]+"\\} 1$`,
+        'm',
+      ),
+      served.telemetry,
+    );
     assert.equal(served.exit, 'exited with code 0', served.log);
   });
 });

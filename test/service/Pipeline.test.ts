@@ -83,6 +83,7 @@ describe('Pipeline reload', () => {
       sources,
       selfMetrics: new SelfMetrics(provider.getMeter('test'), {
         version: 'test',
+        revision: 'test',
         otlpExports: () => ({ success: 0, failure: 0 }),
       }),
       logger: pino({ level: 'silent' }),
