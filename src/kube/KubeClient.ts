@@ -263,7 +263,7 @@ function loadSelection(options: KubeClientOptions, env: NodeJS.ProcessEnv): Kube
     options.kubeconfig !== undefined ? '--kubeconfig' : env.KUBECONFIG ? 'KUBECONFIG' : undefined;
   if (files.length === 0 && !inCluster(env))
     throw new KubeCredentialsError(
-      `no Kubernetes credentials: KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist, ` +
+      `no Kubernetes credentials: ${env.KUBECONFIG ? `no file of KUBECONFIG (${env.KUBECONFIG}) exists` : `KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist`}, ` +
         `and not in a cluster (KUBERNETES_SERVICE_HOST unset or no ${SERVICE_ACCOUNT_DIR}/token); ` +
         'pass --kubeconfig FILE, or use --source files:DIR to read objects from files',
     );

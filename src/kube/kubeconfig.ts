@@ -60,9 +60,12 @@ export class KubeconfigError extends Error {
   }
 }
 
-/** The kubeconfig files client-go would read, in order: KUBECONFIG, else ~/.kube/config if it exists. */
+/**
+ * The kubeconfig files client-go would read, in order: those of KUBECONFIG that exist (client-go
+ * and kubectl skip missing ones in the list), else ~/.kube/config if it exists.
+ */
 export function kubeconfigFiles(env: NodeJS.ProcessEnv): string[] {
-  if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
+  if (env.KUBECONFIG) return env.KUBECONFIG.split(delimiter).filter((f) => f !== '' && existsSync(f));
   const home = join(env.HOME ?? homedir(), '.kube', 'config');
   return existsSync(home) ? [home] : [];
 }

@@ -144,5 +144,14 @@ describe('KubeClient credentials on the wire', () => {
       () => new KubeClient({}, { HOME: dir }),
       /no Kubernetes credentials: KUBECONFIG is not set/,
     );
+    const missing = path.join(dir, 'missing.yaml');
+    assert.throws(
+      () => new KubeClient({}, { HOME: dir, KUBECONFIG: missing }),
+      (err: Error) =>
+        err instanceof KubeCredentialsError &&
+        err.message.startsWith(
+          `no Kubernetes credentials: no file of KUBECONFIG (${missing}) exists, and not in a cluster`,
+        ),
+    );
   });
 });

@@ -7,6 +7,7 @@ import {
   inClusterConfig,
   KubeconfigCredentials,
   KubeconfigError,
+  kubeconfigFiles,
   loadKubeconfigFiles,
 } from '../../src/kube/kubeconfig.ts';
 
@@ -22,6 +23,14 @@ function write(name: string, text: string): string {
 const CA = '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n';
 
 describe('kubeconfig', () => {
+  it('KUBECONFIG: the files of the list that exist, in order (client-go skips missing ones)', () => {
+    const a = write('list-a.yaml', 'apiVersion: v1\nkind: Config\n');
+    const b = write('list-b.yaml', 'apiVersion: v1\nkind: Config\n');
+    const missing = path.join(dir, 'missing.yaml');
+    assert.deepEqual(kubeconfigFiles({ KUBECONFIG: [a, missing, '', b].join(path.delimiter) }), [a, b]);
+    assert.deepEqual(kubeconfigFiles({ KUBECONFIG: missing, HOME: dir }), []);
+  });
+
   it('selects the current context; relative files are relative to the kubeconfig', () => {
     write('ca.crt', CA);
     write('client.crt', 'CERT');
