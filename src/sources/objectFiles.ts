@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Composer, isAlias, isCollection, LineCounter, Parser, visit } from 'yaml';
+import { Composer, isAlias, isCollection, isScalar, LineCounter, Parser, visit } from 'yaml';
 import type { Document, ScalarTag, Tags } from 'yaml';
 import { GoFloat64 } from '../engine/value/GoFloat64.ts';
 
@@ -19,20 +19,31 @@ export interface FileProblem {
 
 const OBJECT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 const FLOAT_TAG = 'tag:yaml.org,2002:float';
+const INT_TAG = 'tag:yaml.org,2002:int';
 
 /**
- * Floats written with a fraction or exponent stay float64 in Go even when integral, and format
- * differently as labels (`1e+06` vs `1000000`); mark them so the engine can tell.
+ * Numbers Go keeps as float64 even when integral format differently as labels (`1e+06` vs
+ * `1000000`); mark them so the engine can tell: floats written with a fraction or exponent, and
+ * decimal integers beyond int64 (Kubernetes turns YAML into JSON, whose decoder makes those
+ * float64, as parseKubeJson does).
  */
 const markIntegralFloats = (tags: Tags): Tags =>
   tags.map((tag) => {
-    if (typeof tag !== 'object' || tag.tag !== FLOAT_TAG || !('resolve' in tag) || !tag.resolve) return tag;
+    if (typeof tag !== 'object' || !('resolve' in tag) || !tag.resolve) return tag;
+    if (tag.tag !== FLOAT_TAG && tag.tag !== INT_TAG) return tag;
     const scalar = tag as ScalarTag;
+    const float = tag.tag === FLOAT_TAG;
     return {
       ...scalar,
       resolve: (...args: Parameters<ScalarTag['resolve']>) => {
-        const value: unknown = scalar.resolve(...args);
-        return typeof value === 'number' && Number.isInteger(value) ? new GoFloat64(value) : value;
+        const resolved = scalar.resolve(...args);
+        // `2.0` resolves to a Scalar node (keeping its fraction digits), the rest to numbers.
+        const value: unknown = isScalar(resolved) ? resolved.value : resolved;
+        if (typeof value !== 'number' || !Number.isInteger(value)) return resolved;
+        if (!float && !isBeyondInt64(args[0])) return resolved;
+        if (!isScalar(resolved)) return new GoFloat64(value);
+        resolved.value = new GoFloat64(value);
+        return resolved;
       },
     };
   });
@@ -209,17 +220,36 @@ function hasCollectionKey(doc: Document): boolean {
 }
 
 /**
- * A JSON number with a fraction or exponent starts after `:`, `,` or `[` (or at the very start),
- * maybe after whitespace. Text inside strings can match too (only a slower parse then); a digit
- * merely followed by `e` or `.` does not (every object's uid has one, which made the reviver run
- * for every object, ~4× slower parsing).
+ * A JSON number with a fraction or exponent, or with 19 digits or more (it may overflow int64),
+ * starts after `:`, `,` or `[` (or at the very start), maybe after whitespace. Text inside strings
+ * can match too (only a slower parse then); a digit merely followed by `e` or `.` does not (every
+ * object's uid has one, which made the reviver run for every object, ~4× slower parsing).
  */
-const MAY_HAVE_FLOAT_LITERAL = /(?:^|[:,[])\s*-?\d+[.eE]/;
+const MAY_HAVE_FLOAT_LITERAL = /(?:^|[:,[])\s*-?(?:\d+[.eE]|\d{19})/;
+
+const INT64_MAX = 2n ** 63n - 1n;
+const INT64_MIN = -(2n ** 63n);
 
 /**
- * JSON.parse that marks integral numbers written as floats (`1.0`, `1e6`) as GoFloat64, like
- * Go's unstructured decoder keeps them float64. The reviver is only used when the text could hold
- * such a literal, because it makes parsing several times slower.
+ * Whether a JSON number's text is what Go's unstructured decoder keeps as float64 even though the
+ * value is integral: written with a fraction or exponent (`1.0`, `1e6`), or an integer beyond int64.
+ */
+function isGoFloatLiteral(source: string): boolean {
+  return /[.eE]/.test(source) || isBeyondInt64(source);
+}
+
+/** Whether the text is a decimal integer outside int64. */
+function isBeyondInt64(source: string): boolean {
+  if (source.length < 19 || !/^[-+]?\d+$/.test(source)) return false;
+  const n = BigInt(source);
+  return n > INT64_MAX || n < INT64_MIN;
+}
+
+/**
+ * JSON.parse that marks integral numbers Go decodes as float64 (`1.0`, `1e6`,
+ * `12345678901234567890`) as GoFloat64, as Kubernetes' unstructured decoder keeps them: they format
+ * differently as labels (`1e+06`, `1.2345678901234567e+19`). The reviver is only used when the
+ * text could hold such a literal, because it makes parsing several times slower.
  */
 export function parseKubeJson(text: string): unknown {
   if (!MAY_HAVE_FLOAT_LITERAL.test(text)) return JSON.parse(text);
@@ -230,7 +260,7 @@ export function parseKubeJson(text: string): unknown {
         typeof value === 'number' &&
         Number.isInteger(value) &&
         context?.source !== undefined &&
-        /[.eE]/.test(context.source)
+        isGoFloatLiteral(context.source)
       ) {
         return new GoFloat64(value);
       }

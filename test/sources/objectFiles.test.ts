@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { GoFloat64 } from '../../src/engine/value/GoFloat64.ts';
 import { FileSource } from '../../src/sources/FileSource.ts';
 import { listObjectFiles, parseObjects, parseObjectSteps } from '../../src/sources/objectFiles.ts';
 import { runCli } from '../support/runCli.ts';
@@ -91,6 +92,26 @@ describe('object files: YAML the library throws on', () => {
     } finally {
       await files.stop();
     }
+  });
+});
+
+describe('object files: numbers Go keeps as float64', () => {
+  it('YAML integers beyond int64 are floats, as the JSON Kubernetes turns YAML into decodes them', () => {
+    const { objects, problems } = parseObjects(
+      backup(
+        'big',
+        '{over: 12345678901234567890, max: 9223372036854775807, under: -9223372036854775809, hex: 0x1E, float: 2.0}',
+      ),
+      'f.yaml',
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(objects[0]!.object.status, {
+      over: new GoFloat64(12345678901234567890),
+      max: 9223372036854775807,
+      under: new GoFloat64(-9223372036854775809),
+      hex: 30,
+      float: new GoFloat64(2),
+    });
   });
 });
 
