@@ -116,8 +116,18 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
     // base labels once per object instead of once per family.
     const resourceCompiledPath = compilePathLabels(resourcePathLabels);
     const prefix = resource.metricNamePrefix ?? DEFAULT_PREFIX;
+    const namesInResource = new Map<string, SourceLocation>();
     const compiledFamilies: CompiledFamily[] = resource.metrics.map((metric) => {
       const name = prefix !== '' ? `${prefix}_${metric.name}` : metric.name;
+      const sameName = namesInResource.get(name);
+      // Kept, as kube-state-metrics keeps it, but every object then gives the family's series
+      // twice, and a scrape with duplicate series is rejected by strict parsers.
+      if (sameName)
+        warnings.push({
+          location: metric.location,
+          message: `metric "${name}" is defined again for this resource (first at line ${sameName.line}); objects whose series carry the same labels in both give duplicate series`,
+        });
+      else namesInResource.set(name, metric.location);
       if (!METRIC_NAME.test(name))
         problem(metric.location, `invalid metric name "${name}" (must match ${METRIC_NAME.source})`);
       if (metric.each.type === 'info' && !name.endsWith('_info')) {

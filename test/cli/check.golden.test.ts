@@ -1,4 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,4 +35,44 @@ describe('check accepts the shipped examples', () => {
       assert.match(result.stdout, /OK: \d+ resources?, \d+ metrics? in \d+ famil/);
     });
   }
+});
+
+describe('check warns about configs that run but serve something odd', () => {
+  it('a metric defined twice for one resource (each object would give its series twice)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'check-warn-'));
+    try {
+      const file = join(dir, 'config.yaml');
+      writeFileSync(
+        file,
+        [
+          'kind: CustomResourceStateMetrics',
+          'spec:',
+          '  resources:',
+          '    - groupVersionKind: {group: example.com, version: v1, kind: Widget}',
+          '      metrics:',
+          '        - name: x',
+          '          help: first',
+          '          each: {type: Gauge, gauge: {path: [status, a]}}',
+          '        - name: x',
+          '          help: first',
+          '          each: {type: Gauge, gauge: {path: [status, b]}}',
+          '    - groupVersionKind: {group: example.com, version: v1, kind: Gadget}',
+          '      metrics:',
+          '        - name: x',
+          '          help: first',
+          '          each: {type: Gauge, gauge: {path: [status, a]}}',
+          '',
+        ].join('\n'),
+      );
+      const result = await runCli(['check', '--config', file]);
+      assert.equal(result.code, 0, result.stderr);
+      // The same name for another resource is a shared family (other objects), not a duplicate.
+      assert.equal(
+        result.stderr,
+        `warning: ${file}:9:11: spec.resources[0].metrics[1]: metric "kube_customresource_x" is defined again for this resource (first at line 6); objects whose series carry the same labels in both give duplicate series\n`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
