@@ -6,6 +6,7 @@ import type { Clock } from './Clock.ts';
 import { classifyError } from './classifyError.ts';
 import type { FailureAction, ReflectorState } from './classifyError.ts';
 import { ContinueExpiredError, KubeApiError, WatchIdleError } from './errors.ts';
+import { LoopSlicer } from '../sources/LoopSlicer.ts';
 import { objectKey } from './KubeObject.ts';
 import type { KubeObject, WatchEvent } from './KubeObject.ts';
 import type { ListerWatcher, ListPage } from './ListerWatcher.ts';
@@ -63,6 +64,12 @@ export interface ReflectorOptions {
   readonly backoff?: Backoff | undefined;
   /** @default the system clock */
   readonly clock?: Clock | undefined;
+  /**
+   * Longest stretch of handling events (or a list page's items) before the event loop gets a turn,
+   * in ms of real time: a buffered backlog would otherwise hold scrapes and probes until it is
+   * done. @default 10
+   */
+  readonly sliceMs?: number | undefined;
 }
 
 const noopObserver: ReflectorObserver = {
@@ -247,12 +254,15 @@ export class Reflector {
           // Awaited in the next turn of the loop; if this one ends early the rejection is ours.
           pending.catch(() => {});
         }
+        const slicer = new LoopSlicer(this._o.sliceMs ?? 10);
         for (const item of page.items) {
           const key = objectKey(target.id, item);
           seen.add(key);
           this._keys.add(key);
           const busy = this._safe(() => this._o.handler.upsert(key, item));
           if (busy) await busy;
+          const turn = slicer.turn();
+          if (turn) await turn;
           if (this._stopped) return;
         }
         resourceVersion = page.resourceVersion;
@@ -363,6 +373,7 @@ export class Reflector {
       // stream counts an error too.
       this._observer.watch(target.id, 'success');
       if (!initial) this._backoff.reset();
+      const slicer = new LoopSlicer(this._o.sliceMs ?? 10);
       for await (const event of stream) {
         if (this._stopped || idleFired) break;
         heard();
@@ -378,6 +389,8 @@ export class Reflector {
         }
         const busy = this._handleEvent(event, initial);
         if (busy) await busy;
+        const turn = slicer.turn();
+        if (turn) await turn;
       }
       if (idleFired && !this._stopped) throw new WatchIdleError(idleMs);
       return events;

@@ -485,3 +485,52 @@ describe('Reflector backpressure (a handler still working on a large object)', (
     assert.equal(reflector.resourceVersion, '12');
   });
 });
+
+describe('Reflector: a backlog does not hold the event loop', () => {
+  const OBJECTS = 400;
+  /** Busy for `ms` of real time: a handler that costs CPU, as generating series does. */
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  };
+
+  for (const mode of ['list', 'watch-list'] as const)
+    it(`${mode}: a timer set while ${OBJECTS} buffered objects are handled runs before the last one`, async () => {
+      const lw = new FakeListerWatcher();
+      const items = Array.from({ length: OBJECTS }, (_, i) => obj(`o${i}`, String(i + 1)));
+      if (mode === 'list') lw.onList(() => page(items, '500'));
+      else
+        lw.onWatch((_request, stream) => {
+          for (const item of items) stream.push('ADDED', item);
+          stream.push('BOOKMARK', bookmark('500', true));
+        });
+      let handled = 0;
+      let handledWhenTimerRan: number | undefined;
+      const reflector = new Reflector({
+        listerWatcher: lw,
+        target: TARGET,
+        clock: new FakeClock(),
+        initialSync: mode,
+        logger: pino({ level: 'silent' }),
+        sliceMs: 10,
+        handler: {
+          upsert: () => {
+            // The first object: a probe or a scrape arrives while the rest wait in the buffer.
+            if (handled === 0) setTimeout(() => (handledWhenTimerRan ??= handled), 0);
+            spin(0.1);
+            handled++;
+          },
+          delete: () => {},
+        },
+      });
+      running.push(reflector);
+      reflector.start();
+      while (!reflector.synced) await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(handled, OBJECTS);
+      // 400 × 0.1 ms is 40 ms of handling; slices of 10 ms let the timer in after about 100.
+      assert.ok(
+        handledWhenTimerRan !== undefined && handledWhenTimerRan < OBJECTS / 2,
+        `the timer ran after ${handledWhenTimerRan} of ${OBJECTS} objects`,
+      );
+    });
+});
