@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { LoopSlicer } from '../sources/LoopSlicer.ts';
 import type { SourceTelemetry } from '../sources/Source.ts';
 import { Backoff } from './Backoff.ts';
 import { sleep, systemClock } from './Clock.ts';
@@ -6,7 +7,6 @@ import type { Clock } from './Clock.ts';
 import { classifyError } from './classifyError.ts';
 import type { FailureAction, ReflectorState } from './classifyError.ts';
 import { ContinueExpiredError, KubeApiError, WatchIdleError } from './errors.ts';
-import { LoopSlicer } from '../sources/LoopSlicer.ts';
 import { objectKey } from './KubeObject.ts';
 import type { KubeObject, WatchEvent } from './KubeObject.ts';
 import type { ListerWatcher, ListPage } from './ListerWatcher.ts';
