@@ -57,8 +57,9 @@ export class SeriesCache {
       const index = resource.families[i]!.meta.index;
       const family = this._byFamily[index]!;
       const block = series[i];
-      // A new object has no block in any family (blocks come and go with `_objects` entries).
-      const before = previous ? (family.get(key)?.points.length ?? 0) : 0;
+      // Read even for a new object: two metrics of one resource with the same name share a
+      // family, and the second block replaces the first written just above.
+      const before = family.get(key)?.points.length ?? 0;
       if (block) family.set(key, block);
       else family.delete(key);
       this._seriesPerFamily[index]! += (block?.points.length ?? 0) - before;

@@ -120,12 +120,13 @@ export function compileConfig(config: BridgeConfig, options: CompileOptions = {}
     const compiledFamilies: CompiledFamily[] = resource.metrics.map((metric) => {
       const name = prefix !== '' ? `${prefix}_${metric.name}` : metric.name;
       const sameName = namesInResource.get(name);
-      // Kept, as kube-state-metrics keeps it, but every object then gives the family's series
-      // twice, and a scrape with duplicate series is rejected by strict parsers.
+      // Both definitions feed one family, and an object keeps one block per family: the later
+      // definition's series replace the earlier one's. (kube-state-metrics serves both, which a
+      // strict parser rejects as duplicate series.)
       if (sameName)
         warnings.push({
           location: metric.location,
-          message: `metric "${name}" is defined again for this resource (first at line ${sameName.line}); objects whose series carry the same labels in both give duplicate series`,
+          message: `metric "${name}" is defined again for this resource (first at line ${sameName.line}); only this later definition's series are served`,
         });
       else namesInResource.set(name, metric.location);
       if (!METRIC_NAME.test(name))

@@ -38,7 +38,7 @@ describe('check accepts the shipped examples', () => {
 });
 
 describe('check warns about configs that run but serve something odd', () => {
-  it('a metric defined twice for one resource (each object would give its series twice)', async () => {
+  it('a metric defined twice for one resource (the later definition replaces the earlier)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'check-warn-'));
     try {
       const file = join(dir, 'config.yaml');
@@ -69,7 +69,7 @@ describe('check warns about configs that run but serve something odd', () => {
       // The same name for another resource is a shared family (other objects), not a duplicate.
       assert.equal(
         result.stderr,
-        `warning: ${file}:9:11: spec.resources[0].metrics[1]: metric "kube_customresource_x" is defined again for this resource (first at line 6); objects whose series carry the same labels in both give duplicate series\n`,
+        `warning: ${file}:9:11: spec.resources[0].metrics[1]: metric "kube_customresource_x" is defined again for this resource (first at line 6); only this later definition's series are served\n`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

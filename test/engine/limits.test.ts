@@ -157,3 +157,37 @@ describe('render with the hostile object', () => {
     assert.equal(loose.stderr, '');
   });
 });
+
+describe('limits: one resource defining a metric twice', () => {
+  const config = [
+    'kind: CustomResourceStateMetrics',
+    'spec:',
+    '  resources:',
+    '    - groupVersionKind: {group: example.com, version: v1, kind: Foo}',
+    '      metricNamePrefix: ""',
+    '      customResourceLabels: false',
+    '      labelsFromPath: {name: [metadata, name]}',
+    '      metrics:',
+    '        - {name: x, help: first, each: {type: Gauge, gauge: {path: [status, a]}}}',
+    '        - {name: x, help: first, each: {type: Gauge, gauge: {path: [status, b]}}}',
+    '',
+  ].join('\n');
+  const foo = (name: string) => ({
+    apiVersion: 'example.com/v1',
+    kind: 'Foo',
+    metadata: { name, namespace: 'ns' },
+    status: { a: 1, b: 2 },
+  });
+
+  it('serves the later definition, and the family count follows what is stored through churn', () => {
+    const t = setup({ familySeries: 3 }, config);
+    const family = t.config.families.find((f) => f.name === 'x')!;
+    for (let i = 0; i < 10; i++) {
+      assert.equal(t.ingestor.upsert(`k${i}`, foo(`o${i}`)), 'upserted', `object ${i}`);
+      assert.equal(t.cache.seriesCount(family), 1);
+      assert.match(t.text(), new RegExp(`^x\\{name="o${i}"\\} 2$`, 'm'));
+      t.ingestor.delete(`k${i}`);
+      assert.equal(t.cache.seriesCount(family), 0);
+    }
+  });
+});
