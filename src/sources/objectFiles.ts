@@ -1,8 +1,9 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Composer, isAlias, isCollection, isScalar, LineCounter, Parser, visit } from 'yaml';
+import { Composer, isAlias, isCollection, isScalar, LineCounter, Parser, Scalar, visit } from 'yaml';
 import type { Document, ScalarTag, Tags } from 'yaml';
 import { GoFloat64 } from '../engine/value/GoFloat64.ts';
+import { formatGoFloat } from '../engine/value/goFormat.ts';
 
 /** A Kubernetes object read from a file, with where it came from. */
 export interface FileObject {
@@ -186,7 +187,7 @@ export function* parseObjectSteps(
         file,
         message: `invalid YAML${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${error.message.split('\n')[0]}`,
       });
-    } else if (hasCollectionKey(doc)) {
+    } else if (!prepareMappingKeys(doc)) {
       // JSON (and so a Kubernetes object) has only string keys; the library would stringify it.
       problems.push({ file, message: `invalid YAML in document ${i}: a mapping key is a list or a mapping` });
     } else {
@@ -203,20 +204,28 @@ export function* parseObjectSteps(
   return { objects, problems };
 }
 
-/** Whether any mapping key in the document is a list or a mapping (written out or as an alias). */
-function hasCollectionKey(doc: Document): boolean {
-  let found = false;
+/**
+ * Readies a document's mapping keys for conversion; false when one is a list or a mapping (written
+ * out or through an alias), which JSON cannot hold. A key that is a number Go holds as float64
+ * (`2.0`, `1e6`) becomes the text Kubernetes gives it (`2`, `1e+06`): its GoFloat64 marker would
+ * otherwise turn into "[object Object]" (and several such keys into one).
+ */
+function prepareMappingKeys(doc: Document): boolean {
+  let convertible = true;
   visit(doc, {
     Pair: (_, pair) => {
-      const key = pair.key;
-      if (isCollection(key) || (isAlias(key) && isCollection(key.resolve(doc)))) {
-        found = true;
+      const key = isAlias(pair.key) ? pair.key.resolve(doc) : pair.key;
+      if (isCollection(key)) {
+        convertible = false;
         return visit.BREAK;
       }
+      // A new node: an alias's target may be a value elsewhere, where it stays a number.
+      if (isScalar(key) && key.value instanceof GoFloat64)
+        pair.key = new Scalar(formatGoFloat(key.value.value));
       return undefined;
     },
   });
-  return found;
+  return convertible;
 }
 
 /**

@@ -115,6 +115,22 @@ describe('object files: numbers Go keeps as float64', () => {
   });
 });
 
+describe('object files: numeric mapping keys', () => {
+  it('a float key becomes the text Kubernetes gives it, not "[object Object]"', () => {
+    const { objects, problems } = parseObjects(
+      backup('keys', '{m: {2.0: a, 1e6: b, 3: c}, v: &f 1.0, n: {? *f : d}}'),
+      'f.yaml',
+    );
+    assert.deepEqual(problems, []);
+    assert.deepEqual(objects[0]!.object.status, {
+      m: { '2': 'a', '1e+06': 'b', '3': 'c' },
+      // The anchored value stays a float where it is a value.
+      v: new GoFloat64(1),
+      n: { '1': 'd' },
+    });
+  });
+});
+
 describe('object files: what a directory scan takes', () => {
   it('skips FIFOs and other special files, and reads a directory reached twice (a symlink loop) once', async () => {
     const root = path.join(dir, 'scan');
