@@ -109,11 +109,13 @@ export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelS
   const exportTimeout = Math.min(positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval);
   const pushing = exporters.includes('otlp') && !disabled;
   if (pushing) {
-    for (const name of ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
-      const raw = env[name]?.trim();
-      if (raw && !isHttpUrl(raw))
-        throw new OtelSettingsError(`${name}=${raw}: expected an http:// or https:// URL`);
-    }
+    // The one the exporter reads: the signal-specific variable first.
+    const name = env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT?.trim()
+      ? 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'
+      : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+    const raw = env[name]?.trim();
+    if (raw && !isHttpUrl(raw))
+      throw new OtelSettingsError(`${name}=${raw}: expected an http:// or https:// URL`);
   }
   // Unless set, one request may not outlive the export it belongs to (the exporter's default is
   // 10 s): with a short interval, each later export only reported that one was still running, and

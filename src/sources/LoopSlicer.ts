@@ -1,5 +1,5 @@
 /**
- * Gives the event loop a turn once a stretch of synchronous work has run for `sliceMs`. A loop that
+ * Gives the event loop a turn once `sliceMs` have passed since the last one. A loop that
  * works through a backlog with `for await` (a streaming list whose events are already buffered, a
  * page of a list) only ever yields to microtasks, so timers, I/O and scrapes would wait for the
  * whole backlog: in a 20k-object first sync, /healthz waited up to 0.5 s and a scrape as long.
@@ -15,7 +15,9 @@ export class LoopSlicer {
 
   /**
    * A promise to await when the current slice is spent (it resolves in a later turn of the event
-   * loop, where the next slice starts), else undefined: the hot path awaits nothing.
+   * loop, where the next slice starts), else undefined: the hot path awaits nothing. Time spent
+   * waiting between calls counts too, so after a pause (a watch between events) the first call
+   * yields at once: one extra turn per burst, which costs microseconds.
    */
   turn(): Promise<void> | undefined {
     if (performance.now() - this._sliceStart < this._sliceMs) return undefined;

@@ -27,6 +27,15 @@ describe('OTLP settings from the environment', () => {
       otelSettingsFromEnv({ ...push, OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318' }).otlp.length,
       1,
     );
+    // Only the endpoint the exporter reads is judged: the signal-specific one wins.
+    assert.equal(
+      otelSettingsFromEnv({
+        ...push,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://collector:4318/v1/metrics',
+      }).otlp.length,
+      1,
+    );
     // Not pushing: the variable is not read, so not judged either.
     assert.equal(otelSettingsFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'notaurl' }).otlp.length, 0);
   });
