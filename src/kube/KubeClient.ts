@@ -261,12 +261,16 @@ function loadSelection(options: KubeClientOptions, env: NodeJS.ProcessEnv): Kube
   const files = options.kubeconfig !== undefined ? [options.kubeconfig] : kubeconfigFiles(env);
   const origin =
     options.kubeconfig !== undefined ? '--kubeconfig' : env.KUBECONFIG ? 'KUBECONFIG' : undefined;
-  if (files.length === 0 && !inCluster(env))
+  if (files.length === 0 && !inCluster(env)) {
+    const looked = env.KUBECONFIG
+      ? `no file of KUBECONFIG (${env.KUBECONFIG}) exists`
+      : `KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist`;
     throw new KubeCredentialsError(
-      `no Kubernetes credentials: ${env.KUBECONFIG ? `no file of KUBECONFIG (${env.KUBECONFIG}) exists` : `KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist`}, ` +
+      `no Kubernetes credentials: ${looked}, ` +
         `and not in a cluster (KUBERNETES_SERVICE_HOST unset or no ${SERVICE_ACCOUNT_DIR}/token); ` +
         'pass --kubeconfig FILE, or use --source files:DIR to read objects from files',
     );
+  }
   try {
     if (files.length === 0) {
       if (options.context)

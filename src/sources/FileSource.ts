@@ -3,6 +3,7 @@ import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { objectGvk, objectRef } from '../engine/objectIdentity.ts';
+import { LoopSlicer } from './LoopSlicer.ts';
 import { listObjectFiles, readObjectFile } from './objectFiles.ts';
 import { pendingWork } from './Source.ts';
 import type { ObjectSink, Source } from './Source.ts';
@@ -131,13 +132,13 @@ export class FileSource implements Source {
         continue;
       }
       const keys = new Set<string>();
-      let sliceStart = performance.now();
+      const slicer = new LoopSlicer(sliceMs);
       for (const { object, index } of objects) {
         // Between objects, let scrapes and probes in once a slice is spent (a file can hold
         // thousands of objects; large ones are sliced by the sink itself).
-        if (performance.now() - sliceStart >= sliceMs) {
-          await new Promise((resolve) => setImmediate(resolve));
-          sliceStart = performance.now();
+        const turn = slicer.turn();
+        if (turn) {
+          await turn;
           if (this._stopped) return;
         }
         const gvk = objectGvk(object);

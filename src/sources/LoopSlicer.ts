@@ -1,8 +1,9 @@
 /**
  * Gives the event loop a turn once `sliceMs` have passed since the last one. A loop that
  * works through a backlog with `for await` (a streaming list whose events are already buffered, a
- * page of a list) only ever yields to microtasks, so timers, I/O and scrapes would wait for the
- * whole backlog: in a 20k-object first sync, /healthz waited up to 0.5 s and a scrape as long.
+ * page of a list, a file's documents and objects) only ever yields to microtasks, so timers, I/O
+ * and scrapes would wait for the whole backlog: in a 20k-object first sync, /healthz waited up to
+ * 0.5 s and a scrape as long.
  */
 export class LoopSlicer {
   private readonly _sliceMs: number;

@@ -4,6 +4,7 @@ import { Composer, isAlias, isCollection, isScalar, LineCounter, Parser, Scalar,
 import type { Document, ScalarTag, Tags } from 'yaml';
 import { GoFloat64 } from '../engine/value/GoFloat64.ts';
 import { formatGoFloat } from '../engine/value/goFormat.ts';
+import { LoopSlicer } from './LoopSlicer.ts';
 
 /** A Kubernetes object read from a file, with where it came from. */
 export interface FileObject {
@@ -117,14 +118,12 @@ export async function readObjectFile(
     return { objects: [], problems: [{ file, message: (err as Error).message }] };
   }
   const steps = parseObjectSteps(text, file);
-  let sliceStart = performance.now();
+  const slicer = new LoopSlicer(sliceMs);
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
-    if (performance.now() - sliceStart >= sliceMs) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
-    }
+    const turn = slicer.turn();
+    if (turn) await turn;
   }
 }
 
