@@ -7,8 +7,8 @@ import {
   PeriodicExportingMetricReader,
 } from '@opentelemetry/sdk-metrics';
 import { ObjectErrors } from '../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../src/engine/SeriesCache.ts';
+import { ObjectIngestor } from '../src/engine/store/ObjectIngestor.ts';
+import { SeriesCache } from '../src/engine/store/SeriesCache.ts';
 import { CustomResourceMetricProducer } from '../src/otel/CustomResourceMetricProducer.ts';
 import { PrometheusPullReader } from '../src/otel/PrometheusPullReader.ts';
 import { backupObject, compileText, PATH_CONFIG } from './engineBench.ts';
@@ -40,12 +40,12 @@ export async function benchChurn(
     const keys: string[] = [];
     for (let i = 0; i < live; i++, next++) {
       keys.push(`obj-${next}`);
-      ingestor.upsert(`obj-${next}`, backupObject(next));
+      ingestor.upsertNow('bench', `obj-${next}`, backupObject(next));
     }
     for await (const chunk of await pull.scrapeCustomResources('text')) void chunk;
     await push.forceFlush();
     exporter.reset();
-    for (const key of keys) ingestor.delete(key);
+    for (const key of keys) ingestor.delete('bench', key);
     globalThis.gc?.();
     heapMB.push(process.memoryUsage().heapUsed / 2 ** 20);
   }

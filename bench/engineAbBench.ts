@@ -1,16 +1,17 @@
 // Engine throughput of two trees in one process, alternating rounds, so a loaded machine affects
 // both alike: the one-go engine (CompiledResource.computeSeries, as engineBench.ts) and `run`'s
-// ingest path (ObjectIngestor.ingest with run's slicing; `upsert` where the other tree has no
-// `ingest`). CPU time of the process per pass. Usage, e.g. against the commit before a change:
+// ingest path (ObjectIngestor.upsert with run's slicing, or `ingest` in trees from before the
+// engine moved into engine/store). CPU time of the process per pass. Usage, e.g. against the commit before a change:
 //   git archive HEAD~1 src bench test/support | tar -x -C /tmp/before
 //   ln -s "$PWD/node_modules" /tmp/before/node_modules
 //   node --expose-gc bench/engineAbBench.ts /tmp/before
 // Environment: BENCH_OBJECTS (default 20000), AB_ROUNDS (default 10).
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as EngineBench from './engineBench.ts';
 import type { ObjectErrors } from '../src/engine/ObjectErrors.ts';
-import type { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
-import type { SeriesCache } from '../src/engine/SeriesCache.ts';
+import type { ObjectIngestor } from '../src/engine/store/ObjectIngestor.ts';
+import type { SeriesCache } from '../src/engine/store/SeriesCache.ts';
 
 interface Tree {
   readonly bench: typeof EngineBench;
@@ -21,12 +22,14 @@ interface Tree {
 
 async function load(root: string): Promise<Tree> {
   const at = (p: string) => resolve(root, p);
+  // The store's files moved from engine/ to engine/store/; either tree layout loads.
+  const store = (file: string) =>
+    at(existsSync(at(`src/engine/store/${file}`)) ? `src/engine/store/${file}` : `src/engine/${file}`);
   return {
     bench: (await import(at('bench/engineBench.ts'))) as Tree['bench'],
-    ObjectIngestor: (
-      (await import(at('src/engine/ObjectIngestor.ts'))) as { ObjectIngestor: Tree['ObjectIngestor'] }
-    ).ObjectIngestor,
-    SeriesCache: ((await import(at('src/engine/SeriesCache.ts'))) as { SeriesCache: Tree['SeriesCache'] })
+    ObjectIngestor: ((await import(store('ObjectIngestor.ts'))) as { ObjectIngestor: Tree['ObjectIngestor'] })
+      .ObjectIngestor,
+    SeriesCache: ((await import(store('SeriesCache.ts'))) as { SeriesCache: Tree['SeriesCache'] })
       .SeriesCache,
     ObjectErrors: ((await import(at('src/engine/ObjectErrors.ts'))) as { ObjectErrors: Tree['ObjectErrors'] })
       .ObjectErrors,
@@ -70,17 +73,20 @@ for (let round = 0; round < ROUNDS; round++) {
       let start = cpuSeconds();
       engine();
       note(`engine, ${name}|${tag}`, N / (cpuSeconds() - start));
-      const ingestor = new t.ObjectIngestor(
-        config,
-        new t.SeriesCache(config.families),
-        errors,
-        undefined,
-        {},
-      );
+      const current = 'upsertNow' in t.ObjectIngestor.prototype;
+      // Trees from before the store's sync contract: (config, cache, errors, listener, slicing).
+      const Ingestor = t.ObjectIngestor as unknown as new (...args: unknown[]) => {
+        upsert(...args: unknown[]): unknown;
+        ingest(...args: unknown[]): unknown;
+      };
+      const cache = new t.SeriesCache(config.families);
+      const ingestor = current
+        ? new Ingestor(config, cache, errors, { slicing: {} })
+        : new Ingestor(config, cache, errors, undefined, {});
       const ingest = () => {
         for (let i = 0; i < N; i++) {
-          if ('ingest' in ingestor) void ingestor.ingest(`k${i}`, objects[i]);
-          else (ingestor as { upsert(k: string, o: unknown): unknown }).upsert(`k${i}`, objects[i]);
+          if (current) void ingestor.upsert('bench', `k${i}`, objects[i]);
+          else void ingestor.ingest(`k${i}`, objects[i]);
         }
       };
       ingest(); // first pass adds, the measured one replaces, as updates do

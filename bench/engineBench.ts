@@ -1,6 +1,6 @@
 import { parseConfig } from '../src/config/loadConfig.ts';
-import { compileConfig } from '../src/engine/compileConfig.ts';
-import type { CompiledConfig } from '../src/engine/compileConfig.ts';
+import { compileConfig } from '../src/engine/compile/compileConfig.ts';
+import type { CompiledConfig } from '../src/engine/generate/CompiledConfig.ts';
 import { ObjectErrors } from '../src/engine/ObjectErrors.ts';
 import { readFileSync } from 'node:fs';
 

@@ -1,4 +1,4 @@
-// Cost of hostile objects (issue 7): what one object over the limits costs in `render` and in
+// Cost of hostile objects: what one object over the limits costs in `render` and in
 // `run`, and the longest event-loop stall while `run` ingests it (sliced, as `run` does, next to
 // the same object in one synchronous stretch, as before slicing). Run alone with
 //   node --expose-gc bench/hostileBench.ts
@@ -13,25 +13,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import { main } from '../src/cli/main.ts';
 import { parseConfig } from '../src/config/loadConfig.ts';
-import { compileConfig } from '../src/engine/compileConfig.ts';
+import { compileConfig } from '../src/engine/compile/compileConfig.ts';
 import { ObjectErrors } from '../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
-import type { IngestSlicing } from '../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../src/engine/SeriesCache.ts';
+import { ObjectIngestor } from '../src/engine/store/ObjectIngestor.ts';
+import type { IngestSlicing } from '../src/engine/store/ObjectIngestor.ts';
+import { SeriesCache } from '../src/engine/store/SeriesCache.ts';
 import { FileSource } from '../src/sources/FileSource.ts';
-import type { ObjectSink } from '../src/sources/Source.ts';
 import { benignFoo, FOO_CONFIG, hostileFoo, writeHostileFixture } from '../test/support/hostileFoo.ts';
 import type { HostileFooOptions } from '../test/support/hostileFoo.ts';
+import { systemClock } from '../src/runtime/Clock.ts';
 
 const REPEAT = Number(process.env.BENCH_HOSTILE_REPEAT ?? 5);
 
-/** The slicing `run` configures (service/Pipeline.ts): the defaults. */
+/** The slicing `run` configures (app/Pipeline.ts): the defaults. */
 const RUN_SLICING: IngestSlicing = {};
-
-/** The sink `run`'s sources get (service/ConfigGeneration.ts): `ingest`, which slices. */
-function runSink(ingestor: ObjectIngestor): ObjectSink {
-  return { upsert: (k, o, origin) => ingestor.ingest(k, o, origin), delete: (k) => ingestor.delete(k) };
-}
 
 export interface HostileCase {
   readonly name: string;
@@ -41,7 +36,11 @@ export interface HostileCase {
 }
 
 export const CASES: readonly HostileCase[] = [
-  { name: 'issue 7 object: 100 KB note × 20,000 elements', object: {}, expected: 'limit-label-value-length' },
+  {
+    name: 'the hostile Foo: 100 KB note × 20,000 elements',
+    object: {},
+    expected: 'limit-label-value-length',
+  },
   {
     name: '60 KB note × 20,000 elements',
     object: { noteBytes: 60_000 },
@@ -153,12 +152,19 @@ async function measureIngest(
       config,
       cache,
       new ObjectErrors(),
-      undefined,
       sliced
-        ? { ...RUN_SLICING, schedule: (next) => void setImmediate(() => (turns++, stretch(next))) }
-        : undefined,
+        ? {
+            slicing: {
+              ...RUN_SLICING,
+              clock: {
+                ...systemClock,
+                setImmediate: (next: () => void) => void setImmediate(() => (turns++, stretch(next))),
+              },
+            },
+          }
+        : {},
     );
-    ingestor.upsert('benign', benignFoo('benign'));
+    ingestor.upsertNow('bench', 'benign', benignFoo('benign'));
     const json = JSON.stringify(hostileFoo(options));
     globalThis.gc?.();
     let cpu = 0;
@@ -169,7 +175,9 @@ async function measureIngest(
         // As the reflector: the event's JSON is parsed, then handed to the ingestor.
         const first = stretch(() => {
           const object: unknown = JSON.parse(json);
-          return sliced ? ingestor.ingest('hostile', object) : ingestor.upsert('hostile', object);
+          return sliced
+            ? ingestor.upsert('bench', 'hostile', object)
+            : ingestor.upsertNow('bench', 'hostile', object);
         });
         outcome = await first;
         cpu = cpuMs(process.cpuUsage(before));
@@ -195,8 +203,8 @@ async function measureFileRun(dir: string): Promise<number> {
   for (let i = 0; i < REPEAT; i++) {
     const cache = new SeriesCache(config.families);
     const source = new FileSource({
-      directory: join(dir, 'objects'),
-      sink: runSink(new ObjectIngestor(config, cache, new ObjectErrors(), undefined, RUN_SLICING)),
+      inputs: [join(dir, 'objects')],
+      sink: new ObjectIngestor(config, cache, new ObjectErrors(), { slicing: RUN_SLICING }),
       logger: pino({ level: 'silent' }),
       rescanIntervalMs: 3_600_000,
     });

@@ -4,14 +4,17 @@ import { request } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { BridgeService } from '../src/service/BridgeService.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Bridge } from '../src/app/Bridge.ts';
 import type { ObjectSink, Source } from '../src/sources/Source.ts';
-import type { SeriesCache } from '../src/engine/SeriesCache.ts';
+import type { SeriesCache } from '../src/engine/store/SeriesCache.ts';
 import { escapeLabelValue } from '../src/exposition/escape.ts';
 import { PrometheusPullReader } from '../src/otel/PrometheusPullReader.ts';
 import { CustomResourceMetricProducer } from '../src/otel/CustomResourceMetricProducer.ts';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { backupObject, compileText, PATH_CONFIG } from './engineBench.ts';
+import { backupObject, PATH_CONFIG } from './engineBench.ts';
 
 /** Delivers generated objects once, like a source that has synced. */
 class GeneratedSource implements Source {
@@ -26,7 +29,7 @@ class GeneratedSource implements Source {
   }
 
   start(): Promise<void> {
-    for (let i = 0; i < this._count; i++) this._sink.upsert(`k${i}`, backupObject(i));
+    for (let i = 0; i < this._count; i++) this._sink.upsert('generated', `k${i}`, backupObject(i));
     this.synced = true;
     return Promise.resolve();
   }
@@ -103,12 +106,15 @@ export interface HttpBenchResult {
 }
 
 export async function benchHttp(objects: number, rounds: number): Promise<HttpBenchResult> {
-  const config = compileText(PATH_CONFIG);
+  const configDir = mkdtempSync(join(tmpdir(), 'bench-http-'));
+  const configFile = join(configDir, 'config.yaml');
+  writeFileSync(configFile, PATH_CONFIG);
   let source: GeneratedSource | undefined;
-  const service = new BridgeService({
-    config: { file: '(bench)', config, hash: 0, options: {} },
+  const service = await Bridge.create({
+    config: configFile,
+    source: 'generated',
     watchConfigFile: false,
-    sources: (_config, sink) => [(source = new GeneratedSource(objects, sink))],
+    sourceFactory: (_config, sink) => [(source = new GeneratedSource(objects, sink))],
     otel: {
       disabled: false,
       prometheus: true,
@@ -118,12 +124,13 @@ export async function benchHttp(objects: number, rounds: number): Promise<HttpBe
       origin: 'bench',
     },
     logger: pino({ level: 'warn' }),
-    listenAddress: { host: '127.0.0.1', port: 0 },
-    telemetryAddress: undefined,
+    listenAddress: '127.0.0.1:0',
+    telemetryListenAddress: '',
     telemetryPath: '/metrics',
     maxRequests: 0,
     targetInfo: false,
   });
+  rmSync(configDir, { recursive: true, force: true });
   const { main } = await service.listen();
   await service.start();
   const port = Number(main.split(':').pop());

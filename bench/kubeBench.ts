@@ -1,4 +1,4 @@
-// Initial sync from a real kube-apiserver (issue 10 item 1): N Backup objects fetched by each of
+// Initial sync from a real kube-apiserver: N Backup objects fetched by each of
 // the API server's read paths, measured in the same run so their ratios hold on a loaded machine,
 // then the bridge's own time to synced (in process, per initial-sync mode) and from process start
 // to /readyz 200.
@@ -16,12 +16,12 @@ import { freePort } from '../test/harness/ports.ts';
 import { httpRequest } from '../test/harness/processes.ts';
 import { ApiListerWatcher } from '../src/kube/ApiListerWatcher.ts';
 import { KubeClient } from '../src/kube/KubeClient.ts';
-import { KubeSource } from '../src/kube/KubeSource.ts';
+import { apiListerWatchers, KubeSource } from '../src/kube/KubeSource.ts';
 import type { InitialSyncMode } from '../src/kube/Reflector.ts';
 import { ObjectErrors } from '../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../src/engine/SeriesCache.ts';
-import { parseKubeJson } from '../src/sources/objectFiles.ts';
+import { ObjectIngestor } from '../src/engine/store/ObjectIngestor.ts';
+import { SeriesCache } from '../src/engine/store/SeriesCache.ts';
+import { parseKubeJson } from '../src/go/kubeJson.ts';
 import { compileFile } from './engineBench.ts';
 import { bridgeEntry } from './peerProcess.ts';
 
@@ -287,7 +287,7 @@ export async function benchKubeSync(count = 20_000, rounds = 2): Promise<KubeBen
     const seriesBefore = process.memoryUsage().heapUsed;
     const seriesOnly = new SeriesCache(config.families);
     const direct = new ObjectIngestor(config, seriesOnly, new ObjectErrors());
-    items.forEach((item, i) => direct.upsert(`k${i}`, item));
+    items.forEach((item, i) => direct.upsertNow('bench', `k${i}`, item));
     globalThis.gc?.();
     const seriesHeap = process.memoryUsage().heapUsed - seriesBefore;
     items.length = 0;
@@ -301,7 +301,8 @@ export async function benchKubeSync(count = 20_000, rounds = 2): Promise<KubeBen
       const cache = new SeriesCache(config.families);
       const sourceClient = new KubeClient({ kubeconfig });
       const source = new KubeSource({
-        client: sourceClient,
+        server: sourceClient.server,
+        listerWatcher: apiListerWatchers(sourceClient),
         resources: config.resources.map((r) => r.config),
         sink: new ObjectIngestor(config, cache, new ObjectErrors()),
         logger: pino({ level: 'warn' }),

@@ -10,8 +10,8 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { ObjectErrors } from '../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../src/engine/SeriesCache.ts';
+import { ObjectIngestor } from '../src/engine/store/ObjectIngestor.ts';
+import { SeriesCache } from '../src/engine/store/SeriesCache.ts';
 import { CustomResourceMetricProducer } from '../src/otel/CustomResourceMetricProducer.ts';
 import { createOtlpExporter } from '../src/otel/createOtlpExporter.ts';
 import type { OtlpMetricExporter } from '../src/otel/OtlpMetricExporter.ts';
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     const config = compileText(FIVE_SERIES);
     const cache = new SeriesCache(config.families);
     const ingestor = new ObjectIngestor(config, cache, new ObjectErrors());
-    for (let i = 0; i < objects; i++) ingestor.upsert(`o${i}`, backupObject(i));
+    for (let i = 0; i < objects; i++) ingestor.upsertNow('bench', `o${i}`, backupObject(i));
     const producer = new CustomResourceMetricProducer(() => cache);
     let exporter: PushMetricExporter;
     if (kind === 'sdk') {

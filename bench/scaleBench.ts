@@ -1,4 +1,4 @@
-// Large-scale benchmarks on one real kube-apiserver (issue 10 items 1, 2 and 4; issue 9 item 4).
+// Large-scale benchmarks on one real kube-apiserver: sync time, memory, a million series, shards.
 // Objects are created once, in ascending stages, and every stage is measured on the same server:
 //
 //   BENCH_KSM_OBJECTS=10000,100000     bridge and kube-state-metrics side by side, same config
@@ -150,7 +150,7 @@ function printSideBySide(f: Floors, runs: PeerRun[]): void {
     );
 }
 
-/** One unsharded bridge and 3 shards, each alone, over the same objects (issue 9 item 4). */
+/** One unsharded bridge and 3 shards, each alone, over the same objects. */
 async function shardStage(kubeconfig: string, f: Floors, unsharded: PeerRun | undefined): Promise<PeerRun[]> {
   const total = 3;
   const perShard = Array.from(

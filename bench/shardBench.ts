@@ -1,4 +1,4 @@
-// Scale-out with sharding (issue 9 item 4): N Backup objects in a real kube-apiserver, served by
+// Scale-out with sharding: N Backup objects in a real kube-apiserver, served by
 // one unsharded bridge and by 3 shards (--shard i --total-shards 3), each a real CLI process run
 // alone, one after the other, with the definitions of bench/peerProcess.ts (sync = spawn → every
 // object's series served; RSS after sync; scrape p50). Ratios against the unsharded process of

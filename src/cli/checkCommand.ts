@@ -1,12 +1,12 @@
+import { readConfigFile } from '../app/readConfigFile.ts';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import type { CommandIo } from './CommandIo.ts';
-import { loadCompiledConfig } from './loadCompiledConfig.ts';
 
 /** `check --config FILE`: exit 0 with a summary, or 1 with every problem and their count. */
 export async function checkCommand(options: { config: string }, io: CommandIo): Promise<number> {
   let compiled;
   try {
-    compiled = await loadCompiledConfig(options.config);
+    compiled = (await readConfigFile(options.config)).config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const p of err.problems) io.stderr(`error: ${formatProblem(p)}\n`);

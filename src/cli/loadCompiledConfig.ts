@@ -1,13 +1,8 @@
+import { readConfigFile } from '../app/readConfigFile.ts';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
-import { loadConfig } from '../config/loadConfig.ts';
-import { compileConfig } from '../engine/compileConfig.ts';
-import type { CompileOptions, CompiledConfig } from '../engine/compileConfig.ts';
+import type { CompileOptions } from '../engine/compile/compileConfig.ts';
+import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
 import type { CommandIo } from './CommandIo.ts';
-
-/** Reads, validates and compiles a config file; throws ConfigError listing every problem. */
-export async function loadCompiledConfig(file: string, options?: CompileOptions): Promise<CompiledConfig> {
-  return compileConfig(await loadConfig(file), options);
-}
 
 /** Prints every problem as `error: file:line:col: path: message`. */
 export function reportConfigError(err: ConfigError, io: CommandIo): void {
@@ -15,8 +10,8 @@ export function reportConfigError(err: ConfigError, io: CommandIo): void {
 }
 
 /**
- * The same for commands: every problem is printed (see reportConfigError) and undefined is
- * returned, so the command exits 1.
+ * Reads and compiles a config file for a command: every problem is printed (see
+ * reportConfigError) and undefined is returned, so the command exits 1.
  */
 export async function loadCompiledConfigOrReport(
   file: string,
@@ -24,7 +19,7 @@ export async function loadCompiledConfigOrReport(
   options?: CompileOptions,
 ): Promise<CompiledConfig | undefined> {
   try {
-    return await loadCompiledConfig(file, options);
+    return (await readConfigFile(file, options)).config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     reportConfigError(err, io);

@@ -150,7 +150,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       parseNonNegativeInt,
       10,
     )
-    // Lifecycle and slow clients (issue 7).
+    // Lifecycle and slow clients.
     .addOption(
       new Option(
         '--web.write-timeout <duration>',
@@ -174,7 +174,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
     .option('--context <name>', 'kubeconfig context to use');
-  addListenerSecurityFlags(addLimitOptions(run)) // issue 9
+  addListenerSecurityFlags(addLimitOptions(run))
     .addHelpText('after', (context) =>
       context.command
         .createHelp()
@@ -194,19 +194,19 @@ function program(io: CommandIo, result: { code: number }): Command {
         {
           config: opts.config as string,
           source: opts.source as string,
-          webListenAddress: opts['web.listenAddress'] as string,
+          listenAddress: opts['web.listenAddress'] as string,
           telemetryListenAddress: opts['telemetry.listenAddress'] as string,
-          webTelemetryPath: opts['web.telemetryPath'] as string,
-          webMaxRequests: opts['web.maxRequests'] as number,
-          webWriteTimeoutMs: opts['web.writeTimeout'] as number,
-          webEnableLifecycle: opts['web.enableLifecycle'] as boolean,
+          telemetryPath: opts['web.telemetryPath'] as string,
+          maxRequests: opts['web.maxRequests'] as number,
+          writeTimeoutMs: opts['web.writeTimeout'] as number,
+          enableLifecycle: opts['web.enableLifecycle'] as boolean,
           logLevel: opts['log.level'] as LogLevel,
           logFormat: opts['log.format'] as LogFormat,
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
           limits: limitsFrom(opts),
-          ...listenerSecurityFlags(opts), // issue 9
+          ...listenerSecurityFlags(opts),
           clusterName: opts.clusterName as string | undefined,
         },
         io,

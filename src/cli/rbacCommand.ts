@@ -1,5 +1,4 @@
-import { clusterRoleYaml } from '../kube/clusterRole.ts';
-import { shardingRoleYaml } from '../kube/shardingRole.ts';
+import { rbacYaml } from '../app/rbac.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 
@@ -10,14 +9,6 @@ export async function rbacCommand(
 ): Promise<number> {
   const compiled = await loadCompiledConfigOrReport(options.config, io);
   if (!compiled) return 1;
-  io.stdout(
-    clusterRoleYaml(
-      compiled.resources.map((r) => r.config),
-      options.name,
-      { authFilter: options.authFilter },
-    ),
-  );
-  // Auto-sharding needs a Role in the bridge's namespace, printed as a second document.
-  if (options.podSharding) io.stdout(`---\n${shardingRoleYaml(options.podSharding, options.name)}`);
+  io.stdout(rbacYaml(compiled, options));
   return 0;
 }

@@ -1,12 +1,7 @@
+import { renderObjects } from '../app/renderObjects.ts';
 import type { SeriesLimits } from '../engine/limits.ts';
-import { formatObjectRef, objectGvk, resourceFor } from '../engine/objectIdentity.ts';
-import { ObjectErrors } from '../engine/ObjectErrors.ts';
-import type { ObjectRef } from '../engine/ObjectErrors.ts';
-import { familyPieces } from '../exposition/renderFamilies.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
-import { ConfigGeneration } from '../service/ConfigGeneration.ts';
-import { listObjectFiles, parseObjects, readObjectFile } from '../sources/objectFiles.ts';
-import type { FileObject, FileProblem } from '../sources/objectFiles.ts';
+import { formatObjectRef } from '../model/objectRef.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { loadCompiledConfigOrReport } from './loadCompiledConfig.ts';
 
@@ -23,14 +18,12 @@ export interface RenderOptions {
 const MAX_NAMED_DROPS = 20;
 /** Output is written in pieces of about this size, never as one string. */
 const WRITE_CHUNK_CHARS = 1 << 20;
-/** What `-` is called in messages. */
-export const STDIN_NAME = '<stdin>';
 
 /**
  * `render --config FILE PATH...`: the families the config gives for the objects in the files,
- * exactly as the bridge would serve them (same ingestor, cache and limits), and nothing else on
- * stdout. Exit 1 for a bad config or an unreadable input file (after printing what could be
- * rendered). An object dropped by a limit is named on stderr; it does not change the exit code.
+ * exactly as the bridge would serve them (same source, ingest path, cache and limits), and nothing
+ * else on stdout. Exit 1 for a bad config or an unreadable input file (after printing what could
+ * be rendered). An object dropped by a limit is named on stderr; it does not change the exit code.
  */
 export async function renderCommand(options: RenderOptions, io: CommandIo): Promise<number> {
   const compiled = await loadCompiledConfigOrReport(
@@ -39,40 +32,13 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
     options.limits ? { limits: options.limits } : undefined,
   );
   if (!compiled) return 1;
-  const { inputs, problems } = await listInputs(options.paths, io);
-  const drops: { object: ObjectRef; message: string }[] = [];
-  let dropCount = 0;
-  const errors = new ObjectErrors({
-    onEvery: (summary, occurrence) => {
-      if (!summary.kind.startsWith('limit-')) return;
-      if (++dropCount <= MAX_NAMED_DROPS) drops.push(occurrence);
-    },
-  });
-  // The same config → cache ← ingestor path `run` serves from, so render equals /metrics.
-  const generation = new ConfigGeneration(compiled, { errors });
-  const unmatched = new Map<string, number>();
-  let matched = 0;
-  for (const input of inputs) {
-    const read = await input();
-    problems.push(...read.problems);
-    for (const { object, index, file } of read.objects) {
-      const gvk = objectGvk(object);
-      const resource = gvk ? resourceFor(compiled.resources, gvk) : undefined;
-      if (!gvk || !resource) {
-        const what = gvk
-          ? `${gvk.group ? gvk.group + '/' : ''}${gvk.version} ${gvk.kind}`
-          : 'objects without apiVersion/kind';
-        unmatched.set(what, (unmatched.get(what) ?? 0) + 1);
-        continue;
-      }
-      matched++;
-      const origin = `${file}#${index}`;
-      generation.ingestor.upsert(`${file}\u0000${index}`, object, origin);
-    }
-  }
-  // Written in pieces: a large output never becomes one string (V8 caps a string's length).
+  const { pieces, report } = await renderObjects(
+    compiled,
+    { paths: options.paths, ...(io.stdin ? { stdin: io.stdin } : {}) },
+    options.format,
+  );
   let buffer = '';
-  for (const piece of familyPieces(compiled.families, (f) => generation.cache.blocks(f), options.format)) {
+  for (const piece of pieces) {
     buffer += piece;
     if (buffer.length >= WRITE_CHUNK_CHARS) {
       io.stdout(buffer);
@@ -81,41 +47,23 @@ export async function renderCommand(options: RenderOptions, io: CommandIo): Prom
   }
   if (buffer !== '') io.stdout(buffer);
 
-  for (const p of problems) io.stderr(`error: ${p.file}: ${p.message}\n`);
-  for (const d of drops) io.stderr(`dropped object ${formatObjectRef(d.object)}: ${d.message}\n`);
-  if (dropCount > drops.length) io.stderr(`dropped ${dropCount - drops.length} more objects over limits\n`);
-  for (const s of errors.summaries()) {
+  for (const p of report.problems) io.stderr(`error: ${p.file}: ${p.message}\n`);
+  for (const d of report.drops.slice(0, MAX_NAMED_DROPS))
+    io.stderr(`dropped object ${formatObjectRef(d.object)}: ${d.message}\n`);
+  if (report.drops.length > MAX_NAMED_DROPS)
+    io.stderr(`dropped ${report.drops.length - MAX_NAMED_DROPS} more objects over limits\n`);
+  for (const s of report.errors) {
     io.stderr(
       `object error: ${s.metric} (${s.kind}): ${s.count} time${s.count === 1 ? '' : 's'}, e.g. ${formatObjectRef(s.exampleObject)}: ${s.exampleMessage}\n`,
     );
   }
-  if (unmatched.size > 0) {
-    const total = [...unmatched.values()].reduce((a, b) => a + b, 0);
+  if (report.unmatched.size > 0) {
+    const total = [...report.unmatched.values()].reduce((a, b) => a + b, 0);
     io.stderr(
-      `skipped ${total} object${total === 1 ? '' : 's'} matching no configured resource: ${[...unmatched].map(([k, n]) => `${k} (${n})`).join(', ')}\n`,
+      `skipped ${total} object${total === 1 ? '' : 's'} matching no configured resource: ${[...report.unmatched].map(([k, n]) => `${k} (${n})`).join(', ')}\n`,
     );
   }
-  if (matched === 0 && problems.length === 0) io.stderr('warning: no object matched a configured resource\n');
-  return problems.length > 0 ? 1 : 0;
-}
-
-type Input = () => Promise<{ objects: FileObject[]; problems: FileProblem[] }>;
-
-/** The paths in order, directories expanded; `-` (once) is standard input. */
-async function listInputs(
-  paths: readonly string[],
-  io: CommandIo,
-): Promise<{ inputs: Input[]; problems: FileProblem[] }> {
-  const inputs: Input[] = [];
-  const problems: FileProblem[] = [];
-  for (const path of paths) {
-    if (path === '-') {
-      inputs.push(async () => parseObjects(io.stdin ? await io.stdin() : '', STDIN_NAME));
-      continue;
-    }
-    const listed = await listObjectFiles([path]);
-    problems.push(...listed.problems);
-    for (const file of listed.files) inputs.push(() => readObjectFile(file));
-  }
-  return { inputs, problems };
+  if (report.matched === 0 && report.problems.length === 0)
+    io.stderr('warning: no object matched a configured resource\n');
+  return report.problems.length > 0 ? 1 : 0;
 }

@@ -1,11 +1,11 @@
 import { InvalidArgumentError } from 'commander';
 import type { Command } from 'commander';
-import type { ListenerSecurityFlags } from './listenerSecurity.ts';
-import type { ShardingFlags } from './sharding.ts';
+import type { ListenerSecurityFlags } from '../app/listenerSecurity.ts';
+import type { ShardingFlags } from '../app/sharding.ts';
 
 /**
- * `run` flags of issue 9 (web config, auth filter, sharding), kept out of main.ts so that file only
- * calls these two functions.
+ * `run` flags for securing the listeners (web config, auth filter) and for sharding, kept out of
+ * main.ts so that file only calls these two functions.
  */
 export function addListenerSecurityFlags(command: Command): Command {
   return command

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Node } from 'yaml';
 import { ConfigError } from './ConfigError.ts';
+import type { ConfigProblem } from './ConfigError.ts';
 import { joinKey, YamlReader } from './YamlReader.ts';
 import type {
   BridgeConfig,
@@ -17,6 +17,7 @@ import type {
   StateSetConfig,
 } from './types.ts';
 import { LIMITS_FIELDS } from './types.ts';
+import { isWildcard } from '../model/gvk.ts';
 import type { SourceLocation } from './SourceLocation.ts';
 
 const TOP_FIELDS = ['kind', 'apiVersion', 'spec'];
@@ -45,17 +46,6 @@ const STATESET_FIELDS = [...EACH_COMMON_FIELDS, 'valueFrom', 'valueExpression', 
 const INFO_FIELDS = [...EACH_COMMON_FIELDS, 'labelFromKey'];
 const PATH_HINT = ' (a path is a list of segments, e.g. [status, phase])';
 
-/** Reads and validates a config file. Throws ConfigError listing every problem found. */
-export async function loadConfig(file: string): Promise<BridgeConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw unreadableConfig(file, err);
-  }
-  return parseConfig(text, file);
-}
-
 /** The error for a config file that cannot be read: missing, a directory, not permitted, ... */
 export function unreadableConfig(file: string, err: unknown): ConfigError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -70,8 +60,22 @@ export function unreadableConfig(file: string, err: unknown): ConfigError {
   return new ConfigError([{ location: { file, line: 1, column: 1, keyPath: '' }, message: reason }]);
 }
 
-/** Parses config text (see loadConfig). `file` is only used in messages. */
+/** Parses and validates config text; throws ConfigError listing every problem. `file` is only used in messages. */
 export function parseConfig(text: string, file: string): BridgeConfig {
+  const { config, problems } = readConfigText(text, file);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/**
+ * Reads config text without giving up at the first problem: every problem the reader finds comes
+ * back with whatever could be read (resources and metrics that are whole), so a compiler can check
+ * those too and one run reports everything. `file` is only used in messages.
+ */
+export function readConfigText(
+  text: string,
+  file: string,
+): { config: BridgeConfig; problems: ConfigProblem[] } {
   const lines = new LineCounter();
   const reader = new YamlReader(file, lines);
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
@@ -83,14 +87,14 @@ export function parseConfig(text: string, file: string): BridgeConfig {
       reader.reportAt({ file, line: pos.line, column: pos.col, keyPath: '' }, `YAML: ${message}`);
     }
   }
-  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  const nothing = { config: { file, resources: [] }, problems: reader.problems };
+  if (reader.problems.length > 0) return nothing;
   const nonEmpty = documents.filter(
     (d) => d.contents !== null && !(isScalar(d.contents) && d.contents.value === null),
   );
   if (nonEmpty.length === 0) {
-    throw new ConfigError([
-      { location: { file, line: 1, column: 1, keyPath: '' }, message: 'the config is empty' },
-    ]);
+    reader.reportAt({ file, line: 1, column: 1, keyPath: '' }, 'the config is empty');
+    return nothing;
   }
   if (nonEmpty.length > 1) {
     reader.report(
@@ -100,9 +104,7 @@ export function parseConfig(text: string, file: string): BridgeConfig {
     );
   }
   const root = nonEmpty[0]!.contents as Node;
-  const resources = readRoot(reader, root);
-  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
-  return { file, resources };
+  return { config: { file, resources: readRoot(reader, root) }, problems: reader.problems };
 }
 
 function readRoot(r: YamlReader, root: Node): ResourceConfig[] {
@@ -206,7 +208,7 @@ function readResource(
       group = r.string(gvk.get('group')?.value, `${keyPath}.groupVersionKind.group`) ?? '';
       version = r.string(gvk.get('version')?.value, `${keyPath}.groupVersionKind.version`) ?? '';
       kind = r.string(gvk.get('kind')?.value, `${keyPath}.groupVersionKind.kind`) ?? '';
-      if (group === '' || group === '*') {
+      if (isWildcard(group)) {
         r.report(
           gvk.get('group')?.value ?? gvkEntry.key,
           `${keyPath}.groupVersionKind.group`,

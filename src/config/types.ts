@@ -1,3 +1,4 @@
+import type { GroupVersionKind } from '../model/gvk.ts';
 import type { SourceLocation } from './SourceLocation.ts';
 
 /**
@@ -36,16 +37,11 @@ export interface LabelSources {
   readonly nameLocations: ReadonlyMap<string, SourceLocation>;
 }
 
-export interface GroupVersionKind {
-  /** Required; never a wildcard. */
-  readonly group: string;
-  /** `""` or `"*"`: every served version (resolved through CRD discovery). */
-  readonly version: string;
-  /** `""` or `"*"`: every kind of the group (resolved through CRD discovery). */
-  readonly kind: string;
-}
-
 export interface ResourceConfig extends LabelSources {
+  /**
+   * Group required, never a wildcard; version `""` or `"*"`: every served version, kind `""` or
+   * `"*"`: every kind of the group (both resolved through CRD discovery).
+   */
   readonly groupVersionKind: GroupVersionKind;
   /** Accepted for compatibility; the plural always comes from discovery, as in KSM. */
   readonly resourcePlural: string | undefined;
@@ -121,8 +117,6 @@ export interface MetricConfig extends LabelSources {
   readonly each: EachConfig;
   readonly location: SourceLocation;
 }
-
-export type MetricType = 'gauge' | 'stateset' | 'info';
 
 export type EachConfig =
   | { readonly type: 'gauge'; readonly gauge: GaugeConfig; readonly location: SourceLocation }

@@ -1,12 +1,9 @@
-import type { ObjectErrorKind } from './each/EachGenerator.ts';
+import type { ObjectRef } from '../model/objectRef.ts';
+import type { LimitKind } from './limits.ts';
 
-/** The object a problem was seen on, for the one example kept per (metric, kind). */
-export interface ObjectRef {
-  readonly namespace: string | undefined;
-  readonly name: string | undefined;
-  /** Where it came from (a file path, or the API server). */
-  readonly origin?: string;
-}
+/** Why an object produced fewer series than configured; counted per resource and metric. */
+export type ObjectErrorKind =
+  'nil-value' | 'conversion' | 'not-a-string' | 'cel' | 'duplicate-series' | 'internal' | LimitKind;
 
 export interface ObjectErrorSummary {
   readonly resource: string;

@@ -1,4 +1,4 @@
-import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import type { FamilyMeta } from '../model/FamilyMeta.ts';
 import { escapeHelpOpenMetrics, escapeHelpText } from './escape.ts';
 
 /** `text`: Prometheus text 0.0.4. `openmetrics`: OpenMetrics 1.0.0. */

@@ -1,10 +1,9 @@
-import type { Attributes } from '@opentelemetry/api';
-import { formatSampleValue } from '../engine/value/goFormat.ts';
+import { formatSampleValue } from './sampleValue.ts';
 import { escapeLabelValue } from './escape.ts';
 
 /** One series of an object, kept for the OTLP side (attributes as OTel wants them). */
 export interface SeriesPoint {
-  readonly attributes: Attributes;
+  readonly attributes: Readonly<Record<string, string>>;
   readonly value: number;
 }
 
@@ -93,9 +92,9 @@ export class SeriesBlockWriter {
     const parts = this._parts;
     parts.push(this._name, this._interner.labelText(labels), ' ', formatSampleValue(value), '\n');
     this._points.push({ attributes: this._interner.attributes(labels), value });
-    // One join over tens of thousands of parts costs tens of ms (1 MB of labels: 13–38 ms of
-    // CPU), all at the end; joining every CHUNK_PARTS parts spreads it over the adds, so a block
-    // built in slices never has one long step. Small blocks never reach it.
+    // One join over tens of thousands of parts at the end would be one long step; joining every
+    // CHUNK_PARTS parts spreads it over the adds, so a block built in slices never has one.
+    // Small blocks never reach it.
     if (parts.length >= CHUNK_PARTS) {
       (this._chunks ??= []).push(parts.join(''));
       this._parts = [];

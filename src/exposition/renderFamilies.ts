@@ -1,5 +1,5 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import { Slicer } from '../runtime/Slicer.ts';
+import type { FamilyMeta } from '../model/FamilyMeta.ts';
 import { familyHeader, OPENMETRICS_EOF } from './ExpositionFormat.ts';
 import type { ExpositionFormat } from './ExpositionFormat.ts';
 import type { SeriesBlock } from './SeriesBlock.ts';
@@ -39,9 +39,9 @@ export function renderFamilies(
 export interface StreamOptions {
   /**
    * Size at which a chunk is handed to the socket. Kept under V8's large-object threshold
-   * (128 KiB) so chunks live and die in the young generation: with 256 KiB chunks every chunk went
-   * to large-object space, freed only by full GCs, and 40 concurrent scrapes of 100k objects
-   * doubled the RSS (see docs/benchmarks.md). @default 32768
+   * (128 KiB) so chunks live and die in the young generation: larger chunks go to large-object
+   * space, freed only by full GCs, and concurrent scrapes then grew the RSS (docs/benchmarks.md,
+   * "Figures behind the code"). @default 32768
    */
   readonly chunkChars?: number;
   /** Longest run of work before yielding to the event loop. @default 10 */
@@ -57,20 +57,16 @@ export async function* streamPieces(
   options: StreamOptions = {},
 ): AsyncGenerator<string> {
   const chunkChars = options.chunkChars ?? 32 * 1024;
-  const sliceMs = options.sliceMs ?? 10;
+  const slicer = new Slicer({ sliceMs: options.sliceMs, checkEvery: 128 });
   let buffer = '';
-  let sliceStart = performance.now();
-  let count = 0;
   for (const piece of pieces) {
     buffer += piece;
     if (buffer.length >= chunkChars) {
       yield buffer;
       buffer = '';
     }
-    if ((++count & 127) === 0 && performance.now() - sliceStart > sliceMs) {
-      await yieldToEventLoop();
-      sliceStart = performance.now();
-    }
+    const turn = slicer.turn();
+    if (turn) await turn;
   }
   if (buffer !== '') yield buffer;
 }

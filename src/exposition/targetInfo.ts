@@ -1,5 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
-import { sanitizeLabelName } from '../engine/labels.ts';
+import { sanitizeLabelName } from './labelNames.ts';
 import type { ExpositionFormat } from './ExpositionFormat.ts';
 import { escapeLabelValue } from './escape.ts';
 
@@ -10,7 +9,10 @@ import { escapeLabelValue } from './escape.ts';
  * sanitized into label names; keys that collide after that are merged as the OpenTelemetry
  * Prometheus compatibility spec says (values joined with `;`, in the order of the original keys).
  */
-export function targetInfoFamily(attributes: Attributes, format: ExpositionFormat): string {
+export function targetInfoFamily(
+  attributes: Readonly<Record<string, unknown>>,
+  format: ExpositionFormat,
+): string {
   const labels = new Map<string, string>();
   for (const key of Object.keys(attributes).sort()) {
     const value = attributes[key];

@@ -45,7 +45,7 @@ export interface HttpServerOptions {
    * @default 60000
    */
   readonly writeTimeoutMs?: number;
-  // --- web config / auth filter hooks (issue 9) ---
+  // --- web config and auth filter hooks ---
   /** Builds the server; an https server when the web config has TLS. @default node:http createServer */
   readonly createServer?: (listener: RequestListener) => Server | HttpsServer;
   /** Runs before routing: headers for every response, or a 401/403 that ends the request. */

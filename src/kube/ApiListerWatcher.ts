@@ -1,4 +1,4 @@
-import { parseKubeJson } from '../sources/objectFiles.ts';
+import { parseKubeJson } from '../go/kubeJson.ts';
 import type { KubeClient } from './KubeClient.ts';
 import type { KubeObject, WatchEvent } from './KubeObject.ts';
 import type { ListerWatcher, ListPage, ListRequest, WatchRequest } from './ListerWatcher.ts';

@@ -1,5 +1,5 @@
-import { systemClock } from './Clock.ts';
-import type { Clock } from './Clock.ts';
+import { systemClock } from '../runtime/Clock.ts';
+import type { Clock } from '../runtime/Clock.ts';
 
 /**
  * client-go's reflector backoff: 800 ms doubling to a cap, with jitter in [1, 2), reset after a

@@ -1,14 +1,17 @@
 import type { Logger } from 'pino';
 import type { ResourceConfig } from '../config/types.ts';
-import { pendingWork } from '../sources/Source.ts';
+import { formatGvk, matchesGvk } from '../model/gvk.ts';
+import { CallbackSink } from '../sources/CallbackSink.ts';
 import type { ObjectSink, Source, TargetStatus } from '../sources/Source.ts';
 import type { KubeClient } from './KubeClient.ts';
 import { ApiListerWatcher } from './ApiListerWatcher.ts';
-import type { KubeObject } from './KubeObject.ts';
+import type { ListerWatcher } from './ListerWatcher.ts';
 import { Reflector } from './Reflector.ts';
+import type { ReflectorTarget } from './Reflector.ts';
 import type { InitialSyncMode, ReflectorObserver } from './Reflector.ts';
+import type { Clock } from '../runtime/Clock.ts';
 import { crdInfo, resolveTargets } from './resolveTargets.ts';
-import type { CrdInfo, WatchTarget } from './resolveTargets.ts';
+import type { CrdInfo } from './resolveTargets.ts';
 
 const CRD_TARGET = {
   id: 'apiextensions.k8s.io/v1/customresourcedefinitions',
@@ -16,7 +19,10 @@ const CRD_TARGET = {
 };
 
 export interface KubeSourceOptions {
-  readonly client: KubeClient;
+  /** The API server's address, for the source's name. */
+  readonly server: string;
+  /** The ListerWatcher of a collection (CRDs included). Tests pass fakes. */
+  readonly listerWatcher: (target: ReflectorTarget) => ListerWatcher;
   readonly resources: readonly ResourceConfig[];
   readonly sink: ObjectSink;
   readonly logger: Logger;
@@ -24,6 +30,13 @@ export interface KubeSourceOptions {
   readonly minWatchTimeoutSeconds?: number;
   /** How collections are fetched at start and after a 410. @default 'watch-list' */
   readonly initialSync?: InitialSyncMode;
+  /** Passed to every reflector (tests: a fake clock). @default the system clock */
+  readonly clock?: Clock;
+}
+
+/** The ListerWatcher factory of a real API server. */
+export function apiListerWatchers(client: KubeClient): (target: ReflectorTarget) => ListerWatcher {
+  return (target) => new ApiListerWatcher(client, target);
 }
 
 /**
@@ -44,17 +57,12 @@ export class KubeSource implements Source {
 
   constructor(options: KubeSourceOptions) {
     this._o = options;
-    this.name = `kubernetes:${options.client.server}`;
-    this._crdReflector = new Reflector({
-      listerWatcher: new ApiListerWatcher(options.client, CRD_TARGET),
-      target: CRD_TARGET,
-      initialSync: options.initialSync,
-      logger: options.logger,
-      observer: options.observer,
-      minWatchTimeoutSeconds: options.minWatchTimeoutSeconds,
-      handler: {
+    this.name = `kubernetes:${options.server}`;
+    this._crdReflector = this._reflector(
+      CRD_TARGET,
+      new CallbackSink({
         upsert: (key, crd) => {
-          const info = crdInfo(crd);
+          const info = crdInfo(crd as Record<string, unknown>);
           if (info) this._crds.set(key, info);
           else this._crds.delete(key);
           this._queueReconcile();
@@ -63,8 +71,8 @@ export class KubeSource implements Source {
           this._crds.delete(key);
           this._queueReconcile();
         },
-      },
-    });
+      }),
+    );
   }
 
   /** Synced when the CRDs are known and every installed, configured collection has been listed. */
@@ -87,19 +95,18 @@ export class KubeSource implements Source {
     }
   }
 
+  /** Resolves once the CRD list and the lists it starts are done; the watches go on. */
   async start(): Promise<void> {
     this._crdReflector.start();
-    let crdsListed = false;
-    // Resolves once the CRD list and the lists it starts are done; the watches go on.
-    while (!this._stopped) {
-      if (!crdsListed && this._crdReflector.synced) {
-        crdsListed = true;
-        // The reconciles queued by the CRD list ran before the list counted as synced, so none of
-        // them could tell a configured resource without a CRD from one not listed yet.
-        this._reconcile();
-      }
-      if (this.synced) return;
-      await new Promise((r) => setTimeout(r, 50));
+    if (!(await this._crdReflector.whenSynced())) return;
+    // The reconciles queued by the CRD list ran before it counted as synced, so none of them
+    // could tell a configured resource without a CRD from one not listed yet.
+    this._reconcile();
+    // CRD events may add or remove collections meanwhile: wait for whatever is wanted now.
+    for (;;) {
+      const listing = [...this._reflectors.values()].filter((r) => !r.synced);
+      if (listing.length === 0 || this._stopped) return;
+      await Promise.all(listing.map((r) => r.whenSynced()));
     }
   }
 
@@ -131,20 +138,15 @@ export class KubeSource implements Source {
     }
     for (const [id, target] of wanted) {
       if (this._reflectors.has(id)) continue;
-      const reflector = this._reflector(target);
+      const reflector = this._reflector(target, this._o.sink);
       this._reflectors.set(id, reflector);
       reflector.start();
       logger.info({ target: id, kind: target.kind }, 'watching');
     }
     for (const resource of this._o.resources) {
       const gvk = resource.groupVersionKind;
-      const label = `${gvk.group}/${gvk.version || '*'}/${gvk.kind || '*'}`;
-      const found = [...wanted.values()].some(
-        (t) =>
-          t.group === gvk.group &&
-          (gvk.kind === '' || gvk.kind === '*' || t.kind === gvk.kind) &&
-          (gvk.version === '' || gvk.version === '*' || t.version === gvk.version),
-      );
+      const label = formatGvk(gvk);
+      const found = [...wanted.values()].some((t) => matchesGvk(gvk, t.group, t.version, t.kind));
       if (!found && this._crdReflector.synced && !this._reportedMissing.has(label)) {
         this._reportedMissing.add(label);
         logger.warn(
@@ -157,18 +159,17 @@ export class KubeSource implements Source {
     }
   }
 
-  private _reflector(target: WatchTarget): Reflector {
+  private _reflector(target: ReflectorTarget, sink: ObjectSink): Reflector {
+    const o = this._o;
     return new Reflector({
-      listerWatcher: new ApiListerWatcher(this._o.client, target),
+      listerWatcher: o.listerWatcher(target),
       target,
-      initialSync: this._o.initialSync,
-      logger: this._o.logger,
-      observer: this._o.observer,
-      minWatchTimeoutSeconds: this._o.minWatchTimeoutSeconds,
-      handler: {
-        upsert: (key: string, object: KubeObject) => pendingWork(this._o.sink.upsert(key, object, target.id)),
-        delete: (key: string) => this._o.sink.delete(key),
-      },
+      sink,
+      initialSync: o.initialSync,
+      logger: o.logger,
+      observer: o.observer,
+      minWatchTimeoutSeconds: o.minWatchTimeoutSeconds,
+      clock: o.clock,
     });
   }
 }

@@ -1,19 +1,16 @@
 import type { Logger } from 'pino';
-import { LoopSlicer } from '../sources/LoopSlicer.ts';
-import type { SourceTelemetry } from '../sources/Source.ts';
+import { pendingWork } from '../sources/Source.ts';
+import type { ObjectSink, SourceTelemetry } from '../sources/Source.ts';
 import { Backoff } from './Backoff.ts';
-import { sleep, systemClock } from './Clock.ts';
-import type { Clock } from './Clock.ts';
+import { sleep, systemClock } from '../runtime/Clock.ts';
+import type { Clock } from '../runtime/Clock.ts';
+import { Slicer } from '../runtime/Slicer.ts';
 import { classifyError } from './classifyError.ts';
 import type { FailureAction, ReflectorState } from './classifyError.ts';
 import { ContinueExpiredError, KubeApiError, WatchIdleError } from './errors.ts';
 import { objectKey } from './KubeObject.ts';
 import type { KubeObject, WatchEvent } from './KubeObject.ts';
 import type { ListerWatcher, ListPage } from './ListerWatcher.ts';
-
-export type { KubeObject } from './KubeObject.ts';
-export { objectKey } from './KubeObject.ts';
-export type { ReflectorState } from './classifyError.ts';
 
 /** What to list and watch. */
 export interface ReflectorTarget {
@@ -23,16 +20,6 @@ export interface ReflectorTarget {
   readonly path: string;
   readonly labelSelector?: string | undefined;
   readonly fieldSelector?: string | undefined;
-}
-
-/**
- * Receives the objects; a throwing handler is caught and counted, it never stops the watch. An
- * upsert that returns a promise is waited for before the next object is handled (backpressure
- * while a large object is processed in slices); it must not reject.
- */
-export interface ReflectorHandler {
-  upsert(key: string, object: KubeObject): void | PromiseLike<unknown>;
-  delete(key: string): void;
 }
 
 /** Self-metrics hooks. */
@@ -49,7 +36,12 @@ export type InitialSyncMode = 'watch-list' | 'list';
 export interface ReflectorOptions {
   readonly listerWatcher: ListerWatcher;
   readonly target: ReflectorTarget;
-  readonly handler: ReflectorHandler;
+  /**
+   * Receives the objects, under the target's id as scope, and every full listing (the relist diff
+   * is the sink's). A throwing sink is caught and counted, it never stops the watch; an upsert
+   * that returns a promise is waited for before the next object is handled (backpressure).
+   */
+  readonly sink: ObjectSink;
   readonly logger: Logger;
   readonly observer?: ReflectorObserver | undefined;
   /** @default 'watch-list' */
@@ -87,7 +79,8 @@ const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
  * client-go's reflector, for one collection, as a state machine over a ListerWatcher: an initial
  * sync (streaming watch-list, or a paginated list), then a watch with bookmarks and a randomised
  * timeout, resumed from the last resourceVersion after transient errors; a relist on 410 Gone or
- * "too large resource version", which also finds objects deleted during the gap (by key diff).
+ * "too large resource version", which also finds objects deleted during the gap (the sink's
+ * relist diff, as client-go's Store.Replace).
  * Failures are classified by `classifyError` and retried forever; `stop()` really stops (nothing
  * is delivered afterwards and no timer is left).
  */
@@ -99,7 +92,7 @@ export class Reflector {
   private readonly _clock: Clock;
   private readonly _backoff: Backoff;
   private readonly _abort = new AbortController();
-  private readonly _keys = new Set<string>();
+  private readonly _sink: ObjectSink;
   private _resourceVersion = '';
   private _synced = false;
   private _state: ReflectorState = 'listing';
@@ -110,14 +103,24 @@ export class Reflector {
   private _watchListRefused = false;
   /** The next attempt fetches the whole collection (at start, after a 410 or a 403/404). */
   private _needSync = true;
+  /** Resolved with true at the first sync, or false when stopped before it. */
+  private readonly _firstSync: Promise<boolean>;
+  private _resolveFirstSync!: (synced: boolean) => void;
 
   constructor(options: ReflectorOptions) {
     this._o = options;
     this.target = options.target;
     this._lw = options.listerWatcher;
+    this._sink = options.sink;
     this._observer = options.observer ?? noopObserver;
     this._clock = options.clock ?? systemClock;
     this._backoff = options.backoff ?? new Backoff({ clock: this._clock });
+    this._firstSync = new Promise((resolve) => (this._resolveFirstSync = resolve));
+  }
+
+  /** Resolves true once the first sync is done, or false if the reflector stops before. */
+  whenSynced(): Promise<boolean> {
+    return this._firstSync;
   }
 
   /** True once a list has completed (the cache holds the collection's state). */
@@ -130,7 +133,7 @@ export class Reflector {
   }
 
   get objectCount(): number {
-    return this._keys.size;
+    return this._sink.objectCount(this.target.id);
   }
 
   /** The resourceVersion the next watch resumes from ('' before the first sync or after a 410). */
@@ -162,13 +165,13 @@ export class Reflector {
     this._abort.abort();
     await this._loop;
     this._state = 'stopped';
+    this._resolveFirstSync(false);
   }
 
   /** Stops, then deletes every object it delivered (its CRD was removed). */
   async stopAndDropObjects(): Promise<void> {
     await this.stop();
-    for (const key of this._keys) this._safe(() => this._o.handler.delete(key));
-    this._keys.clear();
+    this._safe(() => this._sink.dropScope(this.target.id));
   }
 
   private get _stopped(): boolean {
@@ -237,12 +240,13 @@ export class Reflector {
    */
   private async _list(): Promise<void> {
     const { target } = this._o;
-    const seen = new Set<string>();
+    let listed = 0;
     const signal = this._abort.signal;
     const limit = this._o.pageSize ?? 500;
     let resourceVersion = '';
     let continued = false;
     let pending: Promise<ListPage> | undefined = this._lw.list({ limit }, signal);
+    this._safe(() => this._sink.beginSync(target.id));
     try {
       while (pending) {
         const page: ListPage = await pending;
@@ -254,12 +258,10 @@ export class Reflector {
           // Awaited in the next turn of the loop; if this one ends early the rejection is ours.
           pending.catch(() => {});
         }
-        const slicer = new LoopSlicer(this._o.sliceMs ?? 10);
+        const slicer = new Slicer({ sliceMs: this._o.sliceMs, clock: this._clock });
         for (const item of page.items) {
-          const key = objectKey(target.id, item);
-          seen.add(key);
-          this._keys.add(key);
-          const busy = this._safe(() => this._o.handler.upsert(key, item));
+          listed++;
+          const busy = this._upsert(item);
           if (busy) await busy;
           const turn = slicer.turn();
           if (turn) await turn;
@@ -274,20 +276,16 @@ export class Reflector {
       if (err instanceof KubeApiError && err.status === 410 && continued) throw new ContinueExpiredError(err);
       throw err;
     }
-    this._finishSync(seen, resourceVersion);
+    this._finishSync(listed, resourceVersion);
   }
 
-  /** Ends an initial sync: objects not seen in it are gone. */
-  private _finishSync(seen: Set<string>, resourceVersion: string): void {
-    for (const key of this._keys) {
-      if (!seen.has(key)) {
-        this._keys.delete(key);
-        this._safe(() => this._o.handler.delete(key));
-      }
-    }
+  /** Ends an initial sync: the sink deletes the objects it did not contain. */
+  private _finishSync(listed: number, resourceVersion: string): void {
+    this._safe(() => this._sink.endSync(this._o.target.id));
     this._resourceVersion = resourceVersion;
-    this._observer.list(this._o.target.id, 'success', seen.size);
+    this._observer.list(this._o.target.id, 'success', listed);
     this._synced = true;
+    this._resolveFirstSync(true);
     this._needSync = false;
     this._lastSyncAt = this._clock.now();
     this._backoff.reset();
@@ -299,10 +297,10 @@ export class Reflector {
    * When the server refuses it, paginated lists are used from then on.
    */
   private async _watchList(): Promise<void> {
-    const seen = new Set<string>();
     let ended = false;
+    this._safe(() => this._sink.beginSync(this._o.target.id));
     try {
-      await this._watch({ initialEvents: seen, onInitialEventsEnd: () => (ended = true) });
+      await this._watch({ initialEvents: { listed: 0 }, onInitialEventsEnd: () => (ended = true) });
     } catch (err) {
       if (ended || this._stopped) throw err;
       this._observer.list(this._o.target.id, 'error', 0);
@@ -327,7 +325,8 @@ export class Reflector {
    * `initialEvents`, it is a streaming list: keys are collected until the end bookmark.
    */
   private async _watch(sync: {
-    initialEvents?: Set<string>;
+    /** A streaming list: its initial events are counted here until the end bookmark. */
+    initialEvents?: { listed: number };
     onInitialEventsEnd?: () => void;
   }): Promise<number> {
     const { target } = this._o;
@@ -373,7 +372,7 @@ export class Reflector {
       // stream counts an error too.
       this._observer.watch(target.id, 'success');
       if (!initial) this._backoff.reset();
-      const slicer = new LoopSlicer(this._o.sliceMs ?? 10);
+      const slicer = new Slicer({ sliceMs: this._o.sliceMs, clock: this._clock });
       for await (const event of stream) {
         if (this._stopped || idleFired) break;
         heard();
@@ -381,7 +380,7 @@ export class Reflector {
         if (initial && event.type === 'BOOKMARK' && isInitialEventsEnd(event.object)) {
           this._lastEventAt = this._clock.now();
           this._observer.event(target.id, event.type);
-          this._finishSync(initial, event.object.metadata?.resourceVersion ?? this._resourceVersion);
+          this._finishSync(initial.listed, event.object.metadata?.resourceVersion ?? this._resourceVersion);
           initial = undefined;
           this._state = 'watching';
           sync.onInitialEventsEnd?.();
@@ -406,12 +405,12 @@ export class Reflector {
     }
   }
 
-  /** Returns the handler's promise when it asks to be waited for. */
+  /** Returns the sink's promise when it asks to be waited for. */
   private _handleEvent(
     event: WatchEvent,
-    initial: Set<string> | undefined,
+    initial: { listed: number } | undefined,
   ): PromiseLike<unknown> | undefined {
-    const { target, handler } = this._o;
+    const { target } = this._o;
     const object = event.object;
     const type = event.type;
     let pending: PromiseLike<unknown> | undefined;
@@ -422,15 +421,10 @@ export class Reflector {
       throw new KubeApiError(status.code ?? 500, status.message ?? 'watch error', status.reason);
     }
     if (type === 'ADDED' || type === 'MODIFIED') {
-      const key = objectKey(target.id, object);
-      initial?.add(key);
-      this._keys.add(key);
-      pending = this._safe(() => handler.upsert(key, object));
+      if (initial) initial.listed++;
+      pending = this._upsert(object);
     } else if (type === 'DELETED') {
-      const key = objectKey(target.id, object);
-      initial?.delete(key);
-      this._keys.delete(key);
-      this._safe(() => handler.delete(key));
+      this._safe(() => this._sink.delete(target.id, objectKey(target.id, object)));
     }
     // BOOKMARK carries only a resourceVersion; every event type advances it, even if a handler
     // threw. During a streaming list it is only kept for the end bookmark's.
@@ -439,9 +433,14 @@ export class Reflector {
     return pending;
   }
 
-  private _safe(fn: () => void | PromiseLike<unknown>): PromiseLike<unknown> | undefined {
+  private _upsert(object: KubeObject): PromiseLike<unknown> | undefined {
+    const id = this._o.target.id;
+    return this._safe(() => pendingWork(this._sink.upsert(id, objectKey(id, object), object)));
+  }
+
+  private _safe(fn: () => unknown): PromiseLike<unknown> | undefined {
     try {
-      return fn() ?? undefined;
+      return pendingWork(fn());
     } catch (err) {
       this._observer.handlerError(this._o.target.id);
       this._o.logger.error({ target: this._o.target.id, err }, 'object handler failed; the watch goes on');

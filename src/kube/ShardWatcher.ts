@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { KubeClient } from './KubeClient.ts';
 import { ApiListerWatcher } from './ApiListerWatcher.ts';
 import { Reflector } from './Reflector.ts';
-import type { KubeObject, ReflectorObserver } from './Reflector.ts';
+import type { ReflectorObserver } from './Reflector.ts';
+import type { KubeObject } from './KubeObject.ts';
+import { CallbackSink } from '../sources/CallbackSink.ts';
 import { ShardingError } from './sharding.ts';
 import type { ShardAssignment } from './sharding.ts';
 
@@ -106,9 +108,9 @@ export class ShardWatcher {
       target,
       logger,
       observer,
-      handler: {
+      sink: new CallbackSink({
         upsert: (_key, sts) => {
-          const total = replicasOf(sts);
+          const total = replicasOf(sts as KubeObject);
           if (total === this._totalShards) return;
           logger.info(
             { statefulSet: this.statefulSet, from: this._totalShards, to: total, shard: this._ordinal },
@@ -118,7 +120,7 @@ export class ShardWatcher {
           onChange(this.assignment);
         },
         delete: () => undefined,
-      },
+      }),
     });
     this._reflector.start();
   }

@@ -1,20 +1,5 @@
+import type { AccessReviewer, ReviewedUser } from '../http/authFilter.ts';
 import type { KubeClient } from './KubeClient.ts';
-
-/** Who a bearer token belongs to, as the API server's TokenReview says. */
-export interface ReviewedUser {
-  readonly username: string;
-  readonly uid?: string;
-  readonly groups?: readonly string[];
-  readonly extra?: Readonly<Record<string, readonly string[]>>;
-}
-
-/** Authentication and authorization questions the auth filter asks (a seam for unit tests). */
-export interface AccessReviewer {
-  /** The token's user, or undefined when the API server does not accept the token. */
-  authenticate(token: string): Promise<ReviewedUser | undefined>;
-  /** Whether the user may use `verb` on the non-resource URL `path`. */
-  authorize(user: ReviewedUser, verb: string, path: string): Promise<{ allowed: boolean; reason: string }>;
-}
 
 export interface TokenReviewerOptions {
   readonly client: KubeClient;

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { ResourceConfig } from '../config/types.ts';
+import { isWildcard } from '../model/gvk.ts';
 
 /**
  * A guess at the plural when the config gives none, used only for RBAC (at run time discovery
@@ -24,7 +25,7 @@ export function clusterRoleFor(
   const byGroup = new Map<string, Set<string>>();
   for (const r of resources) {
     const { group, kind } = r.groupVersionKind;
-    const plural = kind === '' || kind === '*' ? '*' : (r.resourcePlural ?? guessPlural(kind));
+    const plural = isWildcard(kind) ? '*' : (r.resourcePlural ?? guessPlural(kind));
     let set = byGroup.get(group);
     if (!set) byGroup.set(group, (set = new Set()));
     set.add(plural);

@@ -1,4 +1,5 @@
 import type { ResourceConfig } from '../config/types.ts';
+import { matchesPart } from '../model/gvk.ts';
 
 /** The parts of a CustomResourceDefinition that decide what to watch. */
 export interface CrdInfo {
@@ -44,8 +45,6 @@ export function crdInfo(crd: Record<string, unknown>): CrdInfo | undefined {
   };
 }
 
-const wildcard = (s: string) => s === '' || s === '*';
-
 /**
  * The collections to watch for the configured resources, given the installed CRDs: wildcards
  * expand to every served version and every kind of the group, as in kube-state-metrics; a
@@ -60,10 +59,8 @@ export function resolveTargets(
   for (const resource of resources) {
     const gvk = resource.groupVersionKind;
     for (const crd of installed) {
-      if (crd.group !== gvk.group || (!wildcard(gvk.kind) && crd.kind !== gvk.kind)) continue;
-      const versions = wildcard(gvk.version)
-        ? crd.servedVersions
-        : crd.servedVersions.filter((v) => v === gvk.version);
+      if (!matchesPart(gvk.group, crd.group) || !matchesPart(gvk.kind, crd.kind)) continue;
+      const versions = crd.servedVersions.filter((v) => matchesPart(gvk.version, v));
       for (const version of versions) {
         const namespaces =
           crd.namespaced && resource.namespaces.length > 0 ? resource.namespaces : [undefined];

@@ -94,6 +94,20 @@ export interface ShardAssignment {
   readonly totalShards: number;
 }
 
+/**
+ * Whether an object belongs to this shard: by metadata.uid, as kube-state-metrics; an object
+ * without a UID hashes as the empty string, as in KSM.
+ */
+export function inShard(assignment: ShardAssignment): (object: unknown) => boolean {
+  const { shard, totalShards } = assignment;
+  return (object) => shardOf(uidOf(object), totalShards) === shard;
+}
+
+function uidOf(object: unknown): string {
+  const metadata = (object as { metadata?: { uid?: unknown } } | null)?.metadata;
+  return typeof metadata?.uid === 'string' ? metadata.uid : '';
+}
+
 /** A sharding setup that cannot work (bad flags, a pod without a StatefulSet); one line. */
 export class ShardingError extends Error {
   constructor(message: string, options?: ErrorOptions) {

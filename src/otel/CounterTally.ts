@@ -3,9 +3,9 @@ import type { Attributes, Meter } from '@opentelemetry/api';
 /**
  * A monotonic counter for hot paths, keyed by two attribute values: counts are plain numbers in
  * a map, and an observable counter reports them at each collection. A synchronous SDK Counter
- * hashes its attributes on every add (sorting keys, building a string), about 2 µs; at one or
- * two adds per object event that was ~5% of an initial sync's CPU. Exposed the same way: a
- * cumulative sum, `<name>_total` on the Prometheus endpoint.
+ * hashes its attributes on every add (sorting keys, building a string), a visible share of an
+ * initial sync's CPU at one or two adds per object event (docs/benchmarks.md, "Figures behind the
+ * code"). Exposed the same way: a cumulative sum, `<name>_total` on the Prometheus endpoint.
  */
 interface Tally {
   readonly attributes: Attributes;

@@ -9,8 +9,8 @@ import type {
   MetricProducer,
 } from '@opentelemetry/sdk-metrics';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { SeriesCache } from '../engine/SeriesCache.ts';
-import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import type { SeriesCache } from '../engine/store/SeriesCache.ts';
+import type { FamilyMeta } from '../model/FamilyMeta.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 
 /** Instrumentation scope of the custom-resource families (the bridge's own metrics use another). */

@@ -4,7 +4,7 @@ import type { Attributes } from '@opentelemetry/api';
 
 /**
  * @opentelemetry/configuration, loaded only for an OTEL_CONFIG_FILE: its schema validator is a
- * 560 KB module, which every start paid for.
+ * large module that every start would pay for.
  */
 function configuration(): typeof OtelConfiguration {
   return createRequire(import.meta.url)('@opentelemetry/configuration') as typeof OtelConfiguration;

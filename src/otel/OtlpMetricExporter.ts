@@ -16,7 +16,7 @@ import type { PrerenderedMetricData } from './CustomResourceMetricProducer.ts';
 import { OtlpRequestEncoder } from './OtlpRequestEncoder.ts';
 import type { MetricHeader, OtlpEncoding, ScopeHeader } from './OtlpRequestEncoder.ts';
 import { StaleSeriesTracker } from './StaleSeriesTracker.ts';
-import { TimeSlicer } from './TimeSlicer.ts';
+import { Slicer } from '../runtime/Slicer.ts';
 
 /** One HTTP request's body, as handed to the OTel HTTP transport. */
 export interface EncodedRequest {
@@ -94,7 +94,7 @@ export class OtlpMetricExporter implements PushMetricExporter {
   }
 
   private async _export(metrics: ResourceMetrics): Promise<ExportResult> {
-    const slicer = new TimeSlicer(this._o.sliceMillis ?? 10);
+    const slicer = new Slicer({ sliceMs: this._o.sliceMillis ?? 10, checkEvery: 128 }).measureCpu();
     const tracker = this._tracker;
     tracker.begin();
     const resource = metrics.resource.attributes;

@@ -44,10 +44,9 @@ export class OtlpRequestEncoder {
   }[] = [];
   private _points: ProtobufWriter | object[] | undefined;
   /**
-   * Buffers of earlier requests, reused by the next ones: a request of 20k points is ~5 MB, and
-   * allocating it afresh each time (50 requests per export at 1M series) made V8 see hundreds of
-   * MB of new external memory per export and run full collections of the whole heap, which
-   * stalled the event loop for 250-500 ms at 1M series.
+   * Buffers of earlier requests, reused by the next ones: allocating each request's buffer afresh
+   * made V8 run full collections of the whole heap at every export, long stalls at 1M series
+   * (docs/benchmarks.md, "Figures behind the code").
    */
   private readonly _spare: ProtobufWriter[] = [];
   private _request: ProtobufWriter | undefined;
@@ -84,8 +83,8 @@ export class OtlpRequestEncoder {
       this._scopes.push(current);
     }
     // Small to start, doubling as points come: a staleness marker is a Metric message of its own
-    // with one point, and reserving 256 KiB for each (as before) made an export with 1,500 pending
-    // markers allocate 375 MB; a Collector outage with deletions kept the RSS climbing.
+    // with one point, and a large reservation for each made RSS climb during a Collector outage
+    // with deletions (docs/benchmarks.md, "Figures behind the code").
     if (this._encoding === 'protobuf') {
       const spare = this._spare.pop();
       spare?.reset();

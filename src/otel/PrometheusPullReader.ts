@@ -4,7 +4,7 @@ import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
 import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
-import type { FamilyMeta } from '../engine/FamilyRegistry.ts';
+import type { FamilyMeta } from '../model/FamilyMeta.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
 import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';

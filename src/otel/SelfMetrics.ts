@@ -1,8 +1,8 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import type { ObjectErrorSummary } from '../engine/ObjectErrors.ts';
-import type { IngestOutcome } from '../engine/ObjectIngestor.ts';
-import type { SeriesCache } from '../engine/SeriesCache.ts';
-import type { CompiledConfig } from '../engine/compileConfig.ts';
+import type { IngestOutcome } from '../engine/store/ObjectIngestor.ts';
+import type { SeriesCache } from '../engine/store/SeriesCache.ts';
+import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
 import type { Source, SourceTelemetry } from '../sources/Source.ts';
 import { CounterTally } from './CounterTally.ts';
 

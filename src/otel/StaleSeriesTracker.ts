@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { MetricHeader, ScopeHeader } from './OtlpRequestEncoder.ts';
-import type { TimeSlicer } from './TimeSlicer.ts';
+import type { Slicer } from '../runtime/Slicer.ts';
 
 /** A series that was exported before and is gone now: sent once more with NoRecordedValue. */
 export interface StaleMarker {
@@ -99,7 +99,7 @@ export class StaleSeriesTracker {
    * The series exported before (or pending from a failed export) and absent from this export,
    * which are then forgotten. Call after every family and point of the export was recorded.
    */
-  async markers(slicer: TimeSlicer): Promise<StaleMarker[]> {
+  async markers(slicer: Slicer): Promise<StaleMarker[]> {
     const now = this._export;
     const markers: StaleMarker[] = [];
     const present = new Map<string, Set<string>>();

@@ -46,8 +46,8 @@ export interface Telemetry {
 }
 
 /**
- * The OTLP push (OTel's HTTP transport and serializers, about 80 modules and 100 ms of start-up),
- * loaded only when a push is configured; the default is the Prometheus endpoint alone. A
+ * The OTLP push (OTel's HTTP transport and serializers, a measurable share of start-up), loaded
+ * only when a push is configured; the default is the Prometheus endpoint alone. A
  * synchronous require of the ES module, from src/ (.ts) or dist/ (.js) alike.
  */
 function otlpExporterModule(): typeof OtlpExporterModule {

@@ -2,16 +2,34 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { objectGvk, objectRef } from '../engine/objectIdentity.ts';
-import { LoopSlicer } from './LoopSlicer.ts';
-import { listObjectFiles, readObjectFile } from './objectFiles.ts';
+import { objectGvk } from '../model/gvk.ts';
+import { objectRef } from '../model/objectRef.ts';
+import { Slicer } from '../runtime/Slicer.ts';
+import { listObjectFiles, parseObjects, readObjectFile } from './objectFiles.ts';
+import type { FileObject, FileProblem } from './objectFiles.ts';
 import { pendingWork } from './Source.ts';
 import type { ObjectSink, Source } from './Source.ts';
 
+/** What `-` among the inputs is called in messages and keys. */
+export const STDIN_NAME = '<stdin>';
+
 export interface FileSourceOptions {
-  readonly directory: string;
+  /** Files and directories (read recursively); `-` is standard input (see `stdin`). */
+  readonly inputs: readonly string[];
   readonly sink: ObjectSink;
   readonly logger: Logger;
+  /**
+   * Keep the objects live: watch the inputs and rescan, so adding, editing or removing a file
+   * changes the series (`run`). Without it the inputs are read once (`render`). @default true
+   */
+  readonly watch?: boolean;
+  /** All of standard input, for `-` (read once, never watched). @default `-` is an empty input */
+  readonly stdin?: () => Promise<string>;
+  /**
+   * Told of every file that cannot be read or parsed (a bad file's previous objects are kept).
+   * @default a warning in the log
+   */
+  readonly onProblem?: (problem: FileProblem) => void;
   /** Rescan interval as a safety net for missed file events. @default 30000 */
   readonly rescanIntervalMs?: number;
   /** Delay that merges bursts of file events (an editor writing several times). @default 100 */
@@ -26,19 +44,20 @@ export interface FileSourceOptions {
 interface FileState {
   readonly mtimeMs: number;
   readonly size: number;
-  readonly keys: ReadonlySet<string>;
 }
 
 /**
- * Objects from YAML/JSON files under a directory, kept live: adding, editing or removing a file
- * changes the series. A file that does not parse is reported and its previous objects are kept,
- * so a half-saved edit loses nothing.
+ * Objects from YAML/JSON files. Each file is a scope of the sink: a file read again is a full
+ * listing of it (objects it no longer holds are deleted), a removed file drops its objects, and
+ * a file that does not parse is reported and keeps its previous objects, so a half-saved edit
+ * loses nothing. An object is keyed by its file and its identity (group, kind, namespace, name),
+ * so two copies of one object in a file are one object, whether served or rendered.
  */
 export class FileSource implements Source {
   readonly name: string;
   private readonly _o: FileSourceOptions;
   private readonly _files = new Map<string, FileState>();
-  private _watcher: FSWatcher | undefined;
+  private readonly _watchers: FSWatcher[] = [];
   private _timer: NodeJS.Timeout | undefined;
   private _debounce: NodeJS.Timeout | undefined;
   private _scanning: Promise<void> | undefined;
@@ -48,7 +67,7 @@ export class FileSource implements Source {
 
   constructor(options: FileSourceOptions) {
     this._o = options;
-    this.name = `files:${options.directory}`;
+    this.name = `files:${options.inputs.join(',')}`;
   }
 
   get synced(): boolean {
@@ -56,15 +75,21 @@ export class FileSource implements Source {
   }
 
   async start(): Promise<void> {
+    if (this._o.inputs.includes('-')) await this._readStdin();
     await this._scan();
     this._synced = true;
-    try {
-      this._watcher = watch(this._o.directory, { recursive: true }, () => this._schedule());
-      this._watcher.on('error', (err) =>
-        this._o.logger.warn({ err, source: this.name }, 'file watch failed; relying on periodic rescans'),
-      );
-    } catch (err) {
-      this._o.logger.warn({ err, source: this.name }, 'cannot watch directory; relying on periodic rescans');
+    if (this._o.watch === false || this._stopped) return;
+    for (const input of this._o.inputs) {
+      if (input === '-') continue;
+      try {
+        const watcher = watch(input, { recursive: true }, () => this._schedule());
+        watcher.on('error', (err) =>
+          this._o.logger.warn({ err, source: this.name }, 'file watch failed; relying on periodic rescans'),
+        );
+        this._watchers.push(watcher);
+      } catch (err) {
+        this._o.logger.warn({ err, source: this.name }, 'cannot watch; relying on periodic rescans');
+      }
     }
     this._timer = setInterval(() => this._schedule(), this._o.rescanIntervalMs ?? 30_000);
     this._timer.unref();
@@ -72,10 +97,15 @@ export class FileSource implements Source {
 
   async stop(): Promise<void> {
     this._stopped = true;
-    this._watcher?.close();
+    for (const watcher of this._watchers) watcher.close();
     clearInterval(this._timer);
     clearTimeout(this._debounce);
     await this._scanning;
+  }
+
+  private _problem(problem: FileProblem, what = ''): void {
+    if (this._o.onProblem) this._o.onProblem(problem);
+    else this._o.logger.warn({ file: problem.file, source: this.name }, `${what}${problem.message}`);
   }
 
   private _schedule(): void {
@@ -103,15 +133,24 @@ export class FileSource implements Source {
     }
   }
 
+  private async _readStdin(): Promise<void> {
+    const read = parseObjects(this._o.stdin ? await this._o.stdin() : '', STDIN_NAME);
+    for (const p of read.problems) this._problem(p);
+    await this._deliver(STDIN_NAME, read.objects);
+  }
+
   private async _scan(): Promise<void> {
-    const { files, problems } = await listObjectFiles([this._o.directory]);
-    for (const p of problems) this._o.logger.warn({ file: p.file, source: this.name }, p.message);
+    const { files, problems } = await listObjectFiles(this._o.inputs.filter((i) => i !== '-'));
+    for (const p of problems) this._problem(p);
     const present = new Set(files);
-    for (const [file, state] of this._files) {
+    for (const file of this._files.keys()) {
       if (present.has(file)) continue;
-      for (const key of state.keys) this._o.sink.delete(key);
+      this._o.logger.info(
+        { file, objects: this._o.sink.objectCount(file) },
+        'file removed; its objects are gone',
+      );
+      this._o.sink.dropScope(file);
       this._files.delete(file);
-      this._o.logger.info({ file, objects: state.keys.size }, 'file removed; its objects are gone');
     }
     for (const file of files) {
       let info;
@@ -122,37 +161,39 @@ export class FileSource implements Source {
       }
       const previous = this._files.get(file);
       if (previous && previous.mtimeMs === info.mtimeMs && previous.size === info.size) continue;
-      const sliceMs = this._o.sliceMs ?? 10;
-      const { objects, problems: fileProblems } = await readObjectFile(file, sliceMs);
+      const { objects, problems: fileProblems } = await readObjectFile(file, this._o.sliceMs ?? 10);
+      // Remember this version either way, so a bad one is not re-read until it changes again.
+      this._files.set(file, { mtimeMs: info.mtimeMs, size: info.size });
       if (fileProblems.length > 0) {
-        for (const p of fileProblems)
-          this._o.logger.warn({ file: p.file, source: this.name }, `skipping file: ${p.message}`);
-        // Remember the bad version so it is not re-read until it changes again; keep old objects.
-        this._files.set(file, { mtimeMs: info.mtimeMs, size: info.size, keys: previous?.keys ?? new Set() });
-        continue;
+        for (const p of fileProblems) this._problem(p, 'skipping file: ');
+        continue; // its previous objects stay
       }
-      const keys = new Set<string>();
-      const slicer = new LoopSlicer(sliceMs);
-      for (const { object, index } of objects) {
-        // Between objects, let scrapes and probes in once a slice is spent (a file can hold
-        // thousands of objects; large ones are sliced by the sink itself).
-        const turn = slicer.turn();
-        if (turn) {
-          await turn;
-          if (this._stopped) return;
-        }
-        const gvk = objectGvk(object);
-        const ref = objectRef(object);
-        const identity = gvk
-          ? `${gvk.group}/${gvk.kind}/${ref.namespace ?? ''}/${ref.name ?? `#${index}`}`
-          : `#${index}`;
-        const key = `${file}\u0000${identity}`;
-        keys.add(key);
-        const pending = pendingWork(this._o.sink.upsert(key, object, `${file}`));
-        if (pending) await pending;
-      }
-      for (const key of previous?.keys ?? []) if (!keys.has(key)) this._o.sink.delete(key);
-      this._files.set(file, { mtimeMs: info.mtimeMs, size: info.size, keys });
+      if (!(await this._deliver(file, objects))) return;
     }
+  }
+
+  /** Hands a file's objects to the sink as one full listing of the file; false when stopped meanwhile. */
+  private async _deliver(file: string, objects: readonly FileObject[]): Promise<boolean> {
+    const { sink } = this._o;
+    const slicer = new Slicer({ sliceMs: this._o.sliceMs ?? 10 });
+    sink.beginSync(file);
+    for (const { object, index } of objects) {
+      // Between objects, let scrapes and probes in once a slice is spent (a file can hold
+      // thousands of objects; large ones are sliced by the sink itself).
+      const turn = slicer.turn();
+      if (turn) {
+        await turn;
+        if (this._stopped) return false;
+      }
+      const gvk = objectGvk(object);
+      const ref = objectRef(object);
+      const identity = gvk
+        ? `${gvk.group}/${gvk.kind}/${ref.namespace ?? ''}/${ref.name ?? `#${index}`}`
+        : `#${index}`;
+      const pending = pendingWork(sink.upsert(file, `${file}\u0000${identity}`, object, `${file}#${index}`));
+      if (pending) await pending;
+    }
+    sink.endSync(file);
+    return true;
   }
 }

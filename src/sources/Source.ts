@@ -1,12 +1,28 @@
 /**
- * Where a source delivers object events (the ObjectIngestor in the running bridge). `upsert` may
- * return a promise when it took the object on but is still working on it (a large object,
- * generated in slices): the source waits for it before delivering its next event, so a stream of
- * large objects is read only as fast as it is processed (backpressure). Such a promise never rejects.
+ * Where a source delivers objects. Every object belongs to a scope: the collection it was listed
+ * from, or the file it was read from. Keys are unique across scopes.
+ *
+ * `upsert` may return a promise when it took the object on but is still working on it (a large
+ * object, generated in slices): the source waits for it before delivering its next event, so a
+ * stream of large objects is read only as fast as it is processed (backpressure). Such a promise
+ * never rejects, and no method throws for a bad object.
+ *
+ * The sync contract: a source that delivers the complete state of a scope (an initial list, a
+ * relist, a re-read file) says so with `beginSync` and `endSync`; the sink then deletes the keys of
+ * that scope it did not get again. The relist diff lives in the sink, once.
  */
 export interface ObjectSink {
-  upsert(key: string, object: unknown, origin?: string): unknown;
-  delete(key: string): unknown;
+  /** Adds or replaces the object under `key`. `origin` names it in messages. @default origin: scope */
+  upsert(scope: string, key: string, object: unknown, origin?: string): unknown;
+  delete(scope: string, key: string): unknown;
+  /** The complete state of `scope` follows (again: an unfinished listing is abandoned). */
+  beginSync(scope: string): void;
+  /** The listing of `scope` is complete: its keys not upserted since `beginSync` are deleted. */
+  endSync(scope: string): void;
+  /** Deletes every object of `scope` (its collection or file is gone). */
+  dropScope(scope: string): void;
+  /** Objects of `scope` delivered and not deleted. */
+  objectCount(scope: string): number;
 }
 
 /** The promise a sink returned to ask its source to wait (see ObjectSink), if it did. */

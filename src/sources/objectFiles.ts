@@ -2,9 +2,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Composer, isAlias, isCollection, isScalar, LineCounter, Parser, Scalar, visit } from 'yaml';
 import type { Document, ScalarTag, Tags } from 'yaml';
-import { GoFloat64 } from '../engine/value/GoFloat64.ts';
-import { formatGoFloat } from '../engine/value/goFormat.ts';
-import { LoopSlicer } from './LoopSlicer.ts';
+import { GoFloat64 } from '../go/GoFloat64.ts';
+import { isBeyondInt64, parseKubeJson } from '../go/kubeJson.ts';
+import { formatGoFloat } from '../go/goFormat.ts';
+import { Slicer } from '../runtime/Slicer.ts';
 
 /** A Kubernetes object read from a file, with where it came from. */
 export interface FileObject {
@@ -118,7 +119,7 @@ export async function readObjectFile(
     return { objects: [], problems: [{ file, message: (err as Error).message }] };
   }
   const steps = parseObjectSteps(text, file);
-  const slicer = new LoopSlicer(sliceMs);
+  const slicer = new Slicer({ sliceMs });
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
@@ -225,54 +226,4 @@ function prepareMappingKeys(doc: Document): boolean {
     },
   });
   return convertible;
-}
-
-/**
- * A JSON number with a fraction or exponent, or with 19 digits or more (it may overflow int64),
- * starts after `:`, `,` or `[` (or at the very start), maybe after whitespace. Text inside strings
- * can match too (only a slower parse then); a digit merely followed by `e` or `.` does not (every
- * object's uid has one, which made the reviver run for every object, ~4× slower parsing).
- */
-const MAY_HAVE_FLOAT_LITERAL = /(?:^|[:,[])\s*-?(?:\d+[.eE]|\d{19})/;
-
-const INT64_MAX = 2n ** 63n - 1n;
-const INT64_MIN = -(2n ** 63n);
-
-/**
- * Whether a JSON number's text is what Go's unstructured decoder keeps as float64 even though the
- * value is integral: written with a fraction or exponent (`1.0`, `1e6`), or an integer beyond int64.
- */
-function isGoFloatLiteral(source: string): boolean {
-  return /[.eE]/.test(source) || isBeyondInt64(source);
-}
-
-/** Whether the text is a decimal integer outside int64. */
-function isBeyondInt64(source: string): boolean {
-  if (source.length < 19 || !/^[-+]?\d+$/.test(source)) return false;
-  const n = BigInt(source);
-  return n > INT64_MAX || n < INT64_MIN;
-}
-
-/**
- * JSON.parse that marks integral numbers Go decodes as float64 (`1.0`, `1e6`,
- * `12345678901234567890`) as GoFloat64, as Kubernetes' unstructured decoder keeps them: they format
- * differently as labels (`1e+06`, `1.2345678901234567e+19`). The reviver is only used when the
- * text could hold such a literal, because it makes parsing several times slower.
- */
-export function parseKubeJson(text: string): unknown {
-  if (!MAY_HAVE_FLOAT_LITERAL.test(text)) return JSON.parse(text);
-  return JSON.parse(
-    text,
-    function (this: unknown, _key: string, value: unknown, context?: { source?: string }) {
-      if (
-        typeof value === 'number' &&
-        Number.isInteger(value) &&
-        context?.source !== undefined &&
-        isGoFloatLiteral(context.source)
-      ) {
-        return new GoFloat64(value);
-      }
-      return value;
-    },
-  );
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
-import { setUpSharding } from '../../src/cli/sharding.ts';
+import { setUpSharding } from '../../src/app/sharding.ts';
 import type { KubeClient } from '../../src/kube/KubeClient.ts';
 import type { OtelSettings } from '../../src/otel/OtelSettings.ts';
 import { repoRoot } from '../harness/binaries.ts';
@@ -13,11 +13,13 @@ const noClient = (): KubeClient => assert.fail('no API server needed for static 
 const settings = { resourceAttributes: {} } as unknown as OtelSettings;
 
 describe('run: sharding flags', () => {
-  it('static sharding filters sinks and puts the shard in service.instance.id', async () => {
+  it('static sharding accepts only its objects and puts the shard in service.instance.id', async () => {
     const sharding = await setUpSharding({ shard: 2, totalShards: 3 }, logger, noClient);
     assert.deepEqual(sharding.assignment(), { shard: 2, totalShards: 3 });
-    const factory = () => [];
-    assert.notEqual(sharding.wrapSources(factory), factory);
+    const accept = sharding.accept();
+    // shardOf('a', 3) = 2 and shardOf('', 3) = 1 (test/kube/sharding.test.ts).
+    assert.equal(accept?.({ metadata: { uid: 'a' } }), true);
+    assert.equal(accept?.({ metadata: {} }), false);
     assert.equal(sharding.withInstanceId(settings).resourceAttributes['service.instance.id'], 'shard-2');
     const own = { resourceAttributes: { 'service.instance.id': 'mine' } } as unknown as OtelSettings;
     assert.equal(sharding.withInstanceId(own).resourceAttributes['service.instance.id'], 'mine');
@@ -25,8 +27,7 @@ describe('run: sharding flags', () => {
 
   it('no sharding by default: no filter, no instance id', async () => {
     const sharding = await setUpSharding({}, logger, noClient);
-    const factory = () => [];
-    assert.equal(sharding.wrapSources(factory), factory);
+    assert.equal(sharding.accept(), undefined);
     assert.deepEqual(sharding.withInstanceId(settings).resourceAttributes, {});
   });
 

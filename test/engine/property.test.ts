@@ -12,10 +12,10 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { ConfigError } from '../../src/config/ConfigError.ts';
 import { parseConfig } from '../../src/config/loadConfig.ts';
-import { compileConfig } from '../../src/engine/compileConfig.ts';
+import { compileConfig } from '../../src/engine/compile/compileConfig.ts';
 import { ObjectErrors } from '../../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../../src/engine/SeriesCache.ts';
+import { ObjectIngestor } from '../../src/engine/store/ObjectIngestor.ts';
+import { SeriesCache } from '../../src/engine/store/SeriesCache.ts';
 import { renderFamilies } from '../../src/exposition/renderFamilies.ts';
 import { assertOpenMetricsAccepts } from '../support/openmetrics.ts';
 import { assertPromtoolParses } from '../support/promtool.ts';
@@ -260,7 +260,7 @@ describe('property: any config and any object', () => {
         const errors = new ObjectErrors();
         const ingestor = new ObjectIngestor(compiled, cache, errors);
         withUids(objects).forEach((o, i) => {
-          const outcome = ingestor.upsert(`k${i}`, o);
+          const outcome = ingestor.upsertNow('test', `k${i}`, o);
           assert.ok(EXPECTED_OUTCOMES.has(outcome), `outcome ${outcome}`);
         });
         const internal = errors.summaries().filter((s) => s.kind === 'internal');

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { authFilterGuard, bearerToken } from '../../src/http/authFilter.ts';
-import type { AccessReviewer, ReviewedUser } from '../../src/kube/TokenReviewer.ts';
+import type { AccessReviewer, ReviewedUser } from '../../src/http/authFilter.ts';
 
 /** A reviewer behind the seam: tokens map to users, users to allowed paths; calls are counted. */
 class ScriptedReviewer implements AccessReviewer {

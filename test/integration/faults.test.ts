@@ -1,4 +1,4 @@
-// The fault matrix of the Kubernetes source against a real kube-apiserver and etcd (issue 7 item 5):
+// The fault matrix of the Kubernetes source against a real kube-apiserver and etcd :
 // each case ends with "the served series equal what the API server holds". The API server restart
 // and RBAC revocation cases live in kubernetes.test.ts.
 import assert from 'node:assert/strict';

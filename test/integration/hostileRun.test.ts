@@ -9,7 +9,7 @@ import { hostileFoo, writeHostileFixture } from '../support/hostileFoo.ts';
 import { assertPromtoolAccepts } from '../support/promtool.ts';
 import { until } from '../support/until.ts';
 
-// The issue 7 object through `run` (files source): the bridge serves everything else, counts the
+// The hostile Foo (test/support/hostileFoo.ts) through `run` (files source): the bridge serves everything else, counts the
 // cut-off on its telemetry listener, and follows the object as it shrinks under and grows over
 // the limits again.
 describe('run with the hostile object', () => {

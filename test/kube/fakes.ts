@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/kube/Clock.ts';
+import type { Clock } from '../../src/runtime/Clock.ts';
 import type { KubeObject, WatchEvent } from '../../src/kube/KubeObject.ts';
 import type { ListerWatcher, ListPage, ListRequest, WatchRequest } from '../../src/kube/ListerWatcher.ts';
 
@@ -10,6 +10,9 @@ export async function settle(rounds = 20): Promise<void> {
 /** A clock whose time moves only when a test says so; timers fire in order as it advances. */
 export class FakeClock implements Clock {
   time = 1_700_000_000_000;
+  /** How far the monotonic clock moves on every read: 0 keeps every time slice open. */
+  monotonicStep = 0;
+  private _monotonic = 0;
   private _seq = 0;
   private readonly _timers = new Map<number, { at: number; callback: () => void }>();
 
@@ -17,8 +20,18 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
+  /** Fake time, plus `monotonicStep` per read before: a slice ends after a fixed number of reads. */
+  monotonic(): number {
+    this._monotonic += this.monotonicStep;
+    return this.time + this._monotonic;
+  }
+
   random(): number {
     return 0.5;
+  }
+
+  setImmediate(callback: () => void): void {
+    setImmediate(callback);
   }
 
   setTimeout(callback: () => void, ms: number): unknown {

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fnv64a, jumpHash, shardOf, validateShardAssignment } from '../../src/kube/sharding.ts';
-import { ShardFilter } from '../../src/kube/ShardFilter.ts';
+import { fnv64a, inShard, jumpHash, shardOf, validateShardAssignment } from '../../src/kube/sharding.ts';
 import { podOrdinal } from '../../src/kube/ShardWatcher.ts';
 
 /**
@@ -88,29 +87,14 @@ describe('KSM sharding function (FNV-64a of the UID, jump consistent hash)', () 
   });
 });
 
-describe('ShardFilter', () => {
-  const object = (uid: string) => ({ metadata: { uid } });
-
-  it('passes on only its shard, counts kept and skipped, and drops a key whose new object moved away', () => {
-    const events: string[] = [];
-    const sink = {
-      upsert: (key: string) => events.push(`upsert ${key}`),
-      delete: (key: string) => events.push(`delete ${key}`),
-    };
+describe('inShard', () => {
+  it('accepts objects by metadata.uid; no uid hashes as the empty string, as in kube-state-metrics', () => {
     // shardOf('a', 3) = 2, shardOf('', 3) = 1, shardOf('0b5e…', 3) = 1 (vectors above).
-    const filter = new ShardFilter(sink, { shard: 1, totalShards: 3 });
-    filter.upsert('k1', object('0b5e7a4c-2f5e-4b8e-9d7c-1a2b3c4d5e6f'));
-    filter.upsert('k2', object('a'));
-    filter.upsert('k3', { metadata: {} });
-    assert.deepEqual(events, ['upsert k1', 'upsert k3']);
-    assert.equal(filter.keptCount, 2);
-    assert.equal(filter.skippedCount, 1);
-    filter.delete('k2');
-    assert.deepEqual(events, ['upsert k1', 'upsert k3']);
-    // k1 recreated with a UID of another shard (missed delete during a watch gap).
-    filter.upsert('k1', object('a'));
-    assert.deepEqual(events, ['upsert k1', 'upsert k3', 'delete k1']);
-    assert.equal(filter.keptCount, 1);
-    assert.equal(filter.skippedCount, 1);
+    const accept = inShard({ shard: 1, totalShards: 3 });
+    assert.equal(accept({ metadata: { uid: '0b5e7a4c-2f5e-4b8e-9d7c-1a2b3c4d5e6f' } }), true);
+    assert.equal(accept({ metadata: { uid: 'a' } }), false);
+    assert.equal(accept({ metadata: {} }), true);
+    assert.equal(accept(null), true);
+    assert.equal(inShard({ shard: 2, totalShards: 3 })({ metadata: { uid: 'a' } }), true);
   });
 });

@@ -49,3 +49,45 @@ describe('lint', () => {
     assert.equal(code, 0, output);
   });
 });
+
+describe('the layer map', () => {
+  /** ESLint's messages for `text` in place of the file `file` of src/ (which must exist). */
+  async function lint(file: string, text: string): Promise<string[]> {
+    const { ESLint } = await import('eslint');
+    const eslint = new ESLint({ cwd: repoRoot });
+    const [result] = await eslint.lintText(text, { filePath: path.join(repoRoot, file) });
+    return (result?.messages ?? []).map((m) => m.message);
+  }
+
+  it('rejects an import against the layer order, and allows one along it', async () => {
+    const wrong = await lint(
+      'src/exposition/escape.ts',
+      "import { DEFAULT_LIMITS } from '../engine/limits.ts';\nexport const probe = DEFAULT_LIMITS;\n",
+    );
+    assert.ok(
+      wrong.some((m) => m.includes('does not let this folder import engine/')),
+      `exposition -> engine: ${wrong.join('; ')}`,
+    );
+    const inEngine = await lint(
+      'src/engine/store/resourceFor.ts',
+      "import { compileConfig } from '../compile/compileConfig.ts';\nexport const probe = compileConfig;\n",
+    );
+    assert.ok(
+      inEngine.some((m) => m.includes('does not let this folder import compile/')),
+      `engine/store -> engine/compile: ${inEngine.join('; ')}`,
+    );
+    const sdk = await lint(
+      'src/engine/generate/labels.ts',
+      "import { metrics } from '@opentelemetry/api';\nexport const probe = metrics;\n",
+    );
+    assert.ok(
+      sdk.some((m) => m.includes('must not depend on OpenTelemetry')),
+      sdk.join('; '),
+    );
+    const right = await lint(
+      'src/engine/store/resourceFor.ts',
+      "import { DEFAULT_LIMITS } from '../limits.ts';\nimport { formatGoFloat } from '../../go/goFormat.ts';\nexport const probe = [DEFAULT_LIMITS, formatGoFloat];\n",
+    );
+    assert.deepEqual(right, []);
+  });
+});

@@ -20,7 +20,7 @@ describe('series lifecycle through the MeterProvider', () => {
         const keys: string[] = [];
         for (let i = 0; i < live; i++, next++) {
           const key = `obj-${next}`;
-          ingestor.upsert(key, backupObject(next));
+          ingestor.upsertNow('test', key, backupObject(next));
           keys.push(key);
         }
         await push.forceFlush();
@@ -42,7 +42,7 @@ describe('series lifecycle through the MeterProvider', () => {
             !scrape.includes(`name="backup-${next - live - 1}"`),
         );
         exporter.reset();
-        for (const key of keys) ingestor.delete(key);
+        for (const key of keys) ingestor.delete('test', key);
       }
       assert.equal(next, 100_000);
       assert.equal(cache.objectCount, 0);

@@ -14,8 +14,8 @@ import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { ValueType } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ObjectErrors } from '../../src/engine/ObjectErrors.ts';
-import { ObjectIngestor } from '../../src/engine/ObjectIngestor.ts';
-import { SeriesCache } from '../../src/engine/SeriesCache.ts';
+import { ObjectIngestor } from '../../src/engine/store/ObjectIngestor.ts';
+import { SeriesCache } from '../../src/engine/store/SeriesCache.ts';
 import { CustomResourceMetricProducer, unitOf } from '../../src/otel/CustomResourceMetricProducer.ts';
 import { OtlpMetricExporter } from '../../src/otel/OtlpMetricExporter.ts';
 import type { EncodedRequest } from '../../src/otel/OtlpMetricExporter.ts';
@@ -93,7 +93,7 @@ function pipeline(maxPointsPerRequest = 20_000) {
     const config = compileText(configText);
     cache = new SeriesCache(config.families);
     ingestor = new ObjectIngestor(config, cache, new ObjectErrors());
-    for (const i of objects) ingestor.upsert(`o${i}`, backupObject(i));
+    for (const i of objects) ingestor.upsertNow('test', `o${i}`, backupObject(i));
   };
   return {
     get ingestor() {
@@ -114,13 +114,13 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
   it('a deleted object is pushed once more with NoRecordedValue and no value, then never again', async () => {
     const p = pipeline();
     try {
-      for (const i of [1, 2, 3]) p.ingestor.upsert(`o${i}`, backupObject(i));
+      for (const i of [1, 2, 3]) p.ingestor.upsertNow('test', `o${i}`, backupObject(i));
       const first = await p.push();
       assert.equal(first.size, 9);
       assert.equal(first.get(sizeOf(2))?.asDouble, 1048578);
       assert.equal(first.get(sizeOf(2))?.flags, undefined);
 
-      p.ingestor.delete('o2');
+      p.ingestor.delete('test', 'o2');
       const second = await p.push();
       assert.equal(second.size, 9, 'two live objects (6 points) and 3 markers');
       const marker = second.get(sizeOf(2))!;
@@ -141,17 +141,17 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
   it('a changed value is no marker; a changed label set marks the old set only', async () => {
     const p = pipeline();
     try {
-      p.ingestor.upsert('o1', backupObject(1));
+      p.ingestor.upsertNow('test', 'o1', backupObject(1));
       await p.push();
       const o = backupObject(1) as { metadata: Record<string, unknown>; status: Record<string, unknown> };
       const changedObject = { ...o, metadata: { ...o.metadata, resourceVersion: '2001' } };
-      p.ingestor.upsert('o1', { ...changedObject, status: { ...o.status, sizeBytes: 5 } });
+      p.ingestor.upsertNow('test', 'o1', { ...changedObject, status: { ...o.status, sizeBytes: 5 } });
       const changed = await p.push();
       assert.equal(changed.size, 3);
       assert.equal(changed.get(sizeOf(1))?.asDouble, 5);
       assert.equal(changed.get(sizeOf(1))?.flags, undefined);
 
-      p.ingestor.upsert('o1', {
+      p.ingestor.upsertNow('test', 'o1', {
         ...changedObject,
         metadata: { ...o.metadata, resourceVersion: '2002' },
         status: { ...o.status, sizeBytes: 5 },
@@ -169,7 +169,7 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
   it('a reload that drops a family marks all its series; the kept families carry on unmarked', async () => {
     const p = pipeline();
     try {
-      for (const i of [1, 2]) p.ingestor.upsert(`o${i}`, backupObject(i));
+      for (const i of [1, 2]) p.ingestor.upsertNow('test', `o${i}`, backupObject(i));
       await p.push();
       p.reload(ALT_CONFIG, [1, 2]);
       const after = await p.push();
@@ -185,9 +185,9 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
   it('markers of a failed export are sent with the next one that succeeds', async () => {
     const p = pipeline();
     try {
-      for (const i of [1, 2]) p.ingestor.upsert(`o${i}`, backupObject(i));
+      for (const i of [1, 2]) p.ingestor.upsertNow('test', `o${i}`, backupObject(i));
       await p.push();
-      p.ingestor.delete('o2');
+      p.ingestor.delete('test', 'o2');
       p.delegate.failing = true;
       await p.push();
       p.delegate.failing = false;
@@ -202,7 +202,7 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
   it('splits into requests of at most maxPointsPerRequest points, each a complete request', async () => {
     const p = pipeline(10);
     try {
-      for (let i = 0; i < 7; i++) p.ingestor.upsert(`o${i}`, backupObject(i));
+      for (let i = 0; i < 7; i++) p.ingestor.upsertNow('test', `o${i}`, backupObject(i));
       const all = await p.push();
       assert.equal(all.size, 21);
       assert.equal(p.delegate.requests.length, 3);
@@ -222,10 +222,10 @@ describe('OTLP push: staleness markers and time-sliced batches', () => {
     const p = pipeline(10);
     try {
       p.delegate.sendMillis = 5;
-      for (let i = 0; i < 7; i++) p.ingestor.upsert(`o${i}`, backupObject(i));
+      for (let i = 0; i < 7; i++) p.ingestor.upsertNow('test', `o${i}`, backupObject(i));
       const first = await p.push();
       assert.equal(first.size, 21);
-      for (let i = 7; i < 12; i++) p.ingestor.upsert(`o${i}`, backupObject(i));
+      for (let i = 7; i < 12; i++) p.ingestor.upsertNow('test', `o${i}`, backupObject(i));
       const second = await p.push();
       assert.equal(second.size, 36);
       assert.equal(p.delegate.changedInFlight, 0);

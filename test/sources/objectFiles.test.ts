@@ -5,10 +5,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { GoFloat64 } from '../../src/engine/value/GoFloat64.ts';
+import { GoFloat64 } from '../../src/go/GoFloat64.ts';
 import { FileSource } from '../../src/sources/FileSource.ts';
 import { listObjectFiles, parseObjects, parseObjectSteps } from '../../src/sources/objectFiles.ts';
 import { runCli } from '../support/runCli.ts';
+import { CallbackSink } from '../../src/sources/CallbackSink.ts';
 
 const backup = (name: string, status = '{phase: Completed}') =>
   `apiVersion: backup.example.com/v1\nkind: Backup\nmetadata: {name: ${name}, namespace: ns}\nstatus: ${status}\n`;
@@ -80,8 +81,8 @@ describe('object files: YAML the library throws on', () => {
     writeFileSync(path.join(source, 'bad.yaml'), aliasBomb);
     const upserted: string[] = [];
     const files = new FileSource({
-      directory: source,
-      sink: { upsert: (key) => void upserted.push(key), delete: () => {} },
+      inputs: [source],
+      sink: new CallbackSink({ upsert: (key) => void upserted.push(key), delete: () => {} }),
       logger: pino({ level: 'silent' }),
     });
     try {
@@ -183,8 +184,8 @@ describe('object files: large files do not hold the event loop', () => {
     setImmediate(spin);
     const turns: number[] = [];
     const files = new FileSource({
-      directory: source,
-      sink: { upsert: () => void turns.push(turn), delete: () => {} },
+      inputs: [source],
+      sink: new CallbackSink({ upsert: () => void turns.push(turn), delete: () => {} }),
       logger: pino({ level: 'silent' }),
       sliceMs: 0,
     });

@@ -1,4 +1,4 @@
-// The hostile object of issue 7: a Foo whose `spec.note` is large and whose `spec.items` has tens
+// The hostile object: a Foo whose `spec.note` is large and whose `spec.items` has tens
 // of thousands of elements, each becoming a series that carries the note as a label. Generated,
 // not committed (the default object is about 700 KB of JSON). Run directly to write the files for
 // a manual reproduction:

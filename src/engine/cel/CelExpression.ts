@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import type * as CelLibrary from '@bufbuild/cel';
 import type * as CelExtensions from '@bufbuild/cel/ext';
-import { GoFloat64 } from '../value/GoFloat64.ts';
+import { GoFloat64 } from '../../go/GoFloat64.ts';
 import { compileFastPath, DEFER } from './CelFastPath.ts';
 import type { FastOutcome } from './CelFastPath.ts';
-import { formatGoFloat } from '../value/goFormat.ts';
+import { formatGoFloat } from '../../go/goFormat.ts';
 
 interface CelRuntime {
   readonly lib: typeof CelLibrary;

@@ -1,15 +1,14 @@
 import type * as CelLibrary from '@bufbuild/cel';
-import { GoFloat64 } from '../value/GoFloat64.ts';
+import { GoFloat64 } from '../../go/GoFloat64.ts';
 
 /**
  * A direct evaluator for the everyday subset of CEL that metric configs use (`has()`, field
  * selection, `==`, `&&`, `?:`, literals, `timestamp()` and timestamp subtraction), run on the
  * object as JSON, with no conversion to CEL's value model.
  *
- * Why hand-written: through @bufbuild/cel, examples/backup's two expressions cost 7–11 µs per
- * object (its planner converts each value to CEL's model and dispatches through protobuf-style
- * reflection); here 1–5 µs (warm–cold, 20k objects). In a CLI's first sync of 20k objects the
- * library's share was ~0.4 s of ~2.5 s of CPU (docs/benchmarks.md).
+ * Why hand-written: @bufbuild/cel's planner converts each value to CEL's model and dispatches
+ * through protobuf-style reflection, several times the cost of this per object, a large share of
+ * a first sync's CPU (docs/benchmarks.md, "Figures behind the code").
  *
  * It never decides anything hard. Whenever a value or an operation is outside the happy path (a
  * missing field, a type mismatch, an odd timestamp, an int beyond 2^53, a list or map result,
@@ -296,8 +295,7 @@ function subtract(left: Instant, right: Instant): Instant | Defer {
  * up to 9 digits): exactly `/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z$/`.
  * Offsets, lower-case letters, leap seconds and impossible dates defer. Read a character at a time
  * rather than with that regex: it runs for every timestamp of every object, and the regex with
- * its seven captures cost 1.5 µs a call in a fresh process (~60 ms of a 20k-object first sync),
- * this ~0.4 µs cold and 0.04 µs warm.
+ * its seven captures was several times slower (docs/benchmarks.md, "Figures behind the code").
  */
 function parseTimestamp(text: string): Instant | Defer {
   const length = text.length;

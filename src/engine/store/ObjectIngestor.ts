@@ -1,0 +1,389 @@
+import type { CompiledConfig } from '../generate/CompiledConfig.ts';
+import { systemClock } from '../../runtime/Clock.ts';
+import type { Clock } from '../../runtime/Clock.ts';
+import { Slicer } from '../../runtime/Slicer.ts';
+import type { CompiledResource, ObjectSeries } from '../generate/CompiledResource.ts';
+import { SliceNeeded } from '../generate/SeriesBudget.ts';
+import type { FamilyHeadroom, SliceThreshold } from '../generate/SeriesBudget.ts';
+import { LimitExceeded } from '../limits.ts';
+import { objectGvk } from '../../model/gvk.ts';
+import { objectRef } from '../../model/objectRef.ts';
+import type { ObjectRef } from '../../model/objectRef.ts';
+import { SyncedKeys } from '../../runtime/SyncedKeys.ts';
+import { resourceFor } from './resourceFor.ts';
+import type { ObjectErrors } from '../ObjectErrors.ts';
+import type { SeriesCache } from './SeriesCache.ts';
+
+/**
+ * What happened to one object event, for self-metrics. `superseded`: a delete or a newer update of
+ * the same object arrived while this one was still being generated in slices, and won.
+ */
+export type IngestOutcome =
+  | 'upserted'
+  | 'unmatched'
+  | 'deleted'
+  | 'unknown-delete'
+  | 'failed'
+  | 'limited'
+  | 'superseded'
+  /** Not this bridge's object (`accept`, sharding): tracked, never stored, not reported. */
+  | 'refused';
+
+/** Told of every object event's outcome; `object` is the object of an upsert (undefined for deletes). */
+export type IngestListener = (
+  outcome: IngestOutcome,
+  resourceId: string | undefined,
+  object?: unknown,
+) => void;
+
+/**
+ * How `ingest` spreads a large object's work over event-loop turns (the `run` path), so that one
+ * object never holds the loop (scrapes, probes, other objects) for long.
+ */
+export interface IngestSlicing {
+  /** Objects above either count are generated in slices; smaller ones in one go. @default { series: 200, labelBytes: 65536 } */
+  readonly sliceAbove?: SliceThreshold;
+  /** Time one slice may take before it yields to the event loop. @default 4 */
+  readonly sliceMs?: number;
+  /** Times the slices and runs each in a later turn; tests make slicing deterministic with a fake. @default systemClock */
+  readonly clock?: Clock;
+}
+
+const DEFAULT_SLICE_ABOVE: SliceThreshold = { series: 200, labelBytes: 64 * 1024 };
+
+/** One object being generated in slices. */
+interface SlicedJob {
+  cancelled: boolean;
+  /** Settles the promise `ingest` returned. */
+  readonly finish: (outcome: IngestOutcome) => void;
+}
+
+export interface ObjectIngestorOptions {
+  /** Told of every event's outcome (self-metrics, `render`'s report). @default none */
+  readonly listener?: IngestListener;
+  /** Generate large objects across event-loop turns (`run`). @default undefined: in one stretch */
+  readonly slicing?: IngestSlicing;
+  /**
+   * Whether this bridge serves an object (sharding: its shard's objects only). Objects it does not
+   * accept are still tracked, so a relist diffs them like any other, but never stored; an object
+   * that stops being accepted loses its series. @default every object
+   */
+  readonly accept?: (object: unknown) => boolean;
+}
+
+/**
+ * The one place where object events become cache changes: it finds the resource an object belongs
+ * to, computes its series once and stores them. A source (files, API server) only reports
+ * add/update/delete and when it lists a scope in full (the ObjectSink contract, which this
+ * implements: the relist diff is done here, once). A failure on one object is counted and never
+ * stops the others.
+ *
+ * Limits (see limits.ts) are enforced here and while the series are generated: an object over a
+ * limit is dropped whole (its previous series too, so nothing stale or partial is served),
+ * counted in ObjectErrors with a `limit-*` kind, and the outcome is `limited`.
+ *
+ * With `slicing` (`run`), an ordinary object is still computed in one synchronous stretch, but one
+ * that turns out large is generated across event-loop turns in slices of a few ms; its new series
+ * replace the old ones atomically when the generation completes (a scrape meanwhile sees the old
+ * series whole), and a delete or newer update of the same key supersedes it.
+ */
+export class ObjectIngestor {
+  private readonly _config: CompiledConfig;
+  private readonly _cache: SeriesCache;
+  private readonly _errors: ObjectErrors;
+  private readonly _listener: IngestListener;
+  private readonly _slicing: Required<IngestSlicing> | undefined;
+  private readonly _accept: ((object: unknown) => boolean) | undefined;
+  private readonly _jobs = new Map<string, SlicedJob>();
+  /** Every key delivered, per scope, accepted or not. */
+  private readonly _keys = new SyncedKeys();
+  /** Keys whose object `accept` refused (another shard's). */
+  private readonly _refused = new Set<string>();
+
+  constructor(
+    config: CompiledConfig,
+    cache: SeriesCache,
+    errors: ObjectErrors,
+    options: ObjectIngestorOptions = {},
+  ) {
+    this._config = config;
+    this._cache = cache;
+    this._errors = errors;
+    this._listener = options.listener ?? (() => undefined);
+    this._accept = options.accept;
+    const slicing = options.slicing;
+    if (slicing) {
+      this._slicing = {
+        sliceAbove: slicing.sliceAbove ?? DEFAULT_SLICE_ABOVE,
+        sliceMs: slicing.sliceMs ?? 4,
+        clock: slicing.clock ?? systemClock,
+      };
+    }
+  }
+
+  /** Objects being generated in slices right now. */
+  get pending(): number {
+    return this._jobs.size;
+  }
+
+  /** Objects delivered (in any scope) that `accept` refused. */
+  get refusedCount(): number {
+    return this._refused.size;
+  }
+
+  /** Objects delivered (in any scope) and accepted, stored or not (unmatched, limited). */
+  get keptCount(): number {
+    return this._keys.size - this._refused.size;
+  }
+
+  /**
+   * Adds or replaces the object stored under `key` (unique across scopes). With `slicing`, a large
+   * object is generated in slices and a promise of its outcome is returned: a source waits for it
+   * before delivering its next event (backpressure: a stream of large objects is read only as fast
+   * as it is generated). The promise never rejects.
+   */
+  upsert(
+    scope: string,
+    key: string,
+    object: unknown,
+    origin: string = scope,
+  ): IngestOutcome | Promise<IngestOutcome> {
+    return this._track(scope, key, object, origin, this._slicing !== undefined);
+  }
+
+  /** `upsert` in one synchronous stretch, whatever the object's size and the slicing. */
+  upsertNow(scope: string, key: string, object: unknown, origin: string = scope): IngestOutcome {
+    return this._track(scope, key, object, origin, false) as IngestOutcome;
+  }
+
+  delete(scope: string, key: string): IngestOutcome {
+    this._keys.remove(scope, key);
+    return this._delete(key);
+  }
+
+  beginSync(scope: string): void {
+    this._keys.beginListing(scope);
+  }
+
+  endSync(scope: string): void {
+    for (const key of this._keys.endListing(scope)) this._delete(key);
+  }
+
+  dropScope(scope: string): void {
+    for (const key of this._keys.drop(scope)) this._delete(key);
+  }
+
+  objectCount(scope: string): number {
+    return this._keys.count(scope);
+  }
+
+  /** Abandons every generation in progress (the generation this ingestor feeds is being stopped). */
+  cancelAll(): void {
+    for (const key of [...this._jobs.keys()]) this._supersede(key);
+  }
+
+  private _delete(key: string): IngestOutcome {
+    this._supersede(key);
+    // Another shard's object was never stored: forgetting it is no event.
+    if (this._refused.delete(key)) return 'deleted';
+    const outcome = this._cache.delete(key) ? 'deleted' : 'unknown-delete';
+    this._listener(outcome, undefined);
+    return outcome;
+  }
+
+  private _track(
+    scope: string,
+    key: string,
+    object: unknown,
+    origin: string,
+    sliced: boolean,
+  ): IngestOutcome | Promise<IngestOutcome> {
+    this._keys.add(scope, key);
+    if (this._accept && !this._accept(object)) {
+      // It may have been ours before (deleted and recreated elsewhere during a watch gap, say).
+      if (this._cache.has(key) || this._jobs.has(key)) this._delete(key);
+      this._refused.add(key);
+      return 'refused';
+    }
+    this._refused.delete(key);
+    return this._upsert(key, object, origin, sliced);
+  }
+
+  private _upsert(
+    key: string,
+    object: unknown,
+    origin: string,
+    sliced: boolean,
+  ): IngestOutcome | Promise<IngestOutcome> {
+    // Events for one key apply in order: whatever arrives now wins over a generation in progress.
+    this._supersede(key);
+    const gvk = objectGvk(object);
+    const resource = gvk ? resourceFor(this._config.resources, gvk) : undefined;
+    if (!gvk || !resource) {
+      // An object that no longer matches (e.g. its kind changed in a file) must not keep old series.
+      this._cache.delete(key);
+      this._listener('unmatched', undefined, object);
+      return 'unmatched';
+    }
+    const ref = objectRef(object, origin);
+    const known = this._cache.has(key);
+    const overObjects = this._overResourceObjects(known, resource);
+    if (overObjects) return this._limited(key, resource.id, overObjects, ref);
+    const headroom = this._headroom(key, known, resource);
+    try {
+      const series = resource.computeSeries(
+        object,
+        gvk.version,
+        gvk.kind,
+        this._errors,
+        ref,
+        headroom,
+        sliced ? this._slicing!.sliceAbove : undefined,
+      );
+      this._cache.upsert(key, resource, series);
+      this._listener('upserted', resource.id, object);
+      return 'upserted';
+    } catch (err) {
+      if (err instanceof SliceNeeded) {
+        // The work done so far (up to the threshold, a few ms at most) is dropped and redone in
+        // slices: cheaper than making the fast path resumable, which every small object would pay.
+        return this._startSliced(key, object, resource, {
+          version: gvk.version,
+          kind: gvk.kind,
+          ref,
+          headroom,
+        });
+      }
+      return this._failed(key, resource.id, err, ref);
+    }
+  }
+
+  /**
+   * Generates the object a slice per event-loop turn, then commits its series in one step. Until
+   * then the cache keeps serving the object's previous series; a newer event for the key cancels
+   * this job (see `_supersede`), and the generator is simply dropped.
+   */
+  private _startSliced(
+    key: string,
+    object: unknown,
+    resource: CompiledResource,
+    request: { version: string; kind: string; ref: ObjectRef; headroom: FamilyHeadroom | undefined },
+  ): Promise<IngestOutcome> {
+    const { clock, sliceMs } = this._slicing!;
+    const slicer = new Slicer({ sliceMs, clock });
+    const steps = resource.computeSeriesSliced(object, { ...request, errors: this._errors }, () =>
+      slicer.due(),
+    );
+    let finish!: (outcome: IngestOutcome) => void;
+    const done = new Promise<IngestOutcome>((resolve) => (finish = resolve));
+    const job: SlicedJob = { cancelled: false, finish };
+    this._jobs.set(key, job);
+    const end = (outcome: IngestOutcome) => {
+      this._jobs.delete(key);
+      job.finish(outcome);
+    };
+    const slice = () => {
+      if (job.cancelled) return;
+      slicer.resume();
+      let step: IteratorResult<void, ObjectSeries>;
+      try {
+        step = steps.next();
+      } catch (err) {
+        end(this._failed(key, resource.id, err, request.ref));
+        return;
+      }
+      if (!step.done) clock.setImmediate(slice);
+      else end(this._commit(key, resource, step.value, request.ref));
+    };
+    clock.setImmediate(slice);
+    return done;
+  }
+
+  /**
+   * Stores a sliced generation's series. Other objects were added while it ran, so the limits that
+   * span objects are checked again against the cache as it is now.
+   */
+  private _commit(
+    key: string,
+    resource: CompiledResource,
+    series: ObjectSeries,
+    ref: ObjectRef,
+  ): IngestOutcome {
+    const over =
+      this._overResourceObjects(this._cache.has(key), resource) ?? this._overFamilies(key, resource, series);
+    if (over) return this._limited(key, resource.id, over, ref);
+    this._cache.upsert(key, resource, series);
+    this._listener('upserted', resource.id);
+    return 'upserted';
+  }
+
+  private _overFamilies(
+    key: string,
+    resource: CompiledResource,
+    series: ObjectSeries,
+  ): LimitExceeded | undefined {
+    const limit = resource.limits.familySeries;
+    if (limit <= 0) return undefined;
+    for (let i = 0; i < series.length; i++) {
+      const block = series[i];
+      const meta = resource.families[i]!.meta;
+      if (block && this._cache.familyHeadroom(meta, key, limit) < block.points.length)
+        return new LimitExceeded(
+          'familySeries',
+          meta.name,
+          `family ${meta.name} would exceed ${limit} series (limits.familySeries); object dropped whole`,
+        );
+    }
+    return undefined;
+  }
+
+  /**
+   * The resource-objects limit, checked when a new key would be added (`known`: the cache already
+   * holds the object, so replacing it adds none).
+   */
+  private _overResourceObjects(known: boolean, resource: CompiledResource): LimitExceeded | undefined {
+    const { limits } = resource;
+    if (limits.resourceObjects > 0 && !known && this._cache.objectsOf(resource.id) >= limits.resourceObjects)
+      return new LimitExceeded(
+        'resourceObjects',
+        '*',
+        `resource already has ${limits.resourceObjects} objects (limits.resourceObjects); object not added`,
+      );
+    return undefined;
+  }
+
+  private _headroom(key: string, known: boolean, resource: CompiledResource): FamilyHeadroom | undefined {
+    const limit = resource.limits.familySeries;
+    if (limit <= 0) return undefined;
+    const cache = this._cache;
+    // A new object has no series of its own to replace: its headroom is the family's free room,
+    // with no lookup in the family's (large) map.
+    if (!known) return (family) => limit - cache.seriesCount(family);
+    return (family) => cache.familyHeadroom(family, key, limit);
+  }
+
+  private _supersede(key: string): void {
+    const job = this._jobs.get(key);
+    if (!job) return;
+    job.cancelled = true;
+    this._jobs.delete(key);
+    this._listener('superseded', undefined);
+    job.finish('superseded');
+  }
+
+  private _failed(key: string, resourceId: string, err: unknown, ref: ObjectRef): IngestOutcome {
+    if (err instanceof LimitExceeded) return this._limited(key, resourceId, err, ref);
+    // Generators report expected problems through ObjectErrors; anything thrown is a bug, but
+    // one object must not take the bridge down.
+    this._errors.record(resourceId, '*', 'internal', (err as Error).message, ref);
+    this._listener('failed', resourceId);
+    return 'failed';
+  }
+
+  private _limited(key: string, resourceId: string, cut: LimitExceeded, ref: ObjectRef): IngestOutcome {
+    this._cache.delete(key);
+    this._errors.record(resourceId, cut.family, cut.kind, cut.message, ref);
+    this._listener('limited', resourceId);
+    return 'limited';
+  }
+}
