@@ -55,8 +55,11 @@ interface Fixture {
   readonly kubectl: Outcome;
   /** The servers kubectl's calls reach (recorder names), for fixtures that send. */
   readonly reaches?: readonly string[];
-  /** kubectl falls back to the default server (KUBERNETES_MASTER) where we refuse. */
-  readonly refusedWhereKubectlUsesDefault?: true;
+  /**
+   * We refuse on purpose where kubectl goes ahead: it falls back to its default server
+   * (KUBERNETES_MASTER here, http://localhost:8080 otherwise), or uses what Node cannot do.
+   */
+  readonly weRefuse?: RegExp;
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'kubeconfig-kubectl-'));
@@ -109,6 +112,7 @@ describe('kubeconfig: our reader against kubectl on the same files', { timeout: 
     });
     recorders.plain = await startCredentialRecorder({ name: 'plain', calls });
     recorders.proxy = await startCredentialRecorder({ name: 'proxy', calls });
+    recorders.tlsProxy = await startCredentialRecorder({ name: 'tls-proxy', calls, tls: apiTls });
     recorders.default = await startCredentialRecorder({ name: 'default', calls });
     // In-cluster on a port client-node and our old reader took for plain http: the service
     // answers TLS there, as a real one would.
@@ -325,6 +329,22 @@ users: [{name: u, user: {token: insecure-token}}]
       kubeconfig: 'k',
       kubectl: 'ok',
       reaches: ['apiserver', 'proxy'],
+    },
+    {
+      name: 'proxy-url over TLS (kubectl checks the proxy against the cluster CA; Node does not)',
+      files: {
+        k: config(
+          {
+            ...apiCluster(),
+            'proxy-url': `https://proxy-user:proxy-pass@127.0.0.1:${recorders.tlsProxy!.port}`,
+          },
+          { token },
+        ),
+      },
+      kubeconfig: 'k',
+      kubectl: 'ok',
+      reaches: ['apiserver', 'tls-proxy'],
+      weRefuse: /proxy-url https:.*only http:\/\/ proxies are supported/,
     },
     {
       name: 'exec plugin',
@@ -550,7 +570,8 @@ users: [{name: u, user: {token: insecure-token}}]
       kubeconfigEnv: ['missing-1', 'missing-2'],
       kubectl: 'ok',
       reaches: ['default'],
-      refusedWhereKubectlUsesDefault: true,
+      weRefuse:
+        /^no Kubernetes credentials: no file of KUBECONFIG \(.*missing-1:.*missing-2\) exists, and not in a cluster/,
     },
     {
       name: 'the context names a cluster without a server',
@@ -558,7 +579,8 @@ users: [{name: u, user: {token: insecure-token}}]
       kubeconfig: 'k',
       kubectl: 'ok',
       reaches: ['default'],
-      refusedWhereKubectlUsesDefault: true,
+      weRefuse:
+        /^no Kubernetes credentials: cluster "c" \(.*\) has no server \(--kubeconfig\), and not in a cluster/,
     },
     {
       name: 'no current-context',
@@ -566,7 +588,7 @@ users: [{name: u, user: {token: insecure-token}}]
       kubeconfig: 'k',
       kubectl: 'ok',
       reaches: ['default'],
-      refusedWhereKubectlUsesDefault: true,
+      weRefuse: /^no Kubernetes credentials: no current-context in .* \(--kubeconfig\), and not in a cluster/,
     },
   ];
 
@@ -625,7 +647,8 @@ users: [{name: u, user: {token: insecure-token}}]
       inCluster: { port: undefined, ca: true },
       kubectl: 'ok',
       reaches: ['default'],
-      refusedWhereKubectlUsesDefault: true,
+      weRefuse:
+        /^no Kubernetes credentials: KUBECONFIG is not set, .* does not exist, and not in a cluster \(KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT unset/,
     },
   ];
 
@@ -707,12 +730,9 @@ users: [{name: u, user: {token: insecure-token}}]
         [...fixture.reaches].sort(),
         `kubectl's calls reached other servers${context}`,
       );
-    if (fixture.refusedWhereKubectlUsesDefault) {
-      assert.equal(
-        ours.outcome,
-        'refused',
-        `we should refuse where kubectl guesses a default server${context}`,
-      );
+    if (fixture.weRefuse) {
+      assert.equal(ours.outcome, 'refused', `we should refuse${context}`);
+      assert.match(ours.message, fixture.weRefuse, context);
       assert.deepEqual(ours.calls, [], context);
     } else {
       assert.deepEqual(ours.calls, kubectl.calls, `different credentials or places${context}`);

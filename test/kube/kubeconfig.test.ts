@@ -268,7 +268,16 @@ users:
         /certificate-authority-data: not valid base64/,
       ],
       ['{server: "https://h:1", proxy-url: "ftp://p:1"}', '{}', /proxy-url ftp:\/\/p:1: unsupported scheme/],
-      ['{server: "https://h:1", proxy-url: "socks5://p:1"}', '{}', /socks5 proxies are not supported/],
+      [
+        '{server: "https://h:1", proxy-url: "socks5://p:1"}',
+        '{}',
+        /only http:\/\/ proxies are supported \(not socks5\)/,
+      ],
+      [
+        '{server: "https://h:1", proxy-url: "https://p:1"}',
+        '{}',
+        /only http:\/\/ proxies are supported \(not https\)/,
+      ],
       ['{server: "ftp://h:1"}', '{}', /server ftp:\/\/h:1: not an http or https URL/],
       ['{server: 6443}', '{}', /clusters\[0\]\.cluster\.server: expected a string/],
     ];
