@@ -338,7 +338,8 @@ function loadSelection(options: KubeClientOptions, env: NodeJS.ProcessEnv): Kube
     throw new KubeCredentialsError(
       `no Kubernetes credentials: ${looked}, ` +
         `and not in a cluster (KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT unset, or no ${serviceAccountDir}/token); ` +
-        'pass --kubeconfig FILE or --context NAME, or use --source files:DIR to read objects from files',
+        `pass ${unselected !== undefined ? '--context NAME or ' : ''}--kubeconfig FILE, ` +
+        'or use --source files:DIR to read objects from files',
     );
   }
   if (options.context !== undefined)
