@@ -278,9 +278,9 @@ function definedOnly(tls: TlsOptions): Partial<TlsOptions> {
 }
 
 /**
- * A cluster's `proxy-url` for Node's Agent (http and https proxies; client-go's CONNECT for https
- * servers, absolute URLs for http ones). Refused where this Node cannot proxy, rather than
- * connecting directly behind the user's back.
+ * A cluster's `proxy-url` (an http:// proxy: kubeconfig.ts refuses others) for Node's Agent: a
+ * CONNECT tunnel to an https server, absolute URLs to an http one, as client-go does. Refused
+ * where this Node cannot proxy (loadSelection), rather than connecting directly.
  */
 function proxyOption(proxyUrl: string | undefined): { proxyEnv?: NodeJS.ProcessEnv } {
   if (proxyUrl === undefined) return {};
@@ -342,9 +342,9 @@ function loadSelection(options: KubeClientOptions, env: NodeJS.ProcessEnv): Kube
         'or use --source files:DIR to read objects from files',
     );
   }
-  if (options.context !== undefined)
+  if (options.context !== undefined && files.length === 0)
     throw new KubeCredentialsError(
-      `--context ${options.context}: no such context (no kubeconfig selects a cluster; in a cluster)`,
+      `--context ${options.context}: no kubeconfig to take it from (in a cluster)`,
     );
   try {
     return inClusterConfig(env, serviceAccountDir);

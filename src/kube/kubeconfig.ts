@@ -446,7 +446,8 @@ export function parseKubeconfig(text: string, base: string): ParsedFile {
  */
 function serverUrl(server: string): string {
   if (server === '') return '';
-  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `http://${server}`;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(server)?.[0];
+  const url = scheme ? scheme.toLowerCase() + server.slice(scheme.length) : `http://${server}`;
   return url.replace(/\/+$/, '');
 }
 

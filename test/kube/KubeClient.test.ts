@@ -184,7 +184,7 @@ describe('KubeClient credentials on the wire', () => {
     );
     assert.throws(
       () => new KubeClient({ context: 'x', serviceAccountDir: sa }, env),
-      /^KubeCredentialsError: --context x: no such context/,
+      /^KubeCredentialsError: --context x: no kubeconfig to take it from/,
     );
   });
 

@@ -58,7 +58,7 @@ kind: Config
 current-context: two
 clusters:
   - name: c1
-    cluster: {server: "https://one.example:6443/"}
+    cluster: {server: "HTTPS://one.example:6443/"}
   - name: c2
     cluster:
       server: https://two.example:6443
@@ -86,7 +86,7 @@ users:
     assert.deepEqual(credentials.headers(), { 'impersonate-user': 'alice' });
 
     const one = loadKubeconfigFiles([file], 'one');
-    assert.equal(one.cluster.server, 'https://one.example:6443', 'trailing slash dropped');
+    assert.equal(one.cluster.server, 'https://one.example:6443', 'trailing slash dropped, scheme lower case');
     assert.deepEqual(new KubeconfigCredentials(one).headers(), { authorization: 'Bearer t1' });
     assert.throws(
       () => loadKubeconfigFiles([file], 'three'),
