@@ -303,6 +303,27 @@ users: [{name: u, user: {token: insecure-token}}]
       reaches: ['other'],
     },
     {
+      name: 'a scheme in capitals',
+      files: {
+        k: config({ ...apiCluster(), server: recorders.apiserver!.url.replace('https', 'HTTPS') }, { token }),
+      },
+      kubeconfig: 'k',
+      kubectl: 'ok',
+      reaches: ['apiserver'],
+    },
+    {
+      name: 'YAML 1.1: an unquoted y is a boolean, not a name',
+      files: {
+        k: `current-context: "y"
+clusters: [{name: c, cluster: {server: "${recorders.other!.url}", insecure-skip-tls-verify: true}}]
+contexts: [{name: y, context: {cluster: c, user: u}}]
+users: [{name: u, user: {token: t}}]
+`,
+      },
+      kubeconfig: 'k',
+      kubectl: 'refused',
+    },
+    {
       name: 'plain http: no credentials, impersonation still sent',
       files: {
         k: config({ server: recorders.plain!.url }, { token: 'never-sent', as: 'alice', 'as-groups': ['g'] }),
@@ -581,6 +602,15 @@ users: [{name: u, user: {token: insecure-token}}]
       reaches: ['default'],
       weRefuse:
         /^no Kubernetes credentials: cluster "c" \(.*\) has no server \(--kubeconfig\), and not in a cluster/,
+    },
+    {
+      name: 'the context names a cluster that no file defines',
+      files: { k: { ...config(apiCluster(), { token }), clusters: [] } },
+      kubeconfig: 'k',
+      kubectl: 'ok',
+      reaches: ['default'],
+      weRefuse:
+        /^no Kubernetes credentials: context x names cluster "c", not defined in .* \(--kubeconfig\), and not in a cluster/,
     },
     {
       name: 'no current-context',
