@@ -14,6 +14,8 @@ import {
   KubeconfigError,
   kubeconfigFiles,
   loadKubeconfigFiles,
+  NoClusterSelected,
+  pluginOf,
   SERVICE_ACCOUNT_DIR,
 } from './kubeconfig.ts';
 import type { KubeconfigSelection } from './kubeconfig.ts';
@@ -45,9 +47,18 @@ export interface KubeClientOptions {
    * @default false
    */
   readonly compression?: boolean;
+  /**
+   * Where the in-cluster service account's `token` and `ca.crt` are.
+   * @default /var/run/secrets/kubernetes.io/serviceaccount
+   */
+  readonly serviceAccountDir?: string;
 }
 
-type TlsOptions = ReturnType<KubeconfigCredentials['tls']>;
+/** The kubeconfig's TLS options, with a client certificate an exec plugin may give as PEM text. */
+type TlsOptions = Omit<ReturnType<KubeconfigCredentials['tls']>, 'cert' | 'key'> & {
+  cert?: Buffer | string | undefined;
+  key?: Buffer | string | undefined;
+};
 
 /**
  * A connection silent this long (no response headers, or no body bytes) is given up, as undici's
@@ -55,6 +66,15 @@ type TlsOptions = ReturnType<KubeconfigCredentials['tls']>;
  * bookmark about every minute, and the reflector ends watches itself after their timeout.
  */
 const SOCKET_IDLE_MS = 300_000;
+
+/**
+ * TCP keepalive on every API server connection, a watch's included: Node's Agent turns it on
+ * with this idle time for each socket it opens, and libuv then probes every second, ten times,
+ * so a peer that vanished without a word (a node gone, a NAT entry dropped) fails the request
+ * within about a minute. client-go pings its HTTP/2 connections every 30 s for the same reason;
+ * over HTTP/1.1 the kernel does it.
+ */
+const TCP_KEEPALIVE_MS = 30_000;
 
 /**
  * HTTP/1.1 access to one API server through node:https, with one keep-alive connection pool.
@@ -105,15 +125,11 @@ export class KubeClient {
   ): Promise<KubeResponse> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string | string[]> = { accept: 'application/json' };
     headers['accept-encoding'] = this._options.compression ? 'gzip' : 'identity';
-    let tls: TlsOptions;
-    if (this._credentials.selection.user.plugin) {
-      tls = await this._applyPlugin(headers);
-    } else {
-      tls = this._credentials.tls();
-      Object.assign(headers, this._credentials.headers());
-    }
+    const tls: TlsOptions = this._credentials.tls();
+    Object.assign(headers, this._credentials.headers());
+    if (pluginOf(this._credentials.selection)) Object.assign(tls, await this._applyPlugin(headers));
     if (body !== undefined) headers['content-type'] = 'application/json';
     const message = await send(url, method, headers, body, signal, this._dispatcher(url, tls));
     const response = new KubeResponse(message);
@@ -151,30 +167,35 @@ export class KubeClient {
     return Promise.resolve();
   }
 
-  /** Credentials from client-node's KubeConfig (exec and auth-provider plugins). */
-  private async _applyPlugin(headers: Record<string, string>): Promise<TlsOptions> {
+  /**
+   * The credential of an exec or auth-provider plugin, from client-node's KubeConfig given only
+   * the user selected here (so the files, merge rules and context are ours, and the CA, proxy
+   * and impersonation too); an exec plugin may return a client certificate instead of a token.
+   */
+  private async _applyPlugin(
+    headers: Record<string, string | string[]>,
+  ): Promise<Pick<TlsOptions, 'cert' | 'key'>> {
     this._plugin ??= (async () => {
       const { KubeConfig } = await import('@kubernetes/client-node');
+      const { cluster, user, userName } = this._credentials.selection;
       const kc = new KubeConfig();
-      if (this._options.kubeconfig !== undefined) kc.loadFromFile(this._options.kubeconfig);
-      else kc.loadFromDefault();
-      const context = this._credentials.selection.context;
-      if (context !== undefined) kc.setCurrentContext(context);
+      kc.loadFromOptions({
+        clusters: [
+          { name: 'selected', server: cluster.server, skipTLSVerify: cluster.insecureSkipTlsVerify },
+        ],
+        users: [{ name: userName, exec: user.exec, authProvider: user.authProvider }],
+        contexts: [{ name: 'selected', cluster: 'selected', user: userName }],
+        currentContext: 'selected',
+      });
       return kc;
     })();
     const opts: RequestOptions & { headers: Record<string, string> } = { headers: {} };
     await (await this._plugin).applyToHTTPSOptions(opts);
-    for (const [k, v] of Object.entries(opts.headers))
-      if (typeof v === 'string') headers[k.toLowerCase()] = v;
-    if (opts.auth && !headers.authorization)
-      headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-    return {
-      ca: opts.ca as Buffer | undefined,
-      cert: opts.cert as Buffer | undefined,
-      key: opts.key as Buffer | undefined,
-      rejectUnauthorized: opts.rejectUnauthorized,
-      servername: opts.servername ?? undefined,
-    };
+    const authorization = Object.entries(opts.headers).find(([k]) => k.toLowerCase() === 'authorization');
+    if (typeof authorization?.[1] === 'string') headers.authorization = authorization[1];
+    const cert = opts.cert as Buffer | string | undefined;
+    const key = opts.key as Buffer | string | undefined;
+    return cert && key ? { cert, key } : {};
   }
 
   /** Closes the pooled connections (requests in flight are cut). */
@@ -201,7 +222,11 @@ export class KubeClient {
       // HTTP/1.1, a connection per watch: over HTTP/2 a big initial list waits on stream flow
       // control whenever the event loop is busy turning objects into series. 100k objects,
       // uncompressed: 30–38 s to synced over HTTP/2, 17–23 s over HTTP/1.1 (docs/benchmarks.md).
-      const pool = { keepAlive: true, keepAliveMsecs: 30_000 };
+      const pool = {
+        keepAlive: true,
+        keepAliveMsecs: TCP_KEEPALIVE_MS,
+        ...proxyOption(this._credentials.selection.cluster.proxyUrl),
+      };
       this._agent = plain ? new http.Agent(pool) : new HttpsAgent({ ...pool, ...definedOnly(tls) });
       this._agentKey = key;
       if (old) retire(old);
@@ -214,7 +239,7 @@ export class KubeClient {
 function send(
   url: URL,
   method: 'GET' | 'POST',
-  headers: Record<string, string>,
+  headers: Record<string, string | string[]>,
   body: string | undefined,
   signal: AbortSignal,
   agent: Agent,
@@ -253,39 +278,78 @@ function definedOnly(tls: TlsOptions): Partial<TlsOptions> {
 }
 
 /**
- * The selected cluster and user: `--kubeconfig`, else KUBECONFIG or ~/.kube/config, else the
- * in-cluster service account. Client-node would fall back to http://localhost:8080 and retry
- * forever; this says what was looked for instead.
+ * A cluster's `proxy-url` (an http:// proxy: kubeconfig.ts refuses others) for Node's Agent: a
+ * CONNECT tunnel to an https server, absolute URLs to an http one, as client-go does. Refused
+ * where this Node cannot proxy (loadSelection), rather than connecting directly.
+ */
+function proxyOption(proxyUrl: string | undefined): { proxyEnv?: NodeJS.ProcessEnv } {
+  if (proxyUrl === undefined) return {};
+  return { proxyEnv: { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl } };
+}
+
+/** Node's Agent connects through `proxyEnv` (added in Node 24.5): an own kProxyConfig symbol. */
+function agentProxySupported(): boolean {
+  const agent = new http.Agent({ proxyEnv: { HTTP_PROXY: 'http://127.0.0.1:1' } });
+  return Object.getOwnPropertySymbols(agent).some(
+    (s) => s.description === 'kProxyConfig' && (agent as unknown as Record<symbol, unknown>)[s] != null,
+  );
+}
+
+/**
+ * The selected cluster and user, found as kubectl finds them: `--kubeconfig`, else the files of
+ * KUBECONFIG or ~/.kube/config; when those select no cluster (none exist, no current context, a
+ * context whose cluster is undefined or has no server), the in-cluster service account. Where
+ * kubectl would then try http://localhost:8080 (and client-node retry it forever), this says what
+ * was looked for instead.
  */
 function loadSelection(options: KubeClientOptions, env: NodeJS.ProcessEnv): KubeconfigSelection {
   const files = options.kubeconfig !== undefined ? [options.kubeconfig] : kubeconfigFiles(env);
   const origin =
     options.kubeconfig !== undefined ? '--kubeconfig' : env.KUBECONFIG ? 'KUBECONFIG' : undefined;
-  if (files.length === 0 && !inCluster(env)) {
-    const looked = env.KUBECONFIG
-      ? `no file of KUBECONFIG (${env.KUBECONFIG}) exists`
-      : `KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist`;
+  const serviceAccountDir = options.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
+  let unselected: string | undefined;
+  try {
+    if (files.length > 0) {
+      const selection = loadKubeconfigFiles(files, options.context);
+      if (selection.cluster.proxyUrl !== undefined && !agentProxySupported())
+        throw new KubeconfigError(
+          `proxy-url ${selection.cluster.proxyUrl}: this Node.js (${process.version}) cannot connect through a proxy; use Node.js 24.5 or later`,
+        );
+      return selection;
+    }
+  } catch (err) {
+    if (!(err instanceof NoClusterSelected)) {
+      if (err instanceof KubeconfigError && err.message.startsWith('--context'))
+        throw new KubeCredentialsError(err.message);
+      const file = err instanceof KubeconfigError && err.file !== undefined ? err.file : files.join(':');
+      throw new KubeCredentialsError(
+        `cannot load kubeconfig ${file}${origin ? ` (${origin})` : ''}: ${firstLine(err)}`,
+      );
+    }
+    unselected = err.message;
+  }
+  if (!inCluster(env, serviceAccountDir)) {
+    const looked =
+      unselected !== undefined
+        ? `${unselected}${origin ? ` (${origin})` : ''}`
+        : env.KUBECONFIG
+          ? `no file of KUBECONFIG (${env.KUBECONFIG}) exists`
+          : `KUBECONFIG is not set, ${join(env.HOME ?? homedir(), '.kube', 'config')} does not exist`;
     throw new KubeCredentialsError(
       `no Kubernetes credentials: ${looked}, ` +
-        `and not in a cluster (KUBERNETES_SERVICE_HOST unset or no ${SERVICE_ACCOUNT_DIR}/token); ` +
-        'pass --kubeconfig FILE, or use --source files:DIR to read objects from files',
+        `and not in a cluster (KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT unset, or no ${serviceAccountDir}/token); ` +
+        `pass ${unselected !== undefined ? '--context NAME or ' : ''}--kubeconfig FILE, ` +
+        'or use --source files:DIR to read objects from files',
     );
   }
+  if (options.context !== undefined && files.length === 0)
+    throw new KubeCredentialsError(
+      `--context ${options.context}: no kubeconfig to take it from (in a cluster)`,
+    );
   try {
-    if (files.length === 0) {
-      if (options.context)
-        throw new KubeconfigError(
-          `--context ${options.context}: no kubeconfig to take it from (in a cluster)`,
-        );
-      return inClusterConfig(env);
-    }
-    return loadKubeconfigFiles(files, options.context);
+    return inClusterConfig(env, serviceAccountDir);
   } catch (err) {
-    if (err instanceof KubeconfigError && /^(--context|no cluster)/.test(err.message))
-      throw new KubeCredentialsError(err.message);
-    const what =
-      files.length > 0 ? `kubeconfig ${files.join(':')}${origin ? ` (${origin})` : ''}` : 'in-cluster config';
-    throw new KubeCredentialsError(`cannot load ${what}: ${firstLine(err)}`);
+    throw new KubeCredentialsError(`cannot load in-cluster config: ${firstLine(err)}`);
   }
 }
 

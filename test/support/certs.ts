@@ -40,6 +40,13 @@ export function makeCa(dir: string, name: string): CertFiles {
   return { cert, key };
 }
 
+export interface CertOptions {
+  /** subjectAltName; default IP:127.0.0.1,DNS:localhost for a server, DNS:prometheus.example for a client. */
+  readonly subjectAltName?: string;
+  /** Subject; default /CN=<name>. */
+  readonly subject?: string;
+}
+
 /**
  * A certificate signed by `ca`: a server certificate for 127.0.0.1 and localhost, or a client
  * certificate (`usage: 'client'`). Written to `<name>.crt` / `<name>.key` in `dir`.
@@ -49,6 +56,7 @@ export function makeCert(
   ca: CertFiles,
   name: string,
   usage: 'server' | 'client' = 'server',
+  options: CertOptions = {},
 ): CertFiles {
   const key = path.join(dir, `${name}.key`);
   const csr = path.join(dir, `${name}.csr`);
@@ -56,9 +64,8 @@ export function makeCert(
   const ext = path.join(dir, `${name}.ext`);
   writeFileSync(
     ext,
-    usage === 'server'
-      ? 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n'
-      : 'subjectAltName=DNS:prometheus.example\nextendedKeyUsage=clientAuth\n',
+    `subjectAltName=${options.subjectAltName ?? (usage === 'server' ? 'IP:127.0.0.1,DNS:localhost' : 'DNS:prometheus.example')}\n` +
+      `extendedKeyUsage=${usage === 'server' ? 'serverAuth' : 'clientAuth'}\n`,
   );
   openssl(dir, [
     'req',
@@ -72,7 +79,7 @@ export function makeCert(
     '-out',
     csr,
     '-subj',
-    `/CN=${name}`,
+    options.subject ?? `/CN=${name}`,
   ]);
   openssl(dir, [
     'x509',
