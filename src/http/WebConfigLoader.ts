@@ -7,6 +7,7 @@ import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import { BasicAuthenticator } from './basicAuth.ts';
+import { BcryptPool } from './BcryptPool.ts';
 import { PROBE_PATHS } from './requestGuard.ts';
 import type { RequestGuard } from './requestGuard.ts';
 import { parseWebConfig } from './webConfig.ts';
@@ -48,13 +49,19 @@ export class WebConfigLoader {
   private _secureOptions: SecureContextOptions | undefined;
   private readonly _servers = new Set<HttpsServer>();
   private _lastReported = '';
+  /** bcrypt workers, shared by the authenticators of successive web configs. */
+  private readonly _bcrypt: BcryptPool;
 
   private constructor(file: string, logger: Logger, config: WebConfig, signature: string) {
     this._file = file;
     this._logger = logger;
     this._config = config;
     this._configSignature = signature;
-    this._authenticator = new BasicAuthenticator(config.basicAuthUsers);
+    this._bcrypt = new BcryptPool({
+      onWorkerError: (err) =>
+        logger.error({ err: err.message }, 'bcrypt worker failed; the check in hand gets 503'),
+    });
+    this._authenticator = new BasicAuthenticator(config.basicAuthUsers, { pool: this._bcrypt });
     if (config.tls) {
       this._tlsSignature = tlsSignature(config.tls);
       this._secureOptions = secureContextOptions(config);
@@ -108,18 +115,33 @@ export class WebConfigLoader {
 
   /**
    * Headers of `http_server_config.headers` on every response, and basic auth on every path but
-   * the health probes (kubelet cannot send credentials; they reveal nothing).
+   * the health probes (kubelet cannot send credentials; they reveal nothing), which are let
+   * through before any authentication work. Too many password checks pending: 429 at once.
    */
   readonly guard: RequestGuard = async (request, path) => {
     this.refresh();
     const headers = this._config.headers;
     const authenticator = this._authenticator;
     if (!authenticator.enabled || PROBE_PATHS.has(path)) return { headers };
-    if (await authenticator.check(request.headers.authorization)) return { headers };
-    return {
-      headers: { ...headers, 'www-authenticate': 'Basic' },
-      deny: { status: 401, body: 'Unauthorized\n' },
-    };
+    switch (await authenticator.check(request.headers.authorization, request.socket.remoteAddress)) {
+      case 'allowed':
+        return { headers };
+      case 'busy':
+        return {
+          headers: { ...headers, 'retry-after': '1' },
+          deny: { status: 429, body: 'too many password checks in progress, try again later\n' },
+        };
+      case 'unavailable':
+        return {
+          headers,
+          deny: { status: 503, body: 'cannot check the password now, try again later\n' },
+        };
+      case 'denied':
+        return {
+          headers: { ...headers, 'www-authenticate': 'Basic' },
+          deny: { status: 401, body: 'Unauthorized\n' },
+        };
+    }
   };
 
   /** Re-reads what changed on disk; keeps the last good state when the new one does not load. */
@@ -176,7 +198,7 @@ export class WebConfigLoader {
     if (config !== this._config) {
       this._config = config;
       this._configSignature = signature;
-      this._authenticator = new BasicAuthenticator(config.basicAuthUsers);
+      this._authenticator = new BasicAuthenticator(config.basicAuthUsers, { pool: this._bcrypt });
       this._logger.info({ file: this._file }, 'web config reloaded');
     }
     this._lastReported = '';
