@@ -109,7 +109,10 @@ async function run(
     enableLifecycle: options.webEnableLifecycle,
     targetInfo: options.targetInfo,
     listenerSecurity: extras.security.http,
-    onSelfMeter: extras.sharding.onSelfMeter,
+    onSelfMeter: (meter) => {
+      extras.sharding.onSelfMeter(meter);
+      extras.security.onSelfMeter(meter);
+    },
   });
   let addresses;
   try {

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
@@ -24,6 +25,15 @@ export class WebConfigError extends Error {
   }
 }
 
+/** Whether the last look at the web config file found it usable (a self-metric). */
+export interface WebConfigReloadStatus {
+  readonly file: string;
+  /** False from a change that does not load until a change that does. */
+  readonly ok: boolean;
+  /** When the running web config was loaded (Unix seconds). */
+  readonly successAt: number;
+}
+
 /** Server-side options that decide how client certificates are asked for and checked. */
 interface ClientCertPolicy {
   requestCert: boolean;
@@ -36,8 +46,9 @@ interface ClientCertPolicy {
  * its TLS handshake) and every request, the web config file and the certificate, key and client
  * CA files are checked with stat(); a change is re-read and, if valid, used from then on: new
  * connections see a rotated certificate. A change that does not load (a half-written file, a key
- * that does not match the certificate, a bad key in the web config) is logged once and the last
- * good state keeps serving. Switching TLS on or off needs a restart (it changes the listener).
+ * that does not match the certificate, a bad key in the web config) is logged once, shows in
+ * `reloadStatus` (a self-metric), and the last good state keeps serving. Switching TLS on or off
+ * needs a restart (it changes the listener).
  */
 export class WebConfigLoader {
   private readonly _file: string;
@@ -49,6 +60,8 @@ export class WebConfigLoader {
   private _secureOptions: SecureContextOptions | undefined;
   private readonly _servers = new Set<HttpsServer>();
   private _lastReported = '';
+  private _reloadOk = true;
+  private _successAt = Date.now() / 1000;
   /** bcrypt workers, shared by the authenticators of successive web configs. */
   private readonly _bcrypt: BcryptPool;
 
@@ -82,6 +95,10 @@ export class WebConfigLoader {
 
   get tls(): boolean {
     return this._config.tls !== undefined;
+  }
+
+  get reloadStatus(): WebConfigReloadStatus {
+    return { file: this._file, ok: this._reloadOk, successAt: this._successAt };
   }
 
   /**
@@ -192,6 +209,7 @@ export class WebConfigLoader {
         }
         this._secureOptions = options;
         this._tlsSignature = tlsSig;
+        this._successAt = Date.now() / 1000;
         this._logger.info({ file: this._file }, 'TLS certificate and settings (re)loaded');
       }
     }
@@ -199,12 +217,15 @@ export class WebConfigLoader {
       this._config = config;
       this._configSignature = signature;
       this._authenticator = new BasicAuthenticator(config.basicAuthUsers, { pool: this._bcrypt });
+      this._successAt = Date.now() / 1000;
       this._logger.info({ file: this._file }, 'web config reloaded');
     }
     this._lastReported = '';
+    this._reloadOk = true;
   }
 
   private _reportOnce(key: string, message: string): void {
+    this._reloadOk = false;
     if (key === this._lastReported) return;
     this._lastReported = key;
     this._logger.error({ file: this._file }, `web config not reloaded; keeping the running one: ${message}`);
@@ -292,13 +313,34 @@ function clientCertProblem(tls: TlsServerConfig, socket: TLSSocket): string | un
       break;
   }
   if (tls.clientAllowedSans && hasCert) {
-    const sans = (peer.subjectaltname ?? '')
-      .split(', ')
-      .map((entry) => entry.replace(/^(DNS|email|IP Address|URI):/, ''));
-    if (!sans.some((san) => tls.clientAllowedSans!.includes(san)))
-      return 'client certificate has no allowed SAN';
+    const sans = certificateSans(peer.subjectaltname ?? '');
+    const allowed = tls.clientAllowedSans.map(canonicalIp);
+    if (!sans.some((san) => allowed.includes(san))) return 'client certificate has no allowed SAN';
   }
   return undefined;
+}
+
+/**
+ * The SANs of Node's `subjectaltname` text without their type (DNS, email, IP Address, URI), IPs
+ * in the form Go prints them: Node writes IPv6 addresses in full and in upper case
+ * (2001:DB8:0:0:0:0:0:1), exporter-toolkit compares with Go's compressed form (2001:db8::1).
+ */
+export function certificateSans(subjectAltName: string): string[] {
+  return subjectAltName
+    .split(', ')
+    .filter((entry) => entry !== '')
+    .map((entry) =>
+      entry.startsWith('IP Address:')
+        ? canonicalIp(entry.slice('IP Address:'.length))
+        : entry.replace(/^(DNS|email|URI):/, ''),
+    );
+}
+
+/** An IPv6 address in its canonical (RFC 5952) form, as Go prints it; anything else unchanged. */
+function canonicalIp(text: string): string {
+  if (!isIPv6(text)) return text;
+  // The WHATWG URL parser serializes IPv6 hosts in the RFC 5952 form.
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
 }
 
 /** What identifies a file's content for change detection (a Secret update swaps a symlink). */

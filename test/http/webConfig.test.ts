@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import bcrypt from 'bcryptjs';
+import { pino } from 'pino';
 import { ConfigError } from '../../src/config/ConfigError.ts';
 import { BasicAuthenticator, parseBasicAuth } from '../../src/http/basicAuth.ts';
 import { BcryptPool } from '../../src/http/BcryptPool.ts';
 import { parseWebConfig } from '../../src/http/webConfig.ts';
+import { certificateSans, WebConfigLoader } from '../../src/http/WebConfigLoader.ts';
 
 const HASH = bcrypt.hashSync('pw', 4);
 
@@ -221,5 +227,45 @@ describe('BasicAuthenticator', () => {
     const during = performance.eventLoopUtilization(before);
     // On the event loop, a cost-12 comparison keeps it busy nearly the whole time.
     assert.ok(during.utilization < 0.5, `event loop utilization ${during.utilization.toFixed(2)}`);
+  });
+});
+
+describe('WebConfigLoader', () => {
+  it('reads IP SANs of client certificates the way Go prints them (IPv6 compressed, lower case)', () => {
+    assert.deepEqual(
+      certificateSans(
+        'IP Address:2001:DB8:0:0:0:0:0:1, IP Address:127.0.0.1, DNS:a.example, URI:spiffe://x/y, email:a@b.c',
+      ),
+      ['2001:db8::1', '127.0.0.1', 'a.example', 'spiffe://x/y', 'a@b.c'],
+    );
+    assert.deepEqual(certificateSans(''), []);
+  });
+
+  it('reports a broken web config in reloadStatus until a good one loads', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'web-config-status-'));
+    const file = path.join(dir, 'web.yml');
+    const logged: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void logged.push(line) });
+    try {
+      writeFileSync(file, 'http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n');
+      const web = WebConfigLoader.load(file, logger);
+      const loadedAt = web.reloadStatus.successAt;
+      assert.deepEqual({ ...web.reloadStatus, successAt: 0 }, { file, ok: true, successAt: 0 });
+      writeFileSync(file, 'http_server_config:\n  headerz: {}\n');
+      web.refresh();
+      assert.equal(web.reloadStatus.ok, false);
+      assert.equal(web.reloadStatus.successAt, loadedAt);
+      assert.match(logged.join(''), /web config not reloaded; keeping the running one: .*headerz/);
+      // The running one still serves.
+      assert.equal(web.config.headers['X-Content-Type-Options'], 'nosniff');
+      await delay(20);
+      writeFileSync(file, 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n');
+      web.refresh();
+      assert.equal(web.reloadStatus.ok, true);
+      assert.ok(web.reloadStatus.successAt > loadedAt);
+      assert.equal(web.config.headers['X-Frame-Options'], 'deny');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
