@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -228,6 +229,29 @@ describe('BasicAuthenticator', () => {
     // On the event loop, a cost-12 comparison keeps it busy nearly the whole time.
     assert.ok(during.utilization < 0.5, `event loop utilization ${during.utilization.toFixed(2)}`);
   });
+});
+
+describe('BcryptPool', () => {
+  it(
+    'runs its workers below normal priority on Linux, the event loop at normal',
+    { skip: process.platform !== 'linux' || getPriority() !== 0 },
+    async () => {
+      // /proc/self/task/<tid>/stat: field 19 is the nice value (after the parenthesised name).
+      const niceValues = () =>
+        readdirSync('/proc/self/task').map((tid) =>
+          Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]),
+        );
+      assert.ok(!niceValues().includes(10));
+      const pool = new BcryptPool({ size: 1 });
+      try {
+        assert.equal(await pool.compare('pw', HASH), true);
+        assert.ok(niceValues().includes(10), `nice values ${niceValues().join(',')}`);
+        assert.equal(getPriority(), 0, 'the main thread keeps its priority');
+      } finally {
+        await pool.close();
+      }
+    },
+  );
 });
 
 describe('WebConfigLoader', () => {
