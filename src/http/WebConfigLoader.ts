@@ -70,9 +70,14 @@ export class WebConfigLoader {
     this._logger = logger;
     this._config = config;
     this._configSignature = signature;
+    let workerErrorLoggedAt = -Infinity;
     this._bcrypt = new BcryptPool({
-      onWorkerError: (err) =>
-        logger.error({ err: err.message }, 'bcrypt worker failed; the check in hand gets 503'),
+      // At most once a minute: a worker that cannot start fails every check.
+      onWorkerError: (err) => {
+        if (Date.now() - workerErrorLoggedAt < 60_000) return;
+        workerErrorLoggedAt = Date.now();
+        logger.error({ err: err.message }, 'bcrypt worker failed; the password checks it had get 503');
+      },
     });
     this._authenticator = new BasicAuthenticator(config.basicAuthUsers, { pool: this._bcrypt });
     if (config.tls) {

@@ -254,6 +254,25 @@ describe('BcryptPool', () => {
   );
 });
 
+describe('BcryptPool: a worker that dies', () => {
+  it('fails the check it held (503 for the guard) and is replaced for the next one', async () => {
+    const errors: string[] = [];
+    const pool = new BcryptPool({ size: 1, onWorkerError: (err) => errors.push(err.message) });
+    const auth = new BasicAuthenticator(new Map([['alice', bcrypt.hashSync('pw', 12)]]), { pool });
+    try {
+      const held = auth.check(header('alice', 'wrong'));
+      await delay(100); // the worker has it
+      const [slot] = (pool as unknown as { _slots: { worker: { terminate(): Promise<number> } }[] })._slots;
+      await slot!.worker.terminate();
+      assert.equal(await held, 'unavailable');
+      assert.match(errors.join('\n'), /bcrypt worker exited/);
+      assert.equal(await auth.check(header('alice', 'pw')), 'allowed');
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe('WebConfigLoader', () => {
   it('reads IP SANs of client certificates the way Go prints them (IPv6 compressed, lower case)', () => {
     assert.deepEqual(
