@@ -46,9 +46,10 @@ export interface HttpServerOptions {
    */
   readonly writeTimeoutMs?: number;
   /**
-   * Longest time a client may take to send a request's headers, from the connection's start or
-   * the previous response's end (Go's ReadHeaderTimeout; kube-state-metrics and
-   * resource-state-metrics use 5 s). A silent or slow new connection gets 408 and is closed.
+   * Longest time a client may take to send a request's headers, from the connection's start (or,
+   * on a kept-alive connection, from the request's first byte): Go's ReadHeaderTimeout, 5 s in
+   * kube-state-metrics and resource-state-metrics. A silent or slow connection gets 408 and is
+   * closed.
    * @default 5000
    */
   readonly headerTimeoutMs?: number;
