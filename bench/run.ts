@@ -36,6 +36,7 @@ if (process.env.BENCH_ONLY === 'scale') {
   process.exit(0);
 }
 
+await (await import('./authFloodBench.ts')).authFloodSection(); // wrong-password flood; BENCH_ONLY=auth
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
 

@@ -7,14 +7,15 @@
 // yaml, pino, commander, prom-client) before it answers /healthz. The bundle is a few files.
 //
 // Layout: every output file sits directly in dist/ (entries main.js, createOtlpExporter.js,
-// bufbuild-cel.js, bufbuild-cel-ext.js; shared chunk-*.js), so `import.meta.url`-relative paths work
-// from whichever file esbuild puts the code in: src/version.ts reads ../package.json and
-// ./build-info.json, src/otel/createTelemetry.ts requires ./createOtlpExporter.js only when an OTLP
-// push is configured, src/engine/cel/CelExpression.ts requires the CEL library on the first
-// expression. Entries share code through the chunks (one copy of the OpenTelemetry SDK, so
-// instanceof holds). Packages seldom needed stay external and load from node_modules (production
-// dependencies are installed with the package): @opentelemetry/configuration (OTEL_CONFIG_FILE),
-// @kubernetes/client-node (exec and auth-provider kubeconfigs).
+// bufbuild-cel.js, bufbuild-cel-ext.js, bcryptWorker.js; shared chunk-*.js), so
+// `import.meta.url`-relative paths work from whichever file esbuild puts the code in:
+// src/version.ts reads ../package.json and ./build-info.json, src/otel/createTelemetry.ts requires
+// ./createOtlpExporter.js only when an OTLP push is configured, src/engine/cel/CelExpression.ts
+// requires the CEL library on the first expression, src/http/BcryptPool.ts starts ./bcryptWorker.js
+// as a worker thread (basic auth). Entries share code through the chunks (one copy of the
+// OpenTelemetry SDK, so instanceof holds). Packages seldom needed stay external and load from
+// node_modules (production dependencies are installed with the package): @opentelemetry/configuration
+// (OTEL_CONFIG_FILE), @kubernetes/client-node (exec and auth-provider kubeconfigs).
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,8 @@ try {
       // Required by src/engine/cel/CelExpression.ts on the first CEL expression.
       'bufbuild-cel': '@bufbuild/cel',
       'bufbuild-cel-ext': '@bufbuild/cel/ext',
+      // The worker thread of src/http/BcryptPool.ts (basic auth), started by file name.
+      bcryptWorker: 'src/http/bcryptWorker.ts',
     },
     outdir: 'dist',
     chunkNames: 'chunk-[hash]',

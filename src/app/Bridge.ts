@@ -144,9 +144,9 @@ export class Bridge implements BridgeStatus {
       reloadSettleTimeoutMs: options.reloadSettleTimeoutMs,
     });
     const pipeline = this._pipeline;
-    parts.sharding.registerMetrics(this._telemetry.meterProvider.getMeter(SELF_METRICS_SCOPE, VERSION), () =>
-      pipeline.shardObjects(),
-    );
+    const selfMeter = this._telemetry.meterProvider.getMeter(SELF_METRICS_SCOPE, VERSION);
+    parts.sharding.registerMetrics(selfMeter, () => pipeline.shardObjects());
+    parts.security.onSelfMeter(selfMeter);
     this._telemetry.observe({
       cache: () => pipeline.cache,
       config: () => pipeline.config,

@@ -1,3 +1,4 @@
+import type { Meter } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { authFilterGuard } from '../http/authFilter.ts';
 import type { HttpServerOptions } from '../http/HttpServer.ts';
@@ -6,6 +7,7 @@ import type { RequestGuard } from '../http/requestGuard.ts';
 import { WebConfigLoader } from '../http/WebConfigLoader.ts';
 import type { KubeClient } from '../kube/KubeClient.ts';
 import { TokenReviewer } from '../kube/TokenReviewer.ts';
+import { observeWebConfigReloads } from '../otel/SelfMetrics.ts';
 import { StartupError } from './StartupError.ts';
 
 /** `run` flags that secure the listeners. */
@@ -20,6 +22,8 @@ export interface ListenerSecurity {
   readonly http: Pick<HttpServerOptions, 'createServer' | 'guard'>;
   /** The scheme the listeners speak. */
   readonly scheme: 'http' | 'https';
+  /** Registers the web config's reload state on the bridge's own meter. */
+  readonly onSelfMeter: (meter: Meter) => void;
 }
 
 /**
@@ -34,8 +38,14 @@ export function listenerSecurity(
   const guards: RequestGuard[] = [];
   let createServer: HttpServerOptions['createServer'];
   let scheme: 'http' | 'https' = 'http';
+  let onSelfMeter: ListenerSecurity['onSelfMeter'] = () => undefined;
   if (flags.webConfigFile) {
     const web = WebConfigLoader.load(flags.webConfigFile, logger);
+    onSelfMeter = (meter) =>
+      observeWebConfigReloads(meter, () => {
+        web.refresh();
+        return web.reloadStatus;
+      });
     if (flags.authFilter && web.config.basicAuthUsers.size > 0) {
       throw new StartupError(
         `${flags.webConfigFile}: basic_auth_users: cannot be combined with --auth-filter (both use the Authorization header)`,
@@ -60,5 +70,5 @@ export function listenerSecurity(
       'auth filter on: requests need a bearer token allowed by TokenReview and SubjectAccessReview',
     );
   }
-  return { http: { createServer, guard: chainGuards(guards) }, scheme };
+  return { http: { createServer, guard: chainGuards(guards) }, scheme, onSelfMeter };
 }

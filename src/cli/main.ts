@@ -241,7 +241,11 @@ function parseDuration(value: string): number {
   if (value.trim() === '0') return 0;
   if (!match) throw new InvalidArgumentError('expected a duration such as 60s, 2m or 500ms');
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * unit);
+  const ms = Math.round(Number(match[1]) * unit);
+  // Node's timers hold at most 2^31-1 ms; a longer delay would fire after 1 ms.
+  if (ms > 2 ** 31 - 1)
+    throw new InvalidArgumentError('expected a duration of at most 596h (Node timer limit)');
+  return ms;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { createGzip, gzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
@@ -45,6 +45,18 @@ export interface HttpServerOptions {
    * @default 60000
    */
   readonly writeTimeoutMs?: number;
+  /**
+   * Longest time a client may take to send a request's headers, from the connection's start (or,
+   * on a kept-alive connection, from the request's first byte): Go's ReadHeaderTimeout, 5 s in
+   * kube-state-metrics and resource-state-metrics. A silent or slow connection gets 408 and is
+   * closed.
+   * @default 5000
+   */
+  readonly headerTimeoutMs?: number;
+  /** Longest time to receive a whole request, body included (Go's ReadTimeout). @default 10000 */
+  readonly requestTimeoutMs?: number;
+  /** How long an idle keep-alive connection is kept for the client's next request. @default 5000 */
+  readonly idleTimeoutMs?: number;
   // --- web config and auth filter hooks ---
   /** Builds the server; an https server when the web config has TLS. @default node:http createServer */
   readonly createServer?: (listener: RequestListener) => Server | HttpsServer;
@@ -52,28 +64,64 @@ export interface HttpServerOptions {
   readonly guard?: RequestGuard | undefined;
 }
 
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Pipelined requests one connection may have waiting behind the one being served; a client that
+ * sends more is cut off (no scraper pipelines, and each waiting request holds memory).
+ */
+const MAX_PIPELINED = 16;
+
+/** How often Node looks for connections past the header or request timeout. */
+const CONNECTION_CHECK_MS = 1000;
+
+/** The requests of one connection: served one at a time, in order. */
+interface ConnectionQueue {
+  busy: boolean;
+  /** Reading stopped by this server (not by Node's own back-pressure). */
+  paused: boolean;
+  readonly waiting: (() => void)[];
+}
+
 /**
  * A small HTTP server for the bridge's endpoints. Compression runs on libuv's thread pool
  * (zlib async), so a large scrape never stalls the event loop for it.
+ *
+ * A connection has one request in flight at a time, as in Go's net/http: Node parses pipelined
+ * requests as they arrive and would run their handlers at once, so one connection could take
+ * every `maxInFlight` slot. Here the next request of a connection starts when the previous
+ * response is done, and the connection is not read meanwhile.
  */
 export class HttpServer {
   private readonly _o: HttpServerOptions;
   private readonly _server: Server | HttpsServer;
+  private readonly _connections = new WeakMap<Socket, ConnectionQueue>();
   private _inFlight = 0;
   /** Write timeouts since the last one logged (logged at most once a minute). */
   private _timeoutsUnlogged = 0;
   private _timeoutLoggedAt = 0;
 
   constructor(options: HttpServerOptions) {
+    const timeouts = {
+      writeTimeoutMs: options.writeTimeoutMs ?? 60_000,
+      headerTimeoutMs: options.headerTimeoutMs ?? 5_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 5_000,
+    };
+    for (const [name, ms] of Object.entries(timeouts)) {
+      if (!Number.isInteger(ms) || ms < 0 || ms > MAX_TIMER_MS)
+        throw new RangeError(`${options.name}: ${name} ${ms} is outside 0..${MAX_TIMER_MS} ms`);
+    }
     this._o = options;
-    this._server = (options.createServer ?? createServer)((req, res) => {
-      this._handle(req, res).catch((err: unknown) => {
-        options.logger.error({ err, path: req.url }, 'request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end('internal error\n');
-      });
+    this._server = (options.createServer ?? createServer)((req, res) => this._enqueue(req, res));
+    // Node checks the header and request timeouts every CONNECTION_CHECK_MS (set before listen).
+    Object.assign(this._server, {
+      headersTimeout: timeouts.headerTimeoutMs,
+      requestTimeout: Math.max(timeouts.requestTimeoutMs, timeouts.headerTimeoutMs),
+      keepAliveTimeout: timeouts.idleTimeoutMs,
+      connectionsCheckingInterval: CONNECTION_CHECK_MS,
     });
-    this._server.keepAliveTimeout = 65_000;
   }
 
   async listen(): Promise<string> {
@@ -108,6 +156,52 @@ export class HttpServer {
     }
   }
 
+  /** Serves the request now, or after the requests before it on the same connection. */
+  private _enqueue(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket;
+    let queue = this._connections.get(socket);
+    if (!queue) {
+      queue = { busy: false, paused: false, waiting: [] };
+      this._connections.set(socket, queue);
+    }
+    if (!queue.busy) {
+      this._serve(req, res, queue);
+      return;
+    }
+    if (queue.waiting.length >= MAX_PIPELINED) {
+      socket.destroy();
+      return;
+    }
+    // Stop reading the connection until its turn comes (Node's own pipelining back-pressure
+    // does the same on the socket; what is already read is parsed and waits here).
+    socket.pause();
+    queue.paused = true;
+    queue.waiting.push(() => this._serve(req, res, queue));
+  }
+
+  private _serve(req: IncomingMessage, res: ServerResponse, queue: ConnectionQueue): void {
+    queue.busy = true;
+    res.once('close', () => {
+      queue.busy = false;
+      const socket = req.socket;
+      if (socket.destroyed) {
+        queue.waiting.length = 0;
+        return;
+      }
+      const next = queue.waiting.shift();
+      if (next) next();
+      else if (queue.paused) {
+        queue.paused = false;
+        socket.resume();
+      }
+    });
+    this._handle(req, res).catch((err: unknown) => {
+      this._o.logger.error({ err, path: req.url }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('internal error\n');
+    });
+  }
+
   private async _handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (this._o.guard) {
@@ -136,7 +230,7 @@ export class HttpServer {
       );
       return;
     }
-    const writeTimeoutMs = this._o.writeTimeoutMs ?? 60_000;
+    const writeTimeoutMs = this._o.writeTimeoutMs ?? 60_000; // range checked by the constructor
     if (writeTimeoutMs > 0) {
       const timer = setTimeout(() => {
         res.destroy();

@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as HttpsServer } from 'node:https';
@@ -7,6 +8,7 @@ import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ConfigError, formatProblem } from '../config/ConfigError.ts';
 import { BasicAuthenticator } from './basicAuth.ts';
+import { BcryptPool } from './BcryptPool.ts';
 import { PROBE_PATHS } from './requestGuard.ts';
 import type { RequestGuard } from './requestGuard.ts';
 import { parseWebConfig } from './webConfig.ts';
@@ -23,6 +25,15 @@ export class WebConfigError extends Error {
   }
 }
 
+/** Whether the last look at the web config file found it usable (a self-metric). */
+export interface WebConfigReloadStatus {
+  readonly file: string;
+  /** False from a change that does not load until a change that does. */
+  readonly ok: boolean;
+  /** When the running web config was loaded (Unix seconds). */
+  readonly successAt: number;
+}
+
 /** Server-side options that decide how client certificates are asked for and checked. */
 interface ClientCertPolicy {
   requestCert: boolean;
@@ -35,8 +46,9 @@ interface ClientCertPolicy {
  * its TLS handshake) and every request, the web config file and the certificate, key and client
  * CA files are checked with stat(); a change is re-read and, if valid, used from then on: new
  * connections see a rotated certificate. A change that does not load (a half-written file, a key
- * that does not match the certificate, a bad key in the web config) is logged once and the last
- * good state keeps serving. Switching TLS on or off needs a restart (it changes the listener).
+ * that does not match the certificate, a bad key in the web config) is logged once, shows in
+ * `reloadStatus` (a self-metric), and the last good state keeps serving. Switching TLS on or off
+ * needs a restart (it changes the listener).
  */
 export class WebConfigLoader {
   private readonly _file: string;
@@ -48,13 +60,26 @@ export class WebConfigLoader {
   private _secureOptions: SecureContextOptions | undefined;
   private readonly _servers = new Set<HttpsServer>();
   private _lastReported = '';
+  private _reloadOk = true;
+  private _successAt = Date.now() / 1000;
+  /** bcrypt workers, shared by the authenticators of successive web configs. */
+  private readonly _bcrypt: BcryptPool;
 
   private constructor(file: string, logger: Logger, config: WebConfig, signature: string) {
     this._file = file;
     this._logger = logger;
     this._config = config;
     this._configSignature = signature;
-    this._authenticator = new BasicAuthenticator(config.basicAuthUsers);
+    let workerErrorLoggedAt = -Infinity;
+    this._bcrypt = new BcryptPool({
+      // At most once a minute: a worker that cannot start fails every check.
+      onWorkerError: (err) => {
+        if (Date.now() - workerErrorLoggedAt < 60_000) return;
+        workerErrorLoggedAt = Date.now();
+        logger.error({ err: err.message }, 'bcrypt worker failed; the password checks it had get 503');
+      },
+    });
+    this._authenticator = new BasicAuthenticator(config.basicAuthUsers, { pool: this._bcrypt });
     if (config.tls) {
       this._tlsSignature = tlsSignature(config.tls);
       this._secureOptions = secureContextOptions(config);
@@ -75,6 +100,10 @@ export class WebConfigLoader {
 
   get tls(): boolean {
     return this._config.tls !== undefined;
+  }
+
+  get reloadStatus(): WebConfigReloadStatus {
+    return { file: this._file, ok: this._reloadOk, successAt: this._successAt };
   }
 
   /**
@@ -108,18 +137,33 @@ export class WebConfigLoader {
 
   /**
    * Headers of `http_server_config.headers` on every response, and basic auth on every path but
-   * the health probes (kubelet cannot send credentials; they reveal nothing).
+   * the health probes (kubelet cannot send credentials; they reveal nothing), which are let
+   * through before any authentication work. Too many password checks pending: 429 at once.
    */
   readonly guard: RequestGuard = async (request, path) => {
     this.refresh();
     const headers = this._config.headers;
     const authenticator = this._authenticator;
     if (!authenticator.enabled || PROBE_PATHS.has(path)) return { headers };
-    if (await authenticator.check(request.headers.authorization)) return { headers };
-    return {
-      headers: { ...headers, 'www-authenticate': 'Basic' },
-      deny: { status: 401, body: 'Unauthorized\n' },
-    };
+    switch (await authenticator.check(request.headers.authorization, request.socket.remoteAddress)) {
+      case 'allowed':
+        return { headers };
+      case 'busy':
+        return {
+          headers: { ...headers, 'retry-after': '1' },
+          deny: { status: 429, body: 'too many password checks in progress, try again later\n' },
+        };
+      case 'unavailable':
+        return {
+          headers,
+          deny: { status: 503, body: 'cannot check the password now, try again later\n' },
+        };
+      case 'denied':
+        return {
+          headers: { ...headers, 'www-authenticate': 'Basic' },
+          deny: { status: 401, body: 'Unauthorized\n' },
+        };
+    }
   };
 
   /** Re-reads what changed on disk; keeps the last good state when the new one does not load. */
@@ -170,19 +214,23 @@ export class WebConfigLoader {
         }
         this._secureOptions = options;
         this._tlsSignature = tlsSig;
+        this._successAt = Date.now() / 1000;
         this._logger.info({ file: this._file }, 'TLS certificate and settings (re)loaded');
       }
     }
     if (config !== this._config) {
       this._config = config;
       this._configSignature = signature;
-      this._authenticator = new BasicAuthenticator(config.basicAuthUsers);
+      this._authenticator = new BasicAuthenticator(config.basicAuthUsers, { pool: this._bcrypt });
+      this._successAt = Date.now() / 1000;
       this._logger.info({ file: this._file }, 'web config reloaded');
     }
     this._lastReported = '';
+    this._reloadOk = true;
   }
 
   private _reportOnce(key: string, message: string): void {
+    this._reloadOk = false;
     if (key === this._lastReported) return;
     this._lastReported = key;
     this._logger.error({ file: this._file }, `web config not reloaded; keeping the running one: ${message}`);
@@ -270,13 +318,34 @@ function clientCertProblem(tls: TlsServerConfig, socket: TLSSocket): string | un
       break;
   }
   if (tls.clientAllowedSans && hasCert) {
-    const sans = (peer.subjectaltname ?? '')
-      .split(', ')
-      .map((entry) => entry.replace(/^(DNS|email|IP Address|URI):/, ''));
-    if (!sans.some((san) => tls.clientAllowedSans!.includes(san)))
-      return 'client certificate has no allowed SAN';
+    const sans = certificateSans(peer.subjectaltname ?? '');
+    const allowed = tls.clientAllowedSans.map(canonicalIp);
+    if (!sans.some((san) => allowed.includes(san))) return 'client certificate has no allowed SAN';
   }
   return undefined;
+}
+
+/**
+ * The SANs of Node's `subjectaltname` text without their type (DNS, email, IP Address, URI), IPs
+ * in the form Go prints them: Node writes IPv6 addresses in full and in upper case
+ * (2001:DB8:0:0:0:0:0:1), exporter-toolkit compares with Go's compressed form (2001:db8::1).
+ */
+export function certificateSans(subjectAltName: string): string[] {
+  return subjectAltName
+    .split(', ')
+    .filter((entry) => entry !== '')
+    .map((entry) =>
+      entry.startsWith('IP Address:')
+        ? canonicalIp(entry.slice('IP Address:'.length))
+        : entry.replace(/^(DNS|email|URI):/, ''),
+    );
+}
+
+/** An IPv6 address in its canonical (RFC 5952) form, as Go prints it; anything else unchanged. */
+function canonicalIp(text: string): string {
+  if (!isIPv6(text)) return text;
+  // The WHATWG URL parser serializes IPv6 hosts in the RFC 5952 form.
+  return new URL(`http://[${text}]/`).hostname.slice(1, -1);
 }
 
 /** What identifies a file's content for change detection (a Secret update swaps a symlink). */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { BoundedChecks, ChecksBusyError, VerdictCache } from './boundedChecks.ts';
 import { PROBE_PATHS } from './requestGuard.ts';
 import type { GuardVerdict, RequestGuard } from './requestGuard.ts';
 
@@ -26,8 +27,20 @@ export interface AuthFilterOptions {
   readonly allowTtlMs?: number;
   /** How long a denial (401 or 403) is remembered, in ms. @default 5000 */
   readonly denyTtlMs?: number;
-  /** Decisions remembered at most (oldest dropped first). @default 1024 */
+  /** Decisions remembered at most, allowed and denied ones each (oldest dropped first). @default 1024 */
   readonly cacheSize?: number;
+  /** Reviews (TokenReview, then SubjectAccessReview) in flight at most; more get 429. @default 8 */
+  readonly maxPendingReviews?: number;
+  /** Reviews in flight for one remote address at most. @default 2 */
+  readonly maxPendingPerClient?: number;
+  /** Reviews started per second at most (burst of as many); more get 429. @default 20 */
+  readonly reviewsPerSecond?: number;
+  /**
+   * How long a token, verb and path that were allowed stay trusted: when the decision expires,
+   * their next review skips the bounds above, so strangers flooding the filter cannot lock out
+   * a scraper that was let in before. @default 600000
+   */
+  readonly trustTtlMs?: number;
   /** Clock, for tests. @default Date.now */
   readonly now?: () => number;
 }
@@ -37,24 +50,60 @@ const UNAUTHORIZED: GuardVerdict = {
   deny: { status: 401, body: 'Unauthorized\n' },
 };
 
+const BUSY: GuardVerdict = {
+  headers: { 'retry-after': '1' },
+  deny: { status: 429, body: 'too many token reviews in progress, try again later\n' },
+};
+
 /**
  * `--auth-filter`: kube-state-metrics' (controller-runtime's) authentication and authorization
  * filter. Every path but the health probes needs `Authorization: Bearer <token>`; the token is
  * checked with a TokenReview and its user's right to the request's verb (lowercase HTTP method)
  * on the path with a SubjectAccessReview. No or a rejected token: 401; not allowed: 403; API
- * server unreachable: 503 (nothing cached). Decisions are cached briefly under a digest of token,
- * verb and path, so a scrape every few seconds costs at most one review pair per TTL.
+ * server unreachable: 503 (nothing cached).
+ *
+ * Decisions are cached under a digest of token, verb and path (allowed and denied ones in
+ * separate caches, so denials cannot push allowed decisions out), so a scrape every few seconds
+ * costs at most one review pair per TTL. Unknown tokens cannot make the bridge fan out to the API
+ * server: one review per token in flight, a bounded number in flight overall and per client, a
+ * bounded number started per second; beyond that 429 at once, with no request to the API server.
  */
 export function authFilterGuard(options: AuthFilterOptions): RequestGuard {
   const allowTtl = options.allowTtlMs ?? 10_000;
   const denyTtl = options.denyTtlMs ?? 5_000;
+  const trustTtl = options.trustTtlMs ?? 600_000;
   const size = options.cacheSize ?? 1024;
   const now = options.now ?? Date.now;
-  const cache = new Map<string, { verdict: GuardVerdict; until: number }>();
-  const remember = (key: string, verdict: GuardVerdict, ttl: number) => {
-    cache.delete(key);
-    cache.set(key, { verdict, until: now() + ttl });
-    while (cache.size > size) cache.delete(cache.keys().next().value as string);
+  const allowed = new VerdictCache<GuardVerdict>(size, now);
+  const denied = new VerdictCache<GuardVerdict>(size, now);
+  const trusted = new VerdictCache<true>(size, now);
+  const checks = new BoundedChecks<GuardVerdict>({
+    maxPending: options.maxPendingReviews ?? 8,
+    maxPendingPerClient: options.maxPendingPerClient ?? 2,
+    ratePerSecond: options.reviewsPerSecond ?? 20,
+    now,
+  });
+
+  const review = async (key: string, token: string, verb: string, path: string): Promise<GuardVerdict> => {
+    const user = await options.reviewer.authenticate(token);
+    if (!user) {
+      denied.set(key, UNAUTHORIZED, denyTtl);
+      return UNAUTHORIZED;
+    }
+    const { allowed: ok, reason } = await options.reviewer.authorize(user, verb, path);
+    if (ok) {
+      allowed.set(key, {}, allowTtl);
+      trusted.set(key, true, trustTtl);
+      return {};
+    }
+    const forbidden: GuardVerdict = {
+      deny: {
+        status: 403,
+        body: `Forbidden (user=${user.username}, verb=${verb}, resource=, subresource=)${reason ? `: ${reason}` : ''}\n`,
+      },
+    };
+    denied.set(key, forbidden, denyTtl);
+    return forbidden;
   };
 
   return async (request, path) => {
@@ -69,28 +118,17 @@ export function authFilterGuard(options: AuthFilterOptions): RequestGuard {
       .update('\0')
       .update(path)
       .digest('base64');
-    const cached = cache.get(key);
-    if (cached && cached.until > now()) return cached.verdict;
+    const cached = allowed.get(key) ?? denied.get(key);
+    if (cached) return cached;
     try {
-      const user = await options.reviewer.authenticate(token);
-      if (!user) {
-        remember(key, UNAUTHORIZED, denyTtl);
-        return UNAUTHORIZED;
-      }
-      const { allowed, reason } = await options.reviewer.authorize(user, verb, path);
-      if (allowed) {
-        remember(key, {}, allowTtl);
-        return {};
-      }
-      const forbidden: GuardVerdict = {
-        deny: {
-          status: 403,
-          body: `Forbidden (user=${user.username}, verb=${verb}, resource=, subresource=)${reason ? `: ${reason}` : ''}\n`,
-        },
-      };
-      remember(key, forbidden, denyTtl);
-      return forbidden;
+      return await checks.run(
+        key,
+        request.socket.remoteAddress ?? '',
+        () => review(key, token, verb, path),
+        trusted.get(key) === true,
+      );
     } catch (err) {
+      if (err instanceof ChecksBusyError) return BUSY;
       options.logger.warn({ err: (err as Error).message, path }, 'auth filter: cannot review the token');
       return { deny: { status: 503, body: 'cannot check the token with the API server, try again later\n' } };
     }

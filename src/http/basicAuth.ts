@@ -1,82 +1,117 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { BcryptPool } from './BcryptPool.ts';
+import { BoundedChecks, ChecksBusyError, VerdictCache } from './boundedChecks.ts';
 
 /**
- * A valid bcrypt hash (cost 10) of a password nobody sends: checked for unknown users so that a
- * request for a missing user takes as long as one for an existing user (no user enumeration by
- * timing), as exporter-toolkit does.
+ * What a check decided: `busy` when too many checks are pending (answer 429 at once),
+ * `unavailable` when the comparison itself failed (a worker died: 503).
  */
-const DECOY_HASH = '$2b$10$.wOI3jx/VvrbSqJiK64s7Ot1ceBbUtLoLnfKaunU1Ji0G29b/oMUG';
+export type BasicAuthVerdict = 'allowed' | 'denied' | 'busy' | 'unavailable';
 
 export interface BasicAuthOptions {
-  /** Remembered (user, hash, password) verdicts. @default 100 */
+  /** Where bcrypt runs (shared across reloads of the web config). @default a pool of its own */
+  readonly pool?: BcryptPool;
+  /** Successful credentials remembered (least recently used dropped first). @default 100 */
   readonly cacheSize?: number;
-  /** How long a verdict is remembered, in ms. @default 60000 */
-  readonly cacheTtlMs?: number;
+  /** bcrypt comparisons pending (queued or running) at most; more get `busy`. @default 4 per worker */
+  readonly maxPending?: number;
+  /** Comparisons one remote address may have pending. @default half of maxPending, at least 1 */
+  readonly maxPendingPerClient?: number;
+}
+
+/** bcrypt's base64 alphabet (salt and hash characters). */
+const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+interface User {
+  readonly digest: Buffer;
+  readonly hash: string;
+  /** A hash with this user's version and cost that no password matches (see `check`). */
+  readonly decoy: string;
 }
 
 /**
  * Checks `Authorization: Basic` credentials against bcrypt hashes (exporter-toolkit's
- * `basic_auth_users`). bcrypt is slow on purpose (tens of ms per check), so verdicts are cached
- * briefly under a digest of user, hash and password (never the password itself), and checks run
- * one at a time so a flood of bad passwords cannot take every core.
+ * `basic_auth_users`), without ever running bcrypt on the event loop:
+ *
+ * - comparisons run on worker threads (BcryptPool), at most `maxPending` at a time and at most
+ *   `maxPendingPerClient` for one remote address; more are refused at once (`busy`), so a flood
+ *   of wrong passwords costs a bounded amount of CPU and never delays other requests or probes;
+ * - only successes are cached (keyed by an HMAC of user, hash and password under a per-process
+ *   key, never the password itself), so failed attempts cannot push a working scraper's entry
+ *   out; an entry lives as long as its web config (a new password or hash is a new key);
+ * - an unknown user is compared against a decoy hash with the cost of a configured user (which
+ *   one depends on the name), so no user name can be told apart by timing, whatever the costs.
  */
 export class BasicAuthenticator {
-  private readonly _users: readonly { digest: Buffer; hash: string }[];
-  private readonly _cache = new Map<string, { ok: boolean; until: number }>();
-  private readonly _size: number;
-  private readonly _ttl: number;
-  private _queue: Promise<unknown> = Promise.resolve();
+  private readonly _users: readonly User[];
+  private readonly _pool: BcryptPool;
+  private readonly _ownPool: boolean;
+  private readonly _successes: VerdictCache<true>;
+  private readonly _checks: BoundedChecks<boolean>;
+  private readonly _cacheKey = randomBytes(32);
 
   constructor(users: ReadonlyMap<string, string>, options: BasicAuthOptions = {}) {
-    this._users = [...users].map(([user, hash]) => ({ digest: sha256(user), hash }));
-    this._size = options.cacheSize ?? 100;
-    this._ttl = options.cacheTtlMs ?? 60_000;
+    this._users = [...users].map(([user, hash]) => ({ digest: sha256(user), hash, decoy: decoyHash(hash) }));
+    this._ownPool = options.pool === undefined;
+    this._pool = options.pool ?? new BcryptPool();
+    this._successes = new VerdictCache(options.cacheSize ?? 100);
+    const maxPending = options.maxPending ?? 4 * this._pool.size;
+    this._checks = new BoundedChecks({
+      maxPending,
+      maxPendingPerClient: options.maxPendingPerClient ?? Math.max(1, Math.floor(maxPending / 2)),
+    });
   }
 
   get enabled(): boolean {
     return this._users.length > 0;
   }
 
-  /** True when the header carries a known user with the right password. */
-  async check(authorization: string | undefined): Promise<boolean> {
+  /** Checks the header; `client` (the remote address) shares out the pending checks. */
+  async check(authorization: string | undefined, client = ''): Promise<BasicAuthVerdict> {
     const credentials = parseBasicAuth(authorization);
-    if (!credentials) return false;
+    if (!credentials || this._users.length === 0) return 'denied';
     const { user, password } = credentials;
     // Compare against every user in constant time per comparison (fixed-length digests), so the
     // time taken does not depend on how much of a user name matched.
     const wanted = sha256(user);
-    let hash: string | undefined;
-    for (const u of this._users) if (timingSafeEqual(u.digest, wanted)) hash = u.hash;
-    const known = hash !== undefined;
-    const checked = hash ?? DECOY_HASH;
-    const key = createHash('sha256')
+    let match: User | undefined;
+    for (const u of this._users) if (timingSafeEqual(u.digest, wanted)) match = u;
+    const hash = match?.hash ?? this._users[wanted.readUInt32BE(0) % this._users.length]!.decoy;
+    const key = createHmac('sha256', this._cacheKey)
       .update(user)
       .update('\0')
-      .update(checked)
+      .update(hash)
       .update('\0')
       .update(password)
       .digest('base64');
-    const now = Date.now();
-    const cached = this._cache.get(key);
-    if (cached && cached.until > now) return known && cached.ok;
-    const ok = await this._serial(() => bcrypt.compare(password, checked));
-    this._remember(key, ok, now);
-    return known && ok;
+    if (match && this._successes.get(key)) return 'allowed';
+    let ok: boolean;
+    try {
+      ok = await this._checks.run(key, client, () => this._pool.compare(password, hash));
+    } catch (err) {
+      return err instanceof ChecksBusyError ? 'busy' : 'unavailable';
+    }
+    if (!ok || !match) return 'denied';
+    this._successes.set(key, true, Infinity);
+    return 'allowed';
   }
 
-  private _serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this._queue.then(task, task);
-    this._queue = run.catch(() => undefined);
-    return run;
+  /** Stops the workers of a pool this authenticator made itself. */
+  async close(): Promise<void> {
+    if (this._ownPool) await this._pool.close();
   }
+}
 
-  private _remember(key: string, ok: boolean, now: number): void {
-    this._cache.delete(key);
-    this._cache.set(key, { ok, until: now + this._ttl });
-    // Maps iterate in insertion order: the first key is the oldest.
-    while (this._cache.size > this._size) this._cache.delete(this._cache.keys().next().value as string);
-  }
+/**
+ * A well-formed bcrypt hash with the same version and cost as `hash` and a random salt and
+ * digest: comparing any password with it takes as long as with `hash` and never succeeds.
+ */
+export function decoyHash(hash: string): string {
+  const prefix = /^\$2[abxy]?\$\d\d\$/.exec(hash)?.[0] ?? '$2b$10$';
+  const bytes = randomBytes(53);
+  let rest = '';
+  for (const b of bytes) rest += BCRYPT_ALPHABET[b & 63];
+  return prefix + rest;
 }
 
 /** `Basic base64(user:password)`, as Go's Request.BasicAuth reads it; undefined if malformed. */

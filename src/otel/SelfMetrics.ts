@@ -228,6 +228,38 @@ export class SelfMetrics {
   }
 }
 
+/** The state of `--web.config.file`, as the web config loader reports it. */
+export interface WebConfigReloadState {
+  readonly file: string;
+  /** False while a changed file does not load (the last good one keeps serving). */
+  readonly ok: boolean;
+  /** When the running web config was loaded (Unix seconds). */
+  readonly successAt: number;
+}
+
+/**
+ * The web config file's reload state, next to the config file's own (`last_config_reload_*`):
+ * a broken web config is ignored so that serving goes on, and this is where that shows.
+ */
+export function observeWebConfigReloads(meter: Meter, state: () => WebConfigReloadState): void {
+  const successful = meter.createObservableGauge(`${PREFIX}web_config_last_reload_successful`, {
+    description:
+      '1 if the web config file (--web.config.file) loaded at its last change; 0 while a broken one is ignored and the last good one serves.',
+  });
+  const successAt = meter.createObservableGauge(`${PREFIX}web_config_last_reload_success_timestamp_seconds`, {
+    description: 'When the running web config was loaded.',
+    unit: 's',
+  });
+  meter.addBatchObservableCallback(
+    (r) => {
+      const s = state();
+      r.observe(successful, s.ok ? 1 : 0, { filename: s.file });
+      r.observe(successAt, Math.floor(s.successAt), { filename: s.file });
+    },
+    [successful, successAt],
+  );
+}
+
 function resourceAttributes(id: string, gvk: { group: string; version: string; kind: string }): Attributes {
   return { resource: id, group: gvk.group, version: gvk.version || '*', kind: gvk.kind || '*' };
 }

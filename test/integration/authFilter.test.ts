@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,15 +13,43 @@ import { startPrometheus } from '../harness/prometheus.ts';
 import type { PrometheusHandle } from '../harness/prometheus.ts';
 import { samples, startBridge } from '../support/bridgeProcess.ts';
 import type { BridgeHandle } from '../support/bridgeProcess.ts';
+import { startCountingProxy } from '../support/countingProxy.ts';
+import type { CountingProxy } from '../support/countingProxy.ts';
 import { runCli } from '../support/runCli.ts';
 import { until } from '../support/until.ts';
 
 const CONFIG = path.join(repoRoot, 'examples/backup/config.yaml');
+const TOKEN_REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
+
+/** GETs `url` `total` times, `parallel` at a time, each on its own connection; returns the statuses. */
+async function flood(url: string, total: number, parallel: number, token: () => string): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  const one = () =>
+    new Promise<number>((resolve) => {
+      const req = request(url, { agent: false, headers: { authorization: `Bearer ${token()}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+      req.end();
+    });
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < total) {
+        next++;
+        statuses.push(await one());
+      }
+    }),
+  );
+  return statuses;
+}
 
 describe('--auth-filter against a real kube-apiserver (TokenReview + SubjectAccessReview)', () => {
   let api: KubeApiserverHandle;
   let bridge: BridgeHandle;
   let prometheus: PrometheusHandle;
+  let proxy: CountingProxy;
   let work: string;
   let allowedToken: string;
   let deniedToken: string;
@@ -44,7 +74,19 @@ describe('--auth-filter against a real kube-apiserver (TokenReview + SubjectAcce
     assert.match(rbac.stdout, /tokenreviews/);
     assert.match(rbac.stdout, /subjectaccessreviews/);
     await kubectl(['apply', '-f', '-'], rbac.stdout);
+    // The bridge talks to the API server through a proxy that counts its connections and requests.
+    proxy = await startCountingProxy({
+      upstream: api.url,
+      caFile: api.caFile,
+      certFile: api.serverCertFile,
+      keyFile: api.serverKeyFile,
+    });
     const kubeconfig = await api.createServiceAccountKubeconfig('monitoring', 'crd-metrics-bridge');
+    const viaProxy = JSON.parse(readFileSync(kubeconfig, 'utf8')) as {
+      clusters: { cluster: { server: string } }[];
+    };
+    for (const c of viaProxy.clusters) c.cluster.server = proxy.url;
+    writeFileSync(kubeconfig, JSON.stringify(viaProxy), { mode: 0o600 });
     await kubectl([
       'create',
       'clusterrolebinding',
@@ -72,6 +114,7 @@ describe('--auth-filter against a real kube-apiserver (TokenReview + SubjectAcce
   after(async () => {
     await prometheus?.stop();
     await bridge?.stop();
+    await proxy?.stop();
     await api?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
@@ -125,6 +168,35 @@ describe('--auth-filter against a real kube-apiserver (TokenReview + SubjectAcce
   it('a real Prometheus scrapes with a bearer token file', async () => {
     await prometheus.waitForSeries('backup_size_bytes{job="bridge"}');
     assert.equal((await prometheus.query('up{job="bridge"}'))[0]?.value[1], '1');
+  });
+
+  it('random tokens do not fan out to the API server: bounded reviews, 429 beyond, the scraper still gets in', async () => {
+    // Settled: the allowed scraper has been reviewed; what the bridge holds open now is its watch.
+    assert.equal((await get(`${bridge.url}/metrics`, allowedToken)).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    proxy.reset();
+    const before = proxy.connections.open;
+    const began = Date.now();
+    const [statuses, scraper] = await Promise.all([
+      flood(`${bridge.url}/metrics`, 600, 100, () => randomBytes(24).toString('base64url')),
+      (async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return get(`${bridge.url}/metrics`, allowedToken);
+      })(),
+    ]);
+    const seconds = (Date.now() - began) / 1000;
+    const reviews = proxy.requests(TOKEN_REVIEWS);
+    const count = (status: number) => statuses.filter((s) => s === status).length;
+    const summary = `${reviews.total} TokenReviews in ${seconds.toFixed(1)} s, at most ${reviews.peakInFlight} in flight; connections ${before} before, peak ${proxy.connections.peak}; 401: ${count(401)}, 429: ${count(429)}`;
+    console.log(`600 requests with random tokens, 100 at a time: ${summary}`);
+    assert.equal(count(401) + count(429), 600, summary);
+    assert.ok(count(429) > 0, summary);
+    // At most 8 in flight and 20 per second (a burst of 20) by default.
+    assert.ok(reviews.peakInFlight <= 8, summary);
+    assert.ok(reviews.total <= 20 + Math.ceil(20 * seconds), summary);
+    assert.ok(proxy.connections.peak <= before + 8, summary);
+    assert.equal(proxy.requests('/apis/authorization.k8s.io/v1/subjectaccessreviews').total, 0, summary);
+    assert.equal(scraper.status, 200, summary);
   });
 
   it('losing the right takes effect within the cache time (10 s allowed)', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,54 @@ async function servedCommonName(address: string, ca: string): Promise<string> {
     });
     socket.on('error', reject);
   });
+}
+
+/** A client certificate signed by `ca` with the given subjectAltName (openssl syntax). */
+function makeClientCert(dir: string, ca: CertFiles, name: string, subjectAltName: string): CertFiles {
+  const file = (ext: string) => path.join(dir, `${name}.${ext}`);
+  writeFileSync(file('ext'), `subjectAltName=${subjectAltName}\nextendedKeyUsage=clientAuth\n`);
+  const openssl = (args: string[]) =>
+    execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  openssl([
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    file('key'),
+    '-out',
+    file('csr'),
+    '-subj',
+    `/CN=${name}`,
+  ]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    file('csr'),
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    file('crt'),
+    '-days',
+    '2',
+    '-extfile',
+    file('ext'),
+  ]);
+  return { cert: file('crt'), key: file('key') };
+}
+
+/** The value of a series of the bridge's self-metrics (telemetry listener), or undefined. */
+function sample(exposition: string, series: string): string | undefined {
+  return exposition
+    .split('\n')
+    .find((line) => line.startsWith(`${series} `))
+    ?.slice(series.length + 1);
 }
 
 /** Replaces a file the way a Secret update does: write aside, then rename over it. */
@@ -165,6 +214,16 @@ describe('--web.config.file: TLS and basic auth, scraped by a real Prometheus', 
       headers: basic('prometheus', 'n3w'),
     });
     assert.equal(still.status, 200);
+    const reloadSeries = `crd_metrics_bridge_web_config_last_reload_successful{filename="${web}"}`;
+    const selfMetrics = async (password: string) =>
+      (
+        await httpRequest(`${bridge.telemetryUrl}/metrics`, {
+          ca: pem(ca.cert),
+          headers: basic('prometheus', password),
+        })
+      ).body;
+    // Not silent: the self-metrics say so while the last good web config keeps serving.
+    assert.equal(sample(await selfMetrics('n3w'), reloadSeries), '0');
     await until('the reload error in the log', () =>
       Promise.resolve(
         /web config not reloaded; keeping the running one: .*web\.yml:\d+:\d+: basic_auth_userz: unknown field/.test(
@@ -173,6 +232,57 @@ describe('--web.config.file: TLS and basic auth, scraped by a real Prometheus', 
       ),
     );
     writeFileSync(web, original);
+    assert.equal(sample(await selfMetrics('s3cret'), reloadSeries), '1');
+  });
+});
+
+describe('--web.config.file: client_allowed_sans with an IPv6 address', () => {
+  let dir: string;
+  let ca: CertFiles;
+  let clientCa: CertFiles;
+  let bridge: BridgeHandle;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bridge-sans-'));
+    ca = makeCa(dir, 'ca');
+    clientCa = makeCa(dir, 'client-ca');
+    const server = makeCert(dir, ca, 'server');
+    writeFileSync(
+      path.join(dir, 'web.yml'),
+      [
+        'tls_server_config:',
+        `  cert_file: ${server.cert}`,
+        `  key_file: ${server.key}`,
+        '  client_auth_type: RequireAndVerifyClientCert',
+        `  client_ca_file: ${clientCa.cert}`,
+        '  client_allowed_sans: ["2001:db8::1", prometheus.example]',
+        '',
+      ].join('\n'),
+    );
+    const scraper = makeClientCert(dir, clientCa, 'scraper', 'IP:2001:db8::1');
+    bridge = await startBridge({
+      config: CONFIG,
+      source: `files:${OBJECTS}`,
+      extraArgs: [`--web.config.file=${path.join(dir, 'web.yml')}`],
+      tls: { ca: pem(ca.cert), cert: pem(scraper.cert), key: pem(scraper.key) },
+    });
+  });
+
+  after(async () => {
+    await bridge?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('admits a certificate whose IP SAN is the allowed IPv6 address, and no other', async () => {
+    const get = (cert: CertFiles) =>
+      httpRequest(`${bridge.url}/metrics`, { ca: pem(ca.cert), cert: pem(cert.cert), key: pem(cert.key) });
+    // Node prints this SAN as 2001:DB8:0:0:0:0:0:1; exporter-toolkit compares Go's 2001:db8::1.
+    const allowed = await get(makeClientCert(dir, clientCa, 'allowed', 'IP:2001:db8:0::1'));
+    assert.equal(allowed.status, 200);
+    assert.ok(samples(allowed.body, 'backup_size_bytes').length > 0);
+    await assert.rejects(get(makeClientCert(dir, clientCa, 'other-ip', 'IP:2001:db8::2')));
+    const byName = await get(makeClientCert(dir, clientCa, 'by-name', 'DNS:prometheus.example'));
+    assert.equal(byName.status, 200);
   });
 });
 

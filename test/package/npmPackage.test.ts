@@ -7,6 +7,8 @@ import { repoRoot } from '../harness/binaries.ts';
 import { startCollector } from '../harness/collector.ts';
 import { freePort } from '../harness/ports.ts';
 import { makePeerDir, removePeerDir, startProcess } from '../harness/processes.ts';
+import bcrypt from 'bcryptjs';
+import { httpRequest } from '../harness/processes.ts';
 import { runCli } from '../support/runCli.ts';
 import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 
@@ -64,6 +66,7 @@ describe('npm package', () => {
       'dist/createOtlpExporter.js',
       'dist/bufbuild-cel.js',
       'dist/bufbuild-cel-ext.js',
+      'dist/bcryptWorker.js',
     ];
     for (const p of shipped) assert.ok(paths.includes(p), `${p} in the tarball`);
     assert.ok(paths.includes('dist/build-info.json'), 'build info with the git revision');
@@ -193,6 +196,43 @@ describe('npm package', () => {
     } finally {
       for (const proc of started) await proc.stop();
       await collector.stop();
+      removePeerDir(logDir);
+    }
+  });
+
+  it('checks basic-auth passwords on the bundled worker thread', async () => {
+    // The worker is an entry of the bundle started by file name: only a password check loads it.
+    const web = join(work, 'web.yml');
+    writeFileSync(web, `basic_auth_users:\n  prometheus: ${bcrypt.hashSync('s3cret', 6)}\n`);
+    const logDir = makePeerDir('installed-bridge-basic-auth');
+    const port = await freePort();
+    const proc = await startProcess({
+      name: 'bridge-basic-auth',
+      command: bin,
+      args: [
+        'run',
+        `--config=${config}`,
+        `--source=files:${example}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--telemetry.listen-address=',
+        `--web.config.file=${web}`,
+      ],
+      env,
+      logDir,
+      ready: { url: `http://127.0.0.1:${port}/readyz` },
+    });
+    try {
+      const auth = (password: string) => ({
+        authorization: `Basic ${Buffer.from(`prometheus:${password}`).toString('base64')}`,
+      });
+      const ok = await httpRequest(`http://127.0.0.1:${port}/metrics`, { headers: auth('s3cret') });
+      assert.equal(ok.status, 200, proc.logTail(20));
+      assert.match(ok.body, /^backup_status\{/m);
+      const wrong = await httpRequest(`http://127.0.0.1:${port}/metrics`, { headers: auth('nope') });
+      assert.equal(wrong.status, 401, proc.logTail(20));
+      assert.doesNotMatch(proc.logTail(40), /bcrypt worker failed/);
+    } finally {
+      await proc.stop();
       removePeerDir(logDir);
     }
   });
