@@ -23,6 +23,8 @@ export interface ConfigGenerationOptions {
   readonly slicing?: IngestSlicing;
   /** The objects this generation serves (sharding). @default every object */
   readonly accept?: ((object: unknown) => boolean) | undefined;
+  /** Told when an object's share of an aggregate group folds into the overflow series. @default none */
+  readonly onAggregateOverflow?: (family: string) => void;
 }
 
 /**
@@ -50,7 +52,11 @@ export class ConfigGeneration {
     this.config = config;
     this.errors = options.errors;
     this._logger = options.logger;
-    this.cache = new SeriesCache(config.families);
+    const onOverflow = options.onAggregateOverflow;
+    this.cache = new SeriesCache(
+      config.families,
+      onOverflow ? { onAggregateFold: (family) => onOverflow(family.name) } : {},
+    );
     this.ingestor = new ObjectIngestor(config, this.cache, options.errors, {
       ...(options.onEvent ? { listener: options.onEvent } : {}),
       ...(options.slicing ? { slicing: options.slicing } : {}),

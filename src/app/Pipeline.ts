@@ -213,6 +213,7 @@ export class Pipeline {
       onEvent: (outcome, resourceId) => selfMetrics.objectEvent(outcome, resourceId),
       sources: this._o.sources,
       accept: this._o.accept?.(),
+      onAggregateOverflow: (family) => selfMetrics.aggregateOverflow(family),
       telemetry: selfMetrics.sourceTelemetry,
       logger,
       // Large objects are generated across event-loop turns, so scrapes and probes never wait long.

@@ -15,6 +15,7 @@ const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
   labelValueLength: 'length of one label value',
   familySeries: 'series one family may hold across objects',
   resourceObjects: 'objects kept per resource',
+  aggregateGroups: 'groups one aggregate family may expose; more fold into one overflow series',
 };
 
 /** The `--limits.*` flags, shared by `render` and `run` (a resource's config `limits` win). */

@@ -4,8 +4,10 @@ import { ConfigError } from './ConfigError.ts';
 import type { ConfigProblem } from './ConfigError.ts';
 import { joinKey, YamlReader } from './YamlReader.ts';
 import type {
+  AggregateConfig,
   BridgeConfig,
   EachConfig,
+  ForEachConfig,
   ExpressionConfig,
   GaugeConfig,
   InfoConfig,
@@ -38,9 +40,14 @@ const RESOURCE_FIELDS = [
   ...LABEL_FIELDS,
 ];
 const GVK_FIELDS = ['group', 'version', 'kind'];
-const METRIC_FIELDS = ['name', 'help', 'errorLogV', 'each', ...LABEL_FIELDS];
+const METRIC_FIELDS = ['name', 'help', 'errorLogV', 'each', 'aggregate', ...LABEL_FIELDS];
 const EACH_FIELDS = ['type', 'gauge', 'stateSet', 'info'];
-const EACH_COMMON_FIELDS = ['path', 'labelsFromPath', 'labelsFromExpression'];
+const EACH_COMMON_FIELDS = ['path', 'labelsFromPath', 'labelsFromExpression', 'forEach'];
+const FOR_EACH_FIELDS = ['path', 'labelsFromPath', 'labelsFromExpression', 'forEach'];
+const AGGREGATE_FIELDS = ['function', 'by', 'keepEmptyGroups'];
+const AGGREGATE_FUNCTIONS = ['count', 'sum', 'min', 'max'] as const;
+/** How deep `forEach` may nest (a list in a list in a list ...): far beyond any real status shape. */
+const MAX_FOR_EACH_DEPTH = 8;
 const GAUGE_FIELDS = [...EACH_COMMON_FIELDS, 'valueFrom', 'valueExpression', 'labelFromKey', 'nilIsZero'];
 const STATESET_FIELDS = [...EACH_COMMON_FIELDS, 'valueFrom', 'valueExpression', 'labelName', 'list'];
 const INFO_FIELDS = [...EACH_COMMON_FIELDS, 'labelFromKey'];
@@ -306,24 +313,91 @@ function readMetric(
   const name = r.string(e.get('name')?.value, `${keyPath}.name`);
   if (name === undefined || name === '')
     r.report(e.get('name')?.value ?? node, `${keyPath}.name`, 'a metric needs a name', parent);
+  const aggregateEntry = e.get('aggregate');
+  const aggregate = aggregateEntry
+    ? readAggregate(r, aggregateEntry.value, `${keyPath}.aggregate`, aggregateEntry.key)
+    : undefined;
   const eachEntry = e.get('each');
   let each: EachConfig | undefined;
-  if (!eachEntry)
+  if (eachEntry) each = readEach(r, eachEntry.value, `${keyPath}.each`, eachEntry.key);
+  else if (aggregate?.function === 'count') each = countEach(aggregate.location);
+  else
     r.report(
       node,
       `${keyPath}.each`,
-      'missing field "each" (type and gauge, stateSet or info block)',
+      aggregate
+        ? `missing field "each": aggregate.function ${aggregate.function} needs the values to combine`
+        : 'missing field "each" (type and gauge, stateSet or info block)',
       parent,
     );
-  else each = readEach(r, eachEntry.value, `${keyPath}.each`, eachEntry.key);
-  if (!each || name === undefined) return undefined;
+  if (!each || name === undefined || (aggregateEntry && !aggregate)) return undefined;
   return {
     name,
     help: r.string(e.get('help')?.value, `${keyPath}.help`) ?? '',
     errorLogV: r.integer(e.get('errorLogV')?.value, `${keyPath}.errorLogV`) ?? 0,
     each,
+    aggregate,
     location: r.locate(node, keyPath, parent),
     ...readLabels(r, e, keyPath, true),
+  };
+}
+
+/** `aggregate: {function, by, keepEmptyGroups}`. */
+function readAggregate(
+  r: YamlReader,
+  node: Node | null,
+  keyPath: string,
+  owner: Node,
+): AggregateConfig | undefined {
+  const e = r.entries(node, keyPath, AGGREGATE_FIELDS, owner);
+  if (!e) return undefined;
+  const fn = r.string(e.get('function')?.value, `${keyPath}.function`);
+  if (fn === undefined) {
+    if (!e.has('function'))
+      r.report(node, `${keyPath}.function`, 'missing field "function" (count, sum, min or max)', owner);
+    return undefined;
+  }
+  const known = AGGREGATE_FUNCTIONS.find((f) => f === fn.toLowerCase());
+  if (!known) {
+    r.report(
+      e.get('function')!.value,
+      `${keyPath}.function`,
+      `unknown aggregate function "${fn}" (expected count, sum, min or max)`,
+    );
+    return undefined;
+  }
+  const by = r.stringList(e.get('by')?.value, `${keyPath}.by`) ?? [];
+  const seen = new Set<string>();
+  for (const label of by) {
+    if (seen.has(label)) r.report(e.get('by')!.value, `${keyPath}.by`, `label "${label}" is listed twice`);
+    seen.add(label);
+  }
+  return {
+    function: known,
+    by,
+    keepEmptyGroups: r.bool(e.get('keepEmptyGroups')?.value, `${keyPath}.keepEmptyGroups`) ?? false,
+    location: r.locate(node, keyPath, owner),
+  };
+}
+
+/** The `each` of an aggregate count without one: a series of value 1 per object. */
+function countEach(location: SourceLocation): EachConfig {
+  const none = new Map();
+  const path: PathConfig = { segments: [], location };
+  return {
+    type: 'gauge',
+    location,
+    gauge: {
+      path,
+      labelsFromPath: none,
+      labelsFromExpression: none,
+      nameLocations: none,
+      forEach: undefined,
+      valueFrom: path,
+      valueExpression: { source: '1', location },
+      labelFromKey: '',
+      nilIsZero: false,
+    },
   };
 }
 
@@ -466,10 +540,42 @@ function readEachCommon(
   owner: Node | null,
 ) {
   const labels = readLabels(r, e, keyPath, false);
+  const forEachEntry = e.get('forEach');
   return {
     path: readPath(r, e, 'path', keyPath, owner),
     labelsFromPath: labels.labelsFromPath,
     labelsFromExpression: labels.labelsFromExpression,
     nameLocations: labels.nameLocations,
+    forEach: forEachEntry
+      ? readForEach(r, forEachEntry.value, `${keyPath}.forEach`, forEachEntry.key, 1)
+      : undefined,
+  };
+}
+
+/** `forEach: {path, labelsFromPath, labelsFromExpression, forEach}`, nested up to MAX_FOR_EACH_DEPTH. */
+function readForEach(
+  r: YamlReader,
+  node: Node | null,
+  keyPath: string,
+  owner: Node,
+  depth: number,
+): ForEachConfig | undefined {
+  const e = r.entries(node, keyPath, FOR_EACH_FIELDS, owner);
+  if (!e) return undefined;
+  const location = r.locate(node, keyPath, owner);
+  if (!e.has('path')) r.report(node, `${keyPath}.path`, 'missing field "path" (the list to iterate)', owner);
+  const inner = e.get('forEach');
+  if (inner && depth >= MAX_FOR_EACH_DEPTH) {
+    r.report(inner.key, `${keyPath}.forEach`, `forEach nests deeper than ${MAX_FOR_EACH_DEPTH} levels`);
+    return undefined;
+  }
+  const labels = readLabels(r, e, keyPath, false);
+  return {
+    path: readPath(r, e, 'path', keyPath, node),
+    labelsFromPath: labels.labelsFromPath,
+    labelsFromExpression: labels.labelsFromExpression,
+    nameLocations: labels.nameLocations,
+    forEach: inner ? readForEach(r, inner.value, `${keyPath}.forEach`, inner.key, depth + 1) : undefined,
+    location,
   };
 }

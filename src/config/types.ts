@@ -1,3 +1,4 @@
+import type { AggregateFunction } from '../model/FamilyMeta.ts';
 import type { GroupVersionKind } from '../model/gvk.ts';
 import type { SourceLocation } from './SourceLocation.ts';
 
@@ -96,6 +97,8 @@ export interface LimitsConfig {
   readonly familySeries?: number;
   /** Objects kept for this resource (kube-state-metrics' `--object-limit`). */
   readonly resourceObjects?: number;
+  /** Groups one aggregate family of this resource may expose; more fold into one overflow series. */
+  readonly aggregateGroups?: number;
 }
 
 /** The keys of `limits`, in documentation order. */
@@ -105,6 +108,7 @@ export const LIMITS_FIELDS = [
   'labelValueLength',
   'familySeries',
   'resourceObjects',
+  'aggregateGroups',
 ] as const satisfies readonly (keyof LimitsConfig)[];
 
 export interface MetricConfig extends LabelSources {
@@ -114,7 +118,30 @@ export interface MetricConfig extends LabelSources {
   readonly help: string;
   /** Overrides the resource's `errorLogV` when non-zero. @default 0 */
   readonly errorLogV: number;
+  /**
+   * The series of each object. With `aggregate: {function: count}` it may be left out: one series
+   * of value 1 per object (the reader fills it in).
+   */
   readonly each: EachConfig;
+  /**
+   * Extension. Instead of serving the series `each` gives for every object, serve them combined
+   * across objects: one series per group of `by` label values. @default none (per-object series)
+   */
+  readonly aggregate: AggregateConfig | undefined;
+  readonly location: SourceLocation;
+}
+
+/** Extension: a family of aggregates over a resource's objects (see MetricConfig.aggregate). */
+export interface AggregateConfig {
+  /** `count` of series, or `sum`, `min`, `max` of their values. */
+  readonly function: AggregateFunction;
+  /**
+   * The label names that group the series (labels from any level: resource, metric, `each`); the
+   * aggregate carries these and the constant labels, the other labels are dropped. @default [] (one group)
+   */
+  readonly by: readonly string[];
+  /** Keep serving a group whose last series went away (count and sum 0) instead of removing it. @default false */
+  readonly keepEmptyGroups: boolean;
   readonly location: SourceLocation;
 }
 
@@ -123,14 +150,31 @@ export type EachConfig =
   | { readonly type: 'stateset'; readonly stateSet: StateSetConfig; readonly location: SourceLocation }
   | { readonly type: 'info'; readonly info: InfoConfig; readonly location: SourceLocation };
 
-interface EachCommon {
-  /** Where to iterate from. Empty: the whole object. */
+/** One level of iteration: a path to a list (or a single value) and labels read from each element. */
+export interface IterationLevel {
+  /** Where to iterate from. Empty: the whole object (or the element of the level above). */
   readonly path: PathConfig;
   /** Labels read relative to each element under `path`. */
   readonly labelsFromPath: ReadonlyMap<string, PathConfig>;
   /** Extension: CEL labels, with `self` bound to the element and `object` to the whole object. */
   readonly labelsFromExpression: ReadonlyMap<string, ExpressionConfig>;
   readonly nameLocations: ReadonlyMap<string, SourceLocation>;
+}
+
+/** Extension: a list inside each element of the level above, iterated in turn (`parents[*].conditions[*]`). */
+export interface ForEachConfig extends IterationLevel {
+  /** A list inside each element of this level, iterated in turn. */
+  readonly forEach: ForEachConfig | undefined;
+  readonly location: SourceLocation;
+}
+
+interface EachCommon extends IterationLevel {
+  /**
+   * Extension. A list inside each element under `path`, iterated in turn (any depth): each
+   * level's labels are carried to the series below it, and the value or state is read relative
+   * to the innermost element. @default none
+   */
+  readonly forEach: ForEachConfig | undefined;
 }
 
 export interface GaugeConfig extends EachCommon {

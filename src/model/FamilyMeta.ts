@@ -10,4 +10,20 @@ export interface FamilyMeta {
   readonly help: string;
   /** StateSet only: the label carrying the state (after sanitizing). */
   readonly stateLabel?: string;
+  /** Set for an aggregate family: its series are groups across objects, not objects' series. */
+  readonly aggregate?: AggregateSpec;
+}
+
+/** How an aggregate family combines the series of each group. */
+export type AggregateFunction = 'count' | 'sum' | 'min' | 'max';
+
+/** An aggregate family's grouping, as the store keeps it. */
+export interface AggregateSpec {
+  readonly function: AggregateFunction;
+  /** Label names (sanitized) that group the series; the other labels but constant ones are dropped. */
+  readonly by: readonly string[];
+  /** Serve a group whose last series went away (count and sum 0) instead of removing it. */
+  readonly keepEmptyGroups: boolean;
+  /** Groups served at most; further groups fold into an overflow series. 0: unlimited. */
+  readonly maxGroups: number;
 }

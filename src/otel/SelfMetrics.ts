@@ -39,6 +39,7 @@ export class SelfMetrics {
   private readonly _watchEvents: CounterTally;
   private readonly _restarts: Counter;
   private readonly _handlerErrors: Counter;
+  private readonly _aggregateOverflow: Counter;
   private _config: { filename: string; ok: boolean; hash: number; successAt: number } | undefined;
 
   private readonly _meter: Meter;
@@ -64,6 +65,10 @@ export class SelfMetrics {
         r.observe(results.success, { result: 'success' });
         r.observe(results.failure, { result: 'failure' });
       });
+    this._aggregateOverflow = meter.createCounter(`${prefix}aggregate_overflow`, {
+      description:
+        'Shares of objects in aggregate groups beyond limits.aggregateGroups, folded into the otel_metric_overflow series, by family.',
+    });
     this._configReloads = meter.createCounter(`${prefix}config_loads`, {
       description: 'Config loads (start and reloads: SIGHUP, file change, POST /-/reload) by result.',
     });
@@ -212,6 +217,11 @@ export class SelfMetrics {
   }
 
   /** Counts one error occurrence; the first of each kind is also logged by the caller. */
+  /** One object's share of an aggregate group folded into the family's overflow series. */
+  aggregateOverflow(family: string): void {
+    this._aggregateOverflow.add(1, { family });
+  }
+
   objectError(summary: Pick<ObjectErrorSummary, 'resource' | 'metric' | 'kind'>): void {
     this._objectErrors.add(1, { resource: summary.resource, metric: summary.metric, kind: summary.kind });
   }

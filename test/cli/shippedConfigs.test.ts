@@ -55,7 +55,9 @@ describe('shipped configs render their example objects cleanly', () => {
     };
     const file = join(mkdtempSync(join(tmpdir(), 'configmap-')), 'config.yaml');
     writeFileSync(file, configMap.data['config.yaml']!);
-    const objects = readdirSync(EXAMPLES).flatMap(exampleObjects);
+    const objects = readdirSync(EXAMPLES)
+      .filter((e) => existsSync(join(EXAMPLES, e, 'config.yaml')))
+      .flatMap(exampleObjects);
     const out = await assertCleanRender(file, objects);
     assert.match(out, /^certmanager_certificate_info\{/m);
   });

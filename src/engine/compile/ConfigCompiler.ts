@@ -3,6 +3,7 @@ import type { SourceLocation } from '../../config/SourceLocation.ts';
 import type {
   EachConfig,
   ExpressionConfig,
+  IterationLevel,
   LabelSources,
   MetricConfig,
   PathConfig,
@@ -17,15 +18,19 @@ import type { EachGenerator } from '../generate/EachGenerator.ts';
 import type { ExpressionLabel } from '../generate/expressionLabels.ts';
 import { GaugeGenerator } from '../generate/GaugeGenerator.ts';
 import { InfoGenerator } from '../generate/InfoGenerator.ts';
+import { NestedGenerator } from '../generate/NestedGenerator.ts';
 import { compilePathLabels, isStarKey } from '../generate/labels.ts';
 import type { PathLabel } from '../generate/labels.ts';
 import { StateSetGenerator } from '../generate/StateSetGenerator.ts';
 import { InvalidPathError, ValuePath } from '../generate/ValuePath.ts';
 import { ExpressionValueSource, PathValueSource } from '../generate/ValueSource.ts';
 import type { ValueSource } from '../generate/ValueSource.ts';
+import { didYouMean } from '../../config/didYouMean.ts';
+import type { AggregateSpec } from '../../model/FamilyMeta.ts';
 import { DEFAULT_LIMITS, mergeLimits } from '../limits.ts';
 import type { SeriesLimits } from '../limits.ts';
 import { declaredOrder } from './declaredOrder.ts';
+import { eachBlock, iterationLevels } from './iterationLevels.ts';
 
 const DEFAULT_PREFIX = 'kube_customresource';
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -51,12 +56,13 @@ export class ConfigCompiler {
 
   /** The families in exposition order (first appearance in the config). */
   families(): FamilyMeta[] {
-    return [...this._families.values()].map(({ index, name, type, help, stateLabel }) => ({
+    return [...this._families.values()].map(({ index, name, type, help, stateLabel, aggregate }) => ({
       index,
       name,
       type,
       help,
       ...(stateLabel !== undefined ? { stateLabel } : {}),
+      ...(aggregate ? { aggregate } : {}),
     }));
   }
 
@@ -82,21 +88,20 @@ export class ConfigCompiler {
     };
     const prefix = resource.metricNamePrefix ?? DEFAULT_PREFIX;
     const namesInResource = new Map<string, SourceLocation>();
+    const limits = mergeLimits(DEFAULT_LIMITS, this._limits, resource.limits);
     const families = resource.metrics.map((metric) =>
-      this._metric(
-        resource,
-        metric,
-        prefix === '' ? metric.name : `${prefix}_${metric.name}`,
-        levels,
+      this._metric(resource, metric, prefix === '' ? metric.name : `${prefix}_${metric.name}`, {
+        labels: levels,
         namesInResource,
-      ),
+        limits,
+      }),
     );
     return new CompiledResource(
       resource,
       index,
       families,
       resource.labelOrder === 'declared' ? declaredOrder(resource) : undefined,
-      mergeLimits(DEFAULT_LIMITS, this._limits, resource.limits),
+      limits,
     );
   }
 
@@ -104,9 +109,13 @@ export class ConfigCompiler {
     resource: ResourceConfig,
     metric: MetricConfig,
     name: string,
-    resourceLabels: ResourceLabels,
-    namesInResource: Map<string, SourceLocation>,
+    within: {
+      readonly labels: ResourceLabels;
+      readonly namesInResource: Map<string, SourceLocation>;
+      readonly limits: SeriesLimits;
+    },
   ): CompiledFamily {
+    const { namesInResource, labels: resourceLabels } = within;
     const sameName = namesInResource.get(name);
     // Both definitions feed one family, and an object keeps one block per family: the later
     // definition's series replace the earlier one's. (kube-state-metrics serves both, which a
@@ -119,9 +128,10 @@ export class ConfigCompiler {
     else namesInResource.set(name, metric.location);
     if (!METRIC_NAME.test(name))
       this._problem(metric.location, `invalid metric name "${name}" (must match ${METRIC_NAME.source})`);
-    if (metric.each.type === 'info' && !name.endsWith('_info'))
+    if (metric.each.type === 'info' && !metric.aggregate && !name.endsWith('_info'))
       this._warn(metric.location, `Info metric "${name}" does not end in "_info"`);
-    const meta = this._family(name, metric);
+    if (metric.aggregate) this._aggregateLabels(resource, metric);
+    const meta = this._family(name, metric, within.limits);
     this._commonLabelNames(metric);
     // Metric-level entries replace resource-level ones with the same key (KSM's Labels.Merge).
     const metricPathLabels = this._pathLabels(metric);
@@ -132,7 +142,7 @@ export class ConfigCompiler {
     const mergedExpr = new Map<string, ExpressionLabel>();
     for (const l of resourceLabels.expressionLabels) mergedExpr.set(l.name, l);
     for (const l of metricExprLabels) mergedExpr.set(l.name, l);
-    const eachPath = this._path(eachPathOf(metric.each));
+    const eachPath = this._path(eachBlock(metric.each).path);
     return {
       meta,
       metricName: metric.name,
@@ -147,29 +157,52 @@ export class ConfigCompiler {
     };
   }
 
-  /** The family `name`, registered on first sight; later feeders must agree on its type. */
-  private _family(name: string, metric: MetricConfig): FamilyMeta {
+  /**
+   * The family `name`, registered on first sight; later feeders must agree on its type (an
+   * aggregate is a gauge of groups, whatever the type of the series it combines).
+   */
+  private _family(name: string, metric: MetricConfig, limits: SeriesLimits): FamilyMeta {
+    const type = metric.aggregate ? 'gauge' : metric.each.type;
     const stateLabel =
-      metric.each.type === 'stateset' ? sanitizeLabelName(metric.each.stateSet.labelName) : undefined;
+      metric.each.type === 'stateset' && !metric.aggregate
+        ? sanitizeLabelName(metric.each.stateSet.labelName)
+        : undefined;
+    const aggregate: AggregateSpec | undefined = metric.aggregate && {
+      function: metric.aggregate.function,
+      by: metric.aggregate.by.map(sanitizeLabelName),
+      keepEmptyGroups: metric.aggregate.keepEmptyGroups,
+      maxGroups: limits.aggregateGroups,
+    };
     let meta = this._families.get(name);
     if (!meta) {
       meta = {
         index: this._families.size,
         name,
-        type: metric.each.type,
+        type,
         help: metric.help,
         location: metric.location,
         ...(stateLabel !== undefined ? { stateLabel } : {}),
+        ...(aggregate ? { aggregate } : {}),
       };
       this._families.set(name, meta);
     } else if (meta.stateLabel !== stateLabel) {
       // Feeders of one state set disagree on its label: no single label can satisfy OpenMetrics.
       delete meta.stateLabel;
     }
-    if (meta.type !== metric.each.type) {
+    if (!meta.aggregate !== !aggregate) {
       this._problem(
         metric.location,
-        `metric "${name}" is of type ${metric.each.type} here but ${meta.type} at line ${meta.location.line}; one name needs one type`,
+        `metric "${name}" is ${aggregate ? 'an aggregate' : 'per object'} here but ${meta.aggregate ? 'an aggregate' : 'per object'} at line ${meta.location.line}; one name needs one kind`,
+      );
+    } else if (aggregate && meta.aggregate && aggregate.function !== meta.aggregate.function) {
+      this._problem(
+        metric.location,
+        `metric "${name}" aggregates with ${aggregate.function} here but ${meta.aggregate.function} at line ${meta.location.line}; one name needs one function`,
+      );
+    } else if (meta.type !== type) {
+      this._problem(
+        metric.location,
+        `metric "${name}" is of type ${type} here but ${meta.type} at line ${meta.location.line}; one name needs one type`,
       );
     } else if (meta.help !== metric.help) {
       this._warn(
@@ -180,7 +213,31 @@ export class ConfigCompiler {
     return meta;
   }
 
+  /**
+   * The generator of `each`. With `forEach`, the type's generator runs on the innermost level (its
+   * path and labels), wrapped by one NestedGenerator per enclosing level, outermost last.
+   */
   private _each(each: EachConfig, path: ValuePath): EachGenerator {
+    const levels = iterationLevels(each);
+    const innermost = levels.at(-1)!;
+    let generator = this._leaf(each, levels.length > 1 ? this._path(innermost.path) : path, innermost);
+    for (let k = levels.length - 2; k >= 0; k--) {
+      const level = levels[k]!;
+      generator = new NestedGenerator(
+        k === 0 ? path.text : this._path(level.path).text,
+        {
+          labelsFromPath: compilePathLabels(this._pathLabels(level)),
+          labelsFromExpression: this._expressionLabels(level),
+          innerPath: this._path(levels[k + 1]!.path),
+        },
+        generator,
+      );
+    }
+    return generator;
+  }
+
+  /** The generator of the metric's type, over the innermost level's elements and labels. */
+  private _leaf(each: EachConfig, path: ValuePath, labels: IterationLevel): EachGenerator {
     switch (each.type) {
       case 'gauge': {
         const g = each.gauge;
@@ -188,8 +245,8 @@ export class ConfigCompiler {
         return new GaugeGenerator({
           path,
           value: this._valueSource(g.valueFrom, g.valueExpression),
-          labelsFromPath: compilePathLabels(this._pathLabels(g)),
-          labelsFromExpression: this._expressionLabels(g),
+          labelsFromPath: compilePathLabels(this._pathLabels(labels)),
+          labelsFromExpression: this._expressionLabels(labels),
           labelFromKey: g.labelFromKey === '' ? '' : sanitizeLabelName(g.labelFromKey),
           nilIsZero: g.nilIsZero,
         });
@@ -201,8 +258,8 @@ export class ConfigCompiler {
         return new StateSetGenerator({
           path,
           value: this._valueSource(s.valueFrom, s.valueExpression),
-          labelsFromPath: compilePathLabels(this._pathLabels(s)),
-          labelsFromExpression: this._expressionLabels(s),
+          labelsFromPath: compilePathLabels(this._pathLabels(labels)),
+          labelsFromExpression: this._expressionLabels(labels),
           labelName: sanitizeLabelName(s.labelName),
           list: s.list,
         });
@@ -212,8 +269,8 @@ export class ConfigCompiler {
         if (i.labelFromKey !== '') this._labelName(i.labelFromKey, each.location, false);
         return new InfoGenerator({
           pathText: path.text,
-          labelsFromPath: compilePathLabels(this._pathLabels(i)),
-          labelsFromExpression: this._expressionLabels(i),
+          labelsFromPath: compilePathLabels(this._pathLabels(labels)),
+          labelsFromExpression: this._expressionLabels(labels),
           labelFromKey: i.labelFromKey === '' ? '' : sanitizeLabelName(i.labelFromKey),
         });
       }
@@ -262,6 +319,41 @@ export class ConfigCompiler {
     });
   }
 
+  /**
+   * An aggregate's `by` labels: valid names, and ones the metric can give (a label no level of the
+   * metric reads would group everything under one empty value, which is rarely what was meant).
+   */
+  private _aggregateLabels(resource: ResourceConfig, metric: MetricConfig): void {
+    const aggregate = metric.aggregate!;
+    const known = new Set<string>();
+    let fromData = false;
+    const add = (name: string) => {
+      if (isStarKey(name)) fromData = true;
+      else known.add(sanitizeLabelName(name));
+    };
+    if (resource.customResourceLabels)
+      ['customresource_group', 'customresource_version', 'customresource_kind'].forEach(add);
+    for (const sources of [resource, metric]) for (const name of sources.nameLocations.keys()) add(name);
+    for (const level of iterationLevels(metric.each))
+      for (const name of level.nameLocations.keys()) add(name);
+    if (metric.each.type === 'stateset') add(metric.each.stateSet.labelName);
+    const labelFromKey =
+      metric.each.type === 'gauge'
+        ? metric.each.gauge.labelFromKey
+        : metric.each.type === 'info'
+          ? metric.each.info.labelFromKey
+          : '';
+    if (labelFromKey) fromData = true;
+    for (const name of aggregate.by) {
+      this._labelName(name, aggregate.location, false);
+      if (!fromData && name !== '' && !known.has(sanitizeLabelName(name)))
+        this._warn(
+          aggregate.location,
+          `aggregate.by: no level of this metric gives a label "${name}"${didYouMeanText(name, [...known])}; every series falls in one group for it`,
+        );
+    }
+  }
+
   /** Constant labels' names (checked where they are declared). */
   private _commonLabelNames(sources: LabelSources): void {
     for (const [name, location] of sources.nameLocations)
@@ -304,10 +396,7 @@ function sanitizedKeys(labels: ReadonlyMap<string, string>): ReadonlyMap<string,
   return out;
 }
 
-function eachPathOf(each: EachConfig): PathConfig {
-  return each.type === 'gauge'
-    ? each.gauge.path
-    : each.type === 'stateset'
-      ? each.stateSet.path
-      : each.info.path;
+function didYouMeanText(name: string, known: readonly string[]): string {
+  const guess = didYouMean(name, known);
+  return guess ? ` (did you mean "${guess}"?)` : '';
 }

@@ -1,6 +1,7 @@
 import type { LabelSources, ResourceConfig } from '../../config/types.ts';
 import { sanitizeLabelName } from '../../exposition/labelNames.ts';
 import { isStarKey } from '../generate/labels.ts';
+import { iterationLevels } from './iterationLevels.ts';
 
 /**
  * Label ranks for `labelOrder: declared`: the order labels are first written in the config,
@@ -22,16 +23,11 @@ export function declaredOrder(resource: ResourceConfig): Map<string, number> {
   for (const metric of resource.metrics) {
     addSources(metric);
     const each = metric.each;
-    if (each.type === 'gauge') {
-      if (each.gauge.labelFromKey) add(each.gauge.labelFromKey);
-      for (const name of each.gauge.nameLocations.keys()) add(name);
-    } else if (each.type === 'stateset') {
-      add(each.stateSet.labelName);
-      for (const name of each.stateSet.nameLocations.keys()) add(name);
-    } else {
-      if (each.info.labelFromKey) add(each.info.labelFromKey);
-      for (const name of each.info.nameLocations.keys()) add(name);
-    }
+    if (each.type === 'gauge' && each.gauge.labelFromKey) add(each.gauge.labelFromKey);
+    else if (each.type === 'stateset') add(each.stateSet.labelName);
+    else if (each.type === 'info' && each.info.labelFromKey) add(each.info.labelFromKey);
+    // The each level, then each forEach level inside it.
+    for (const level of iterationLevels(each)) for (const name of level.nameLocations.keys()) add(name);
   }
   return rank;
 }

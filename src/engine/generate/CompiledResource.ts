@@ -4,6 +4,8 @@ import type { GroupVersionKind } from '../../model/gvk.ts';
 import { AttributeInterner, renderBlock, SeriesBlockWriter } from '../../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../../exposition/SeriesBlock.ts';
 import { CelConversionCache } from '../cel/CelExpression.ts';
+import { contribution } from './AggregateContribution.ts';
+import type { AggregateContribution } from './AggregateContribution.ts';
 import type { ExpressionLabel } from './expressionLabels.ts';
 import { addExpressionLabels } from './expressionLabels.ts';
 import type { EachContext, EachGenerator, EachValue, ErrorSink } from './EachGenerator.ts';
@@ -33,8 +35,11 @@ export interface CompiledFamily {
   readonly errorLogV: number;
 }
 
-/** The series of one object, one slot per family of the resource (undefined: no series). */
-export type ObjectSeries = readonly (SeriesBlock | undefined)[];
+/**
+ * The series of one object, one slot per family of the resource: its series block, or for an
+ * aggregate family its contribution to the groups (undefined: nothing).
+ */
+export type ObjectSeries = readonly (SeriesBlock | AggregateContribution | undefined)[];
 
 /**
  * Whether the current slice of a sliced generation has used its share (time, or a count in tests).
@@ -116,14 +121,14 @@ export class CompiledResource {
     const budget = new SeriesBudget(this.limits, headroom, sliceAbove);
     const cel = new CelConversionCache();
     const interner = new AttributeInterner();
-    const out = new Array<SeriesBlock | undefined>(this.families.length);
+    const out = new Array<SeriesBlock | AggregateContribution | undefined>(this.families.length);
     let shared: SharedBase | undefined;
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
       const context = this._context(family, object, cel, budget, errors, ref);
       shared = this._base(family, bound.common[i]!, object, context, shared);
       budget.startFamily(family.meta, shared.base);
-      out[i] = this._family(family, shared, object, context, interner);
+      out[i] = this._family(family, shared, object, context, interner, bound.groupLabels[i]);
     }
     return out;
   }
@@ -135,16 +140,19 @@ export class CompiledResource {
     object: unknown,
     context: EachContext,
     interner: AttributeInterner,
-  ): SeriesBlock | undefined {
+    groupLabels: ReadonlySet<string> | undefined,
+  ): SeriesBlock | AggregateContribution | undefined {
     const values = family.each.values(family.path.get(object), context);
     if (values.length === 0) return undefined;
-    if (values.length > 1) sortEachValues(values);
+    // An aggregate counts every element: series with equal labels are expected there, not dropped.
+    if (values.length > 1 && !groupLabels) sortEachValues(values);
     const series: { labels: readonly [string, string][]; value: number }[] = [];
-    const seen = values.length > 1 ? new Set<string>() : undefined;
+    const seen = values.length > 1 && !groupLabels ? new Set<string>() : undefined;
     for (const v of values) {
       const labels = this._seriesLabels(v, shared, seen, context.errors);
       if (labels) series.push({ labels, value: v.value });
     }
+    if (groupLabels) return contribution(series, groupLabels);
     return renderBlock(family.meta.name, series, interner);
   }
 
@@ -165,7 +173,7 @@ export class CompiledResource {
     const budget = new SeriesBudget(this.limits, request.headroom);
     const cel = new CelConversionCache();
     const interner = new AttributeInterner();
-    const out = new Array<SeriesBlock | undefined>(this.families.length);
+    const out = new Array<SeriesBlock | AggregateContribution | undefined>(this.families.length);
     let shared: SharedBase | undefined;
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
@@ -175,16 +183,20 @@ export class CompiledResource {
       const values = family.each.values(family.path.get(object), context);
       if (values.length === 0) continue;
       if (sliceOver()) yield;
-      if (values.length > 1) sortEachValues(values);
-      const writer = new SeriesBlockWriter(family.meta.name, interner);
-      const seen = values.length > 1 ? new Set<string>() : undefined;
+      const groupLabels = bound.groupLabels[i];
+      if (values.length > 1 && !groupLabels) sortEachValues(values);
+      const writer = groupLabels ? undefined : new SeriesBlockWriter(family.meta.name, interner);
+      const grouped: { labels: readonly [string, string][]; value: number }[] = [];
+      const seen = values.length > 1 && !groupLabels ? new Set<string>() : undefined;
       for (const v of values) {
         if (sliceOver()) yield;
         const labels = this._seriesLabels(v, shared, seen, context.errors);
-        if (labels) writer.add(labels, v.value);
+        if (!labels) continue;
+        if (writer) writer.add(labels, v.value);
+        else grouped.push({ labels, value: v.value });
       }
       if (sliceOver()) yield;
-      out[i] = writer.finish();
+      out[i] = writer ? writer.finish() : contribution(grouped, groupLabels!);
       if (sliceOver()) yield;
     }
     return out;
@@ -305,12 +317,18 @@ export class CompiledResource {
       // Sanitized like every label name: one invalid name would make the whole scrape fail.
       for (const [k, v] of this.config.commonLabels) resourceLevel.set(sanitizeLabelName(k), v);
       for (const [k, v] of injected) resourceLevel.set(k, v);
+      const common = this.families.map((f) => {
+        if (f.metricCommonLabels.size === 0) return resourceLevel;
+        const merged = new Map(resourceLevel);
+        for (const [k, v] of f.metricCommonLabels) merged.set(k, v);
+        return merged;
+      });
       bound = {
-        common: this.families.map((f) => {
-          if (f.metricCommonLabels.size === 0) return resourceLevel;
-          const merged = new Map(resourceLevel);
-          for (const [k, v] of f.metricCommonLabels) merged.set(k, v);
-          return merged;
+        common,
+        // An aggregate keeps the constant labels and its `by` labels.
+        groupLabels: this.families.map((f, i) => {
+          const by = f.meta.aggregate?.by;
+          return by ? new Set([...common[i]!.keys(), ...by]) : undefined;
         }),
       };
       this._bound.set(key, bound);
@@ -329,6 +347,8 @@ interface SharedBase {
 
 interface BoundLabels {
   readonly common: readonly ReadonlyMap<string, string>[];
+  /** Per family, the labels an aggregate family groups by; undefined for the other families. */
+  readonly groupLabels: readonly (ReadonlySet<string> | undefined)[];
 }
 
 /**

@@ -75,7 +75,10 @@ export class SeriesBudget {
   /** Starts a family: its base labels (resource and metric level) go into every one of its series. */
   startFamily(family: FamilyMeta, base: ReadonlyMap<string, string>): void {
     this._family = family;
-    this._familyLeft = Math.min(this._maxFamily, this._headroom ? this._headroom(family) : Infinity);
+    // An aggregate family's series are not served one by one: its groups have their own bound.
+    this._familyLeft = family.aggregate
+      ? Infinity
+      : Math.min(this._maxFamily, this._headroom ? this._headroom(family) : Infinity);
     // Families that share their base labels (the usual case) check and count them once.
     if (base === this._base) return;
     let bytes = 0;
@@ -107,8 +110,25 @@ export class SeriesBudget {
         family,
         `family ${family} would exceed ${this._maxFamily} series (limits.familySeries); object dropped whole`,
       );
-    let bytes = this._baseBytes;
+    this._addBytes(labels, undefined, this._baseBytes);
+  }
+
+  /**
+   * Accounts the labels a series takes from an enclosing iteration level (`forEach`): their bytes
+   * only, the series was counted by `add`; labels the series has itself (`own`) win and cost nothing.
+   */
+  addInherited(labels: ReadonlyMap<string, string>, own: ReadonlyMap<string, string>): void {
+    this._addBytes(labels, own, 0);
+  }
+
+  private _addBytes(
+    labels: ReadonlyMap<string, string>,
+    own: ReadonlyMap<string, string> | undefined,
+    start: number,
+  ): void {
+    let bytes = start;
     for (const [k, v] of labels) {
+      if (own?.has(k)) continue;
       this._checkValue(k, v);
       const base = this._base.get(k);
       bytes += base === undefined ? k.length + v.length : v.length - base.length;
@@ -118,7 +138,7 @@ export class SeriesBudget {
       if (this._bytes <= this._maxBytes) throw new SliceNeeded();
       throw new LimitExceeded(
         'objectLabelBytes',
-        family,
+        this._family?.name ?? '*',
         `object's labels exceed ${this._maxBytes} bytes in total (limits.objectLabelBytes); dropped whole`,
       );
     }

@@ -3,6 +3,7 @@ import { systemClock } from '../../runtime/Clock.ts';
 import type { Clock } from '../../runtime/Clock.ts';
 import { Slicer } from '../../runtime/Slicer.ts';
 import type { CompiledResource, ObjectSeries } from '../generate/CompiledResource.ts';
+import { isContribution } from '../generate/AggregateContribution.ts';
 import { SliceNeeded } from '../generate/SeriesBudget.ts';
 import type { FamilyHeadroom, SliceThreshold } from '../generate/SeriesBudget.ts';
 import { LimitExceeded } from '../limits.ts';
@@ -327,7 +328,11 @@ export class ObjectIngestor {
     for (let i = 0; i < series.length; i++) {
       const block = series[i];
       const meta = resource.families[i]!.meta;
-      if (block && this._cache.familyHeadroom(meta, key, limit) < block.points.length)
+      if (
+        block &&
+        !isContribution(block) &&
+        this._cache.familyHeadroom(meta, key, limit) < block.points.length
+      )
         return new LimitExceeded(
           'familySeries',
           meta.name,
