@@ -11,11 +11,9 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 # architecture and one tree serves amd64 and arm64.
 FROM --platform=$BUILDPLATFORM ${BUILD_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json LICENSE ./
-COPY scripts/build.js scripts/build.js
-COPY scripts/image/build-tree.sh scripts/image/build-tree.sh
-COPY src src
-COPY bin bin
+# One COPY of the whole context, which .dockerignore limits to what the build reads: one layer
+# (a storage driver without overlays, such as podman's vfs, copies the tree for each layer).
+COPY . .
 # The git revision for `--version` and build_info (the build context has no .git).
 ARG REVISION=unknown
 RUN --mount=type=cache,target=/root/.npm \
