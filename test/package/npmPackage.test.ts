@@ -38,6 +38,15 @@ const runtimes: { label: string; resolve: () => Promise<NodeRuntime> }[] = [
   },
 ];
 
+// The system's Node (outside node_modules), as a user's shell would find it.
+const systemNode = process.env.PATH?.split(delimiter)
+  .filter((dir) => dir !== '' && !dir.includes('node_modules'))
+  .map((dir) => join(dir, 'node'))
+  .find((file) => existsSync(file));
+const systemVersion = systemNode
+  ? execFileSync(systemNode, ['--version'], { encoding: 'utf8' }).trim()
+  : undefined;
+
 describe('npm package', () => {
   let work: string;
   let tarball: string;
@@ -103,6 +112,36 @@ describe('npm package', () => {
     // postpack put the checkout's manifest back as it was.
     assert.equal(readFileSync(join(repoRoot, 'package.json'), 'utf8'), checkoutManifest);
     assert.ok(!existsSync(join(repoRoot, 'build', 'package.json.checkout')));
+  });
+
+  it('npm ci in a checkout prints no EBADENGINE for the project itself, on the system Node', async () => {
+    // The checkout's manifest has no engines (npm ci installs Node 24 itself). A dry run of the
+    // system's npm on the system's Node reads the same manifest and lock and runs the same checks.
+    const node = systemNode ?? process.execPath;
+    const dryRun = async (manifest: string) => {
+      const dir = mkdtempSync(join(work, 'checkout-'));
+      writeFileSync(join(dir, 'package.json'), manifest);
+      writeFileSync(join(dir, 'package-lock.json'), readFileSync(join(repoRoot, 'package-lock.json')));
+      const r = await runCommand(
+        node,
+        [npmCli(), 'ci', '--dry-run', '--ignore-scripts', '--prefer-offline'],
+        {
+          cwd: dir,
+        },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      return r.stderr;
+    };
+    const ours = /EBADENGINE[^\n]*package: 'crd-metrics-bridge@/;
+    assert.doesNotMatch(await dryRun(checkoutManifest), ours);
+    // What it printed with the engines field the checkout used to have.
+    if (systemVersion !== undefined && !isSupportedNode(systemVersion)) {
+      const withEngines = JSON.stringify({
+        ...JSON.parse(checkoutManifest),
+        engines: { node: SUPPORTED_NODE_RANGE },
+      });
+      assert.match(await dryRun(withEngines), ours);
+    }
   });
 
   for (const { label, resolve } of runtimes) {
@@ -288,13 +327,6 @@ describe('npm package', () => {
   // The README's way to run it where the system Node is older than the launcher accepts: npx
   // fetches Node 24 from the npm registry for the run. Here with the checkout's Node 24 release (in
   // npm's cache) and the tarball instead of the registry's package.
-  const systemNode = process.env.PATH?.split(delimiter)
-    .filter((dir) => dir !== '' && !dir.includes('node_modules'))
-    .map((dir) => join(dir, 'node'))
-    .find((file) => existsSync(file));
-  const systemVersion = systemNode
-    ? execFileSync(systemNode, ['--version'], { encoding: 'utf8' }).trim()
-    : undefined;
   it(
     `runs with the README's npx command where the system Node (${systemVersion ?? 'none'}) is too old`,
     {
