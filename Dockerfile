@@ -3,7 +3,8 @@
 # (bundled dist/, production node_modules, bin/) on a distroless Node.js 24 runtime (no shell, no
 # package manager). Runs as uid/gid 65534 and needs no writable path, so it works with
 # readOnlyRootFilesystem. Base images are pinned by tag here; release builds pin them by digest
-# (see README, "Install").
+# (see README, "Install"). Without a registry, scripts/image/build-local.sh builds this file with
+# podman from locally assembled stand-ins for both (docs/kubernetes.md, "The container image").
 ARG BUILD_IMAGE=node:24.21.0-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
