@@ -123,6 +123,16 @@ function podmanFlagsFor(pod: PodSpec, container: Container, dirs: Record<string,
   return flags;
 }
 
+/** What "as the chart runs it" means for the running process. */
+const HARDENED = {
+  uid: '65534',
+  gid: '65534',
+  capEff: '0000000000000000',
+  capPrm: '0000000000000000',
+  noNewPrivs: '1',
+  readOnlyRoot: 'true',
+};
+
 /** The rendered args with the listen addresses moved to the given loopback ports (host network). */
 function onLoopback(args: string[], port: number, telemetryPort: number): string[] {
   return args.map((a) =>
@@ -193,6 +203,25 @@ describe('container image', { skip: isRoot ? false : 'needs root (rootful podman
       url: `http://127.0.0.1:${port}`,
       telemetryUrl: `http://127.0.0.1:${telemetryPort}`,
       proc,
+      /** The running bridge process as the kernel sees it (its /proc/PID/status, from the host). */
+      async status() {
+        const r = await podman(['inspect', '--format', '{{.State.Pid}}', name]);
+        assert.equal(r.code, 0, r.stderr);
+        const fields = Object.fromEntries(
+          readFileSync(`/proc/${r.stdout.trim()}/status`, 'utf8')
+            .split('\n')
+            .map((line) => line.split(/:\s+/, 2) as [string, string]),
+        );
+        const rootRo = await podman(['inspect', '--format', '{{.HostConfig.ReadonlyRootfs}}', name]);
+        return {
+          uid: fields['Uid']!.split(/\s+/)[0],
+          gid: fields['Gid']!.split(/\s+/)[0],
+          capEff: fields['CapEff'],
+          capPrm: fields['CapPrm'],
+          noNewPrivs: fields['NoNewPrivs'],
+          readOnlyRoot: rootRo.stdout.trim(),
+        };
+      },
       async stop() {
         await proc.stop();
         const log = proc.logTail(60);
@@ -283,6 +312,7 @@ describe('container image', { skip: isRoot ? false : 'needs root (rootful podman
     );
     let stopped: { exit: string; log: string } | undefined;
     try {
+      assert.deepEqual(await bridge.status(), HARDENED);
       const metrics = await httpRequest(`${bridge.url}/metrics`);
       assert.deepEqual(samples(metrics.body, 'backup_'), SEED_LINES);
       const telemetry = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
@@ -379,6 +409,8 @@ describe('container image', { skip: isRoot ? false : 'needs root (rootful podman
       );
       let stopped: { exit: string; log: string } | undefined;
       try {
+        // The pod spec's security contexts, as the kernel applies them to the bridge.
+        assert.deepEqual(await bridge.status(), HARDENED);
         const body = await until('the backup series', async () => {
           const b = (await httpRequest(`${bridge.url}/metrics`)).body;
           return samples(b, 'backup_').length === 3 ? b : undefined;
