@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,8 +23,9 @@ import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 import { checkoutNode, npmCli, registryNode } from './nodeRuntimes.ts';
 import type { NodeRuntime } from './nodeRuntimes.ts';
 
-// The package as users get it: `npm pack` (prepack builds dist/ and writes the shipped manifest),
-// installed from the tarball into an empty project with production dependencies only, by npm
+// The package as users get it: `npm pack` (prepack builds dist/ and writes the shipped manifest;
+// here in a copy of the checkout), installed from the tarball into an empty project with
+// production dependencies only, by npm
 // running on the Node under test, and run through its bin on that Node (the launcher then loads
 // dist/, not the TypeScript sources): the Node 24 of this checkout and Node 22.19.0, the oldest
 // release the launcher accepts (fetched from the npm registry). dist/ is an esbuild bundle
@@ -38,6 +48,15 @@ const runtimes: { label: string; resolve: () => Promise<NodeRuntime> }[] = [
   },
 ];
 
+/** The revision scripts/build.js gives a build of this checkout. */
+function checkoutRevision(): string {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  return (
+    git('rev-parse', '--short=12', 'HEAD') +
+    (git('status', '--porcelain', '--untracked-files=no') ? '-dirty' : '')
+  );
+}
+
 // The system's Node (outside node_modules), as a user's shell would find it.
 const systemNode = process.env.PATH?.split(delimiter)
   .filter((dir) => dir !== '' && !dir.includes('node_modules'))
@@ -56,8 +75,32 @@ describe('npm package', () => {
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'crd-metrics-bridge-package-'));
     checkoutManifest = readFileSync(join(repoRoot, 'package.json'), 'utf8');
-    const pack = await runCommand('npm', ['pack', '--json', '--pack-destination', work], { cwd: repoRoot });
+    // `npm pack` in a copy of the checkout: prepack rewrites package.json while it packs, and other
+    // tests (the image builds) read the checkout's at the same time. node_modules is linked, and
+    // the revision is the checkout's (the copy has no .git).
+    const checkout = join(work, 'checkout');
+    mkdirSync(checkout);
+    for (const entry of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'README.md',
+      'LICENSE',
+      'bin',
+      'docs',
+      'scripts',
+      'src',
+    ])
+      cpSync(join(repoRoot, entry), join(checkout, entry), { recursive: true });
+    symlinkSync(join(repoRoot, 'node_modules'), join(checkout, 'node_modules'));
+    const pack = await runCommand('npm', ['pack', '--json', '--pack-destination', work], {
+      cwd: checkout,
+      env: { ...process.env, CRD_METRICS_BRIDGE_REVISION: checkoutRevision() },
+    });
     assert.equal(pack.code, 0, pack.stderr);
+    // postpack put the copy's manifest back as it was.
+    assert.equal(readFileSync(join(checkout, 'package.json'), 'utf8'), checkoutManifest);
+    assert.ok(!existsSync(join(checkout, 'build', 'package.json.checkout')));
     packed = (JSON.parse(pack.stdout) as (typeof packed)[])[0]!;
     tarball = join(work, packed.filename);
   });
@@ -109,9 +152,6 @@ describe('npm package', () => {
       ['v26.1.0', true],
     ] as const)
       assert.equal(isSupportedNode(version), supported, version);
-    // postpack put the checkout's manifest back as it was.
-    assert.equal(readFileSync(join(repoRoot, 'package.json'), 'utf8'), checkoutManifest);
-    assert.ok(!existsSync(join(repoRoot, 'build', 'package.json.checkout')));
   });
 
   it('npm ci in a checkout prints no EBADENGINE for the project itself, on the system Node', async () => {
