@@ -3,7 +3,8 @@
 # (bundled dist/, production node_modules, bin/) on a distroless Node.js 24 runtime (no shell, no
 # package manager). Runs as uid/gid 65534 and needs no writable path, so it works with
 # readOnlyRootFilesystem. Base images are pinned by tag here; release builds pin them by digest
-# (see README, "Install").
+# (see README, "Install"). Without a registry, scripts/image/build-local.sh builds this file with
+# podman from locally assembled stand-ins for both (docs/kubernetes.md, "The container image").
 ARG BUILD_IMAGE=node:24.21.0-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
@@ -11,11 +12,9 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 # architecture and one tree serves amd64 and arm64.
 FROM --platform=$BUILDPLATFORM ${BUILD_IMAGE} AS build
 WORKDIR /src
-COPY package.json package-lock.json tsconfig.json LICENSE ./
-COPY scripts/build.js scripts/build.js
-COPY scripts/image/build-tree.sh scripts/image/build-tree.sh
-COPY src src
-COPY bin bin
+# One COPY of the whole context, which .dockerignore limits to what the build reads: one layer
+# (a storage driver without overlays, such as podman's vfs, copies the tree for each layer).
+COPY . .
 # The git revision for `--version` and build_info (the build context has no .git).
 ARG REVISION=unknown
 RUN --mount=type=cache,target=/root/.npm \

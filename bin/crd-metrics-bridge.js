@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // Launcher: checks the Node version before loading anything else, then hands over to the CLI: the
-// TypeScript sources in a checkout (Node 24 strips types, so edits need no rebuild), the bundled
-// dist/ when installed (Node does not strip types under node_modules, and the package ships no src/).
+// TypeScript sources in a checkout (Node strips types, so edits need no rebuild), the bundled dist/
+// when installed (Node does not strip types under node_modules, and the package ships no src/).
 import { existsSync } from 'node:fs';
 import module from 'node:module';
+import { SUPPORTED_NODE_TEXT, isSupportedNode } from './supported-node.js';
 
-const major = Number(process.versions.node.split('.')[0]);
-if (major < 24) {
+if (!isSupportedNode(process.version)) {
   process.stderr.write(
-    `crd-metrics-bridge needs Node.js 24 or later, but this is Node ${process.version} (${process.execPath}).\n` +
-      'Install Node.js 24 LTS, or run the container image. In a checkout of the project, `npm ci` installs\n' +
-      'Node 24 from the npm registry and `npx crd-metrics-bridge` runs it.\n',
+    `crd-metrics-bridge needs ${SUPPORTED_NODE_TEXT}, but this is Node ${process.version} (${process.execPath}).\n` +
+      'Without changing the system Node, npx can fetch one from the npm registry for this run:\n' +
+      '  npx --yes -p node@24 -p crd-metrics-bridge -- crd-metrics-bridge --help\n' +
+      'or run the container image. In a checkout of the project, `npm ci` installs Node 24 and\n' +
+      '`npx crd-metrics-bridge` runs on it.\n',
   );
   process.exit(1);
 }

@@ -43,7 +43,7 @@ try {
     splitting: true,
     format: 'esm',
     platform: 'node',
-    target: 'node24',
+    target: 'node22.19',
     external: ['@opentelemetry/configuration', '@kubernetes/client-node'],
     // Bundled CommonJS (pino, prom-client, …) calls require() for Node built-ins; ESM has none.
     banner: {

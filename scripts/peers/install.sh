@@ -5,6 +5,8 @@
 #   kube-apiserver + kubectl    (built from the k8s.io/kubernetes Go module)
 #   otelcol-bridge-test         (OpenTelemetry Collector built with the Collector builder)
 #   helm                        (built from the helm.sh/helm Go module, for the chart tests)
+#   podman + runc + debootstrap (Debian packages, to build and run the container image:
+#                               scripts/image/build-local.sh, test/integration/image.test.ts)
 #
 # Idempotent: everything is cached under $CRD_BRIDGE_CACHE (default
 # ~/.cache/crd-metrics-bridge) and a warm run only checks versions/hashes.
@@ -19,7 +21,7 @@
 #   CRD_BRIDGE_ETCD_VERSION     etcd version to build when Debian's is too old
 #   CRD_BRIDGE_OTELCOL_VERSION  Collector builder version (must match otel-config/collector-builder.yaml)
 #   CRD_BRIDGE_PEERS_SKIP       space-separated subset of: openmetrics-parser prometheus etcd
-#                               kubernetes collector helm
+#                               kubernetes collector helm podman
 #   CRD_BRIDGE_HELM_VERSION     Helm release to build (v3.x.y or v4.x.y; default below)
 #   CRD_BRIDGE_PROMETHEUS       source (default: build Prometheus 3.x + promtool from the Go module
 #                               proxy into $CRD_BRIDGE_CACHE/bin, which the harness prefers over PATH)
@@ -428,6 +430,20 @@ install_openmetrics_parser() {
   finish openmetrics-parser installed "$py prometheus_client"
 }
 
+# ---------------------------------------------------------------- podman
+# The container engine the image test builds and runs the image with (rootful, vfs storage, runc:
+# see scripts/image/podman-env.sh), and debootstrap, which assembles the build stage's base image.
+install_podman() {
+  begin podman
+  if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 && command -v debootstrap >/dev/null 2>&1; then
+    finish podman cached "$(command -v podman), $(command -v runc), $(command -v debootstrap)"
+    return
+  fi
+  apt_install podman runc debootstrap
+  command -v podman >/dev/null 2>&1 || die "podman is still not on PATH after apt-get install"
+  finish podman installed "$(command -v podman) ($(podman --version)), $(command -v runc)"
+}
+
 # ---------------------------------------------------------------- main
 log "cache: $CACHE"
 skipped openmetrics-parser || install_openmetrics_parser
@@ -436,6 +452,7 @@ skipped etcd || install_etcd
 skipped kubernetes || install_kubernetes
 skipped collector || install_collector
 skipped helm || install_helm
+skipped podman || install_podman
 
 log ""
 log "summary (step, action, seconds, location):"

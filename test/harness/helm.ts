@@ -104,8 +104,9 @@ interface ContainerEnvVar {
 
 /**
  * What the kubelet would run for a rendered container: its env with downward-API field references
- * resolved from `fields` (e.g. {'metadata.name': 'pod-0'}), and its args with `$(VAR)` expanded
- * from that env as Kubernetes does (`$$` is a literal `$`; an unknown variable stays as written).
+ * resolved from `fields` (e.g. {'metadata.name': 'pod-0'}), and its args and env values with
+ * `$(VAR)` expanded as Kubernetes does (args from the whole env, an env value from the entries
+ * before it; `$$` is a literal `$`; an unknown variable stays as written).
  * Env entries from other sources (secretKeyRef, ...) are an error: the tests do not need them.
  */
 export function containerCommandLine(
@@ -114,8 +115,13 @@ export function containerCommandLine(
 ): { args: string[]; env: Record<string, string> } {
   const container = rendered as { args?: string[]; env?: ContainerEnvVar[] };
   const env: Record<string, string> = {};
+  const expand = (text: string): string =>
+    text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, name: string | undefined) =>
+      name === undefined ? '$' : (env[name] ?? match),
+    );
   for (const entry of container.env ?? []) {
-    if (entry.value !== undefined) env[entry.name] = entry.value;
+    // A value may refer to the entries before it, as in args.
+    if (entry.value !== undefined) env[entry.name] = expand(entry.value);
     else if (entry.valueFrom?.fieldRef) {
       const value = fields[entry.valueFrom.fieldRef.fieldPath];
       if (value === undefined)
@@ -123,9 +129,5 @@ export function containerCommandLine(
       env[entry.name] = value;
     } else throw new Error(`env ${entry.name}: only value and fieldRef are supported here`);
   }
-  const expand = (arg: string): string =>
-    arg.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (match, name: string | undefined) =>
-      name === undefined ? '$' : (env[name] ?? match),
-    );
   return { args: (container.args ?? []).map(expand), env };
 }

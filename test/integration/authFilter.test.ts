@@ -120,7 +120,14 @@ describe('--auth-filter against a real kube-apiserver (TokenReview + SubjectAcce
   });
 
   it('the shipped ClusterRoles pass a server-side dry run and say what they should', async () => {
-    const dry = await kubectl(['apply', '--dry-run=server', '-f', path.join(repoRoot, 'deploy/auth-filter')]);
+    const dry = await kubectl([
+      'apply',
+      '--dry-run=server',
+      '-f',
+      path.join(repoRoot, 'deploy/auth-filter/auth-filter-rbac.yaml'),
+      '-f',
+      path.join(repoRoot, 'deploy/auth-filter/metrics-reader.yaml'),
+    ]);
     assert.match(dry, /clusterrole.rbac.authorization.k8s.io\/crd-metrics-bridge-auth-filter/);
     const can = async (as: string, ...args: string[]) =>
       (await api.kubectl(['auth', 'can-i', ...args, `--as=${as}`])).stdout.trim();

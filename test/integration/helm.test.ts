@@ -14,6 +14,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../harness/binaries.ts';
 import { chartDir, containerCommandLine, helm, helmTemplate, only, workloadOf } from '../harness/helm.ts';
 import type { KubeManifest, RenderOptions } from '../harness/helm.ts';
+import { otlpPushEnv, startCollector } from '../harness/collector.ts';
 import { startKubeApiserver } from '../harness/kubeApiserver.ts';
 import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
 import { httpRequest } from '../harness/processes.ts';
@@ -62,7 +63,9 @@ describe('Helm chart', () => {
       'ClusterRole',
       'ClusterRoleBinding',
       'ConfigMap',
+      'ConfigMap', // the config check's (a hook)
       'Deployment',
+      'Job', // the config check (a hook)
       'Service',
       'ServiceAccount',
     ]);
@@ -80,7 +83,13 @@ describe('Helm chart', () => {
     assert.deepEqual(container.args, shippedContainer.args);
     assert.deepEqual(pod.nodeSelector, shippedPod.nodeSelector);
     assert.equal(container.image, 'ghcr.io/crd-metrics-bridge/crd-metrics-bridge:0.1.0');
-    assert.deepEqual(envMap(container.env as EnvVar[]), envMap(shippedContainer.env as EnvVar[]));
+    const byName = (env: EnvVar[]) => [...env].sort((a, b) => a.name.localeCompare(b.name));
+    assert.deepEqual(byName(container.env as EnvVar[]), byName(shippedContainer.env as EnvVar[]));
+    // One OTLP stream per pod: service.instance.id is the pod name, from the downward API.
+    assert.deepEqual(
+      containerCommandLine(container, { 'metadata.name': 'pod-a' }).env['OTEL_RESOURCE_ATTRIBUTES'],
+      'service.instance.id=pod-a',
+    );
     assert.equal(pod.serviceAccountName, 'crd-metrics-bridge');
     assert.equal(deployment['spec']['replicas'], 1);
     // The default config is the backup example's.
@@ -176,9 +185,21 @@ describe('Helm chart', () => {
     const env = container.env as { name: string; value?: string; valueFrom?: unknown }[];
     assert.deepEqual(
       env.map((e) => e.name),
-      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_METRICS_EXPORTER', 'OTEL_SERVICE_NAME', 'POD_NAME'],
+      [
+        'POD_NAME',
+        'OTEL_EXPORTER_OTLP_ENDPOINT',
+        'OTEL_METRICS_EXPORTER',
+        'OTEL_SERVICE_NAME',
+        'OTEL_RESOURCE_ATTRIBUTES',
+        'NODE_IP',
+      ],
     );
     assert.equal(env.find((e) => e.name === 'OTEL_METRICS_EXPORTER')?.value, 'prometheus,otlp');
+    // The values' resource attributes follow the default service.instance.id.
+    assert.equal(
+      env.find((e) => e.name === 'OTEL_RESOURCE_ATTRIBUTES')?.value,
+      'service.instance.id=$(POD_NAME),deployment.environment.name=staging',
+    );
     assert.equal(pod.tolerations[0].key, 'dedicated');
     assert.ok(pod.affinity.nodeAffinity);
     assert.equal(only(objects, 'ClusterRoleBinding')['subjects'][0].name, 'bridge');
@@ -298,7 +319,7 @@ describe('Helm chart', () => {
     ]);
     assert.deepEqual(
       (container.env as EnvVar[]).filter((e) => !e.name.startsWith('POD_')),
-      plainContainer.env,
+      (plainContainer.env as EnvVar[]).filter((e) => !e.name.startsWith('POD_')),
     );
     const strip = (podSpec: unknown) => {
       const spec = podSpec as { containers: object[] };
@@ -459,13 +480,20 @@ describe('Helm chart', () => {
     const withSecret = helmTemplate({
       values: [ci('auth-filter')],
       set: [
-        'serviceMonitor.authorization.credentials.name=scrape-token',
-        'serviceMonitor.authorization.credentials.key=token',
+        'prometheus.monitor.http.authorization.credentials.name=scrape-token',
+        'prometheus.monitor.http.authorization.credentials.key=token',
+        'prometheus.monitor.metrics.bearerTokenSecret.name=scrape-token',
+        'prometheus.monitor.metrics.bearerTokenSecret.key=token',
       ],
     }).objects;
-    const [endpoint] = only(withSecret, 'ServiceMonitor')['spec']['endpoints'] as Record<string, unknown>[];
+    const [endpoint, telemetryEndpoint] = only(withSecret, 'ServiceMonitor')['spec']['endpoints'] as Record<
+      string,
+      unknown
+    >[];
     assert.equal(endpoint!['bearerTokenFile'], undefined);
     assert.deepEqual(endpoint!['authorization'], { credentials: { name: 'scrape-token', key: 'token' } });
+    assert.equal(telemetryEndpoint!['bearerTokenFile'], undefined);
+    assert.deepEqual(telemetryEndpoint!['bearerTokenSecret'], { name: 'scrape-token', key: 'token' });
     // Not enabled: none of it.
     const plain = helmTemplate({ values: [ci('monitoring')] }).objects;
     assert.equal(plain.filter((o) => o.metadata.name.endsWith('metrics-reader')).length, 0);
@@ -480,6 +508,280 @@ describe('Helm chart', () => {
     const r = helm(['template', 'x', chartDir, '--values', ci('auth-filter'), '--values', ci('web-config')]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /authFilter\.enabled cannot be combined with webConfig\.config\.basic_auth_users/);
+  });
+
+  it('values.schema.json rejects values the chart does not have, and fields in the wrong security context', () => {
+    const refused: [string, RegExp][] = [
+      // kube-state-metrics chart values this chart does not have.
+      ['metricDenylist={kube_.*}', /additional properties 'metricDenylist' not allowed/],
+      ['collectors={pods}', /additional properties 'collectors' not allowed/],
+      // This chart's former names.
+      ['podSecurityContext.runAsUser=1000', /additional properties 'podSecurityContext' not allowed/],
+      ['serviceMonitor.enabled=true', /additional properties 'serviceMonitor' not allowed/],
+      ['service.telemetryPort=9000', /at '\/service': additional properties 'telemetryPort' not allowed/],
+      // A container field in the pod's security context, and the reverse.
+      [
+        'securityContext.readOnlyRootFilesystem=true',
+        /at '\/securityContext': additional properties 'readOnlyRootFilesystem' not allowed/,
+      ],
+      [
+        'containerSecurityContext.fsGroup=1',
+        /at '\/containerSecurityContext': additional properties 'fsGroup' not allowed/,
+      ],
+      // Typos, nested too.
+      [
+        'prometheus.monitor.htpp.interval=1m',
+        /at '\/prometheus\/monitor': additional properties 'htpp' not allowed/,
+      ],
+      ['replicas=two', /at '\/replicas'/],
+      ['image.pullPolicy=Sometimes', /at '\/image\/pullPolicy'/],
+    ];
+    for (const [set, message] of refused) {
+      const r = helm(['template', 'x', chartDir, '--set', set]);
+      assert.notEqual(r.code, 0, `--set ${set} was accepted`);
+      assert.match(r.stderr, /values don't meet the specifications of the schema/, set);
+      assert.match(r.stderr, message, set);
+    }
+    // Every value in values.yaml is in the schema (or the defaults would not render), and the
+    // schema's top level lists nothing values.yaml lacks but `global` (Helm's, for parent charts).
+    const schema = JSON.parse(readFileSync(path.join(chartDir, 'values.schema.json'), 'utf8')) as {
+      properties: Record<string, unknown>;
+      additionalProperties: boolean;
+    };
+    assert.equal(schema.additionalProperties, false);
+    const values = parse(readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(
+      Object.keys(schema.properties).filter((k) => !(k in values)),
+      ['global'],
+    );
+  });
+
+  it("takes the kube-state-metrics chart's value names with their meaning", () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rendered objects are read loosely
+    const pod = (objects: KubeManifest[]): any => workloadOf(objects)['spec']['template']['spec'];
+    // securityContext is the pod's (with `enabled`), containerSecurityContext the container's.
+    const defaults = pod(helmTemplate().objects);
+    assert.equal(defaults.securityContext.fsGroup, 65534);
+    assert.equal(defaults.securityContext.enabled, undefined);
+    assert.equal(defaults.containers[0].securityContext.readOnlyRootFilesystem, true);
+    assert.equal(
+      pod(helmTemplate({ set: ['securityContext.enabled=false'] }).objects).securityContext,
+      undefined,
+    );
+    const custom = pod(
+      helmTemplate({ set: ['securityContext.runAsUser=1000', 'containerSecurityContext.privileged=false'] })
+        .objects,
+    );
+    assert.equal(custom.securityContext.runAsUser, 1000);
+    assert.equal(custom.containers[0].securityContext.privileged, false);
+    // prometheus.monitor: a ServiceMonitor, `http` for the metrics port and `metrics` for telemetry;
+    // selfMonitor.enabled decides whether telemetry is on the Service and scraped.
+    const monitored = helmTemplate({
+      set: [
+        'prometheus.monitor.enabled=true',
+        'prometheus.monitor.http.interval=1m',
+        'prometheus.monitor.metrics.interval=2m',
+      ],
+    }).objects;
+    const endpoints = only(monitored, 'ServiceMonitor')['spec']['endpoints'] as {
+      port: string;
+      interval: string;
+    }[];
+    assert.deepEqual(
+      endpoints.map((e) => `${e.port}@${e.interval}`),
+      ['http-metrics@1m', 'telemetry@2m'],
+    );
+    const withoutSelf = helmTemplate({
+      set: ['prometheus.monitor.enabled=true', 'selfMonitor.enabled=false'],
+    }).objects;
+    assert.deepEqual(
+      (only(withoutSelf, 'ServiceMonitor')['spec']['endpoints'] as { port: string }[]).map((e) => e.port),
+      ['http-metrics'],
+    );
+    assert.deepEqual(
+      (only(withoutSelf, 'Service')['spec']['ports'] as { name: string }[]).map((p) => p.name),
+      ['http-metrics'],
+    );
+    const telemetry = helmTemplate({
+      set: ['selfMonitor.telemetryHost=::', 'selfMonitor.telemetryPort=9091'],
+    }).objects;
+    assert.ok(
+      (pod(telemetry).containers[0].args as string[]).includes('--telemetry.listen-address=[::]:9091'),
+    );
+    assert.equal((only(telemetry, 'Service')['spec']['ports'] as { port: number }[])[1]!.port, 9091);
+    // namespaces and namespacesDenylist: a comma-separated string or a list, as the KSM flags.
+    const args = (set: string[]) => pod(helmTemplate({ set }).objects).containers[0].args as string[];
+    assert.ok(args(['namespaces=a\\,b']).includes('--namespaces=a,b'));
+    assert.ok(args(['namespaces={a,b}']).includes('--namespaces=a,b'));
+    assert.ok(args(['namespacesDenylist=kube-system']).includes('--namespaces-denylist=kube-system'));
+    assert.ok(!args([]).some((a) => a.startsWith('--namespaces')));
+    const both = helm(['template', 'x', chartDir, '--set', 'namespaces=a', '--set', 'namespacesDenylist=b']);
+    assert.notEqual(both.code, 0);
+    assert.match(both.stderr, /namespaces and namespacesDenylist cannot both be set/);
+    // releaseLabel, image.registry and image.sha.
+    const released = helmTemplate({
+      release: 'kps',
+      set: [
+        'releaseLabel=true',
+        'image.registry=registry.example.com',
+        'image.repository=mirror/bridge',
+        `image.sha=${'ab'.repeat(32)}`,
+      ],
+    }).objects;
+    for (const o of released)
+      assert.equal(o.metadata.labels?.['release'], 'kps', `${o.kind}/${o.metadata.name}`);
+    assert.equal(
+      pod(released).containers[0].image,
+      `registry.example.com/mirror/bridge:0.1.0@sha256:${'ab'.repeat(32)}`,
+    );
+    // startupProbe.enabled, and the lower-case scheme of the KSM chart's probe values.
+    const probed = pod(
+      helmTemplate({
+        set: [
+          'startupProbe.enabled=true',
+          'startupProbe.failureThreshold=30',
+          'livenessProbe.httpGet.scheme=http',
+        ],
+      }).objects,
+    ).containers[0];
+    assert.deepEqual(probed.startupProbe, {
+      failureThreshold: 30,
+      httpGet: { path: '/healthz', port: 'http-metrics' },
+    });
+    assert.equal(probed.livenessProbe.httpGet.scheme, 'HTTP');
+    assert.equal(defaults.containers[0].startupProbe, undefined);
+    // podDisruptionBudget as a PDB spec.
+    const budget = helmTemplate({ set: ['podDisruptionBudget.maxUnavailable=2'] }).objects;
+    assert.equal(only(budget, 'PodDisruptionBudget')['spec']['maxUnavailable'], 2);
+    assert.equal(helmTemplate().objects.filter((o) => o.kind === 'PodDisruptionBudget').length, 0);
+    assert.equal(
+      helmTemplate({
+        set: ['podDisruptionBudget.maxUnavailable=2', 'podDisruptionBudget.enabled=false'],
+      }).objects.filter((o) => o.kind === 'PodDisruptionBudget').length,
+      0,
+    );
+  });
+
+  it('checks the config before install and upgrade: a hook Job runs `check` in the chart image, as the pods run', async () => {
+    const { objects } = helmTemplate({ values: [ci('custom-config')] });
+    const job = only(objects, 'Job');
+    assert.deepEqual(job.metadata['annotations'], {
+      'helm.sh/hook': 'pre-install,pre-upgrade',
+      'helm.sh/hook-weight': '0',
+      'helm.sh/hook-delete-policy': 'before-hook-creation,hook-succeeded',
+    });
+    const hookConfigMap = only(objects, 'ConfigMap', 'bridge-config-check');
+    // Created before the Job (a lower weight), with the config the pods will get.
+    assert.equal(
+      (hookConfigMap.metadata['annotations'] as Record<string, string>)['helm.sh/hook-weight'],
+      '-10',
+    );
+    assert.equal(hookConfigMap['data']['config.yaml'], configOf(objects));
+    const jobPod = job['spec']['template']['spec'];
+    const workloadPod = workloadOf(objects)['spec']['template']['spec'];
+    const [check] = jobPod.containers;
+    assert.equal(check.image, workloadPod.containers[0].image);
+    assert.deepEqual(check.securityContext, workloadPod.containers[0].securityContext);
+    assert.deepEqual(jobPod.securityContext, workloadPod.securityContext);
+    assert.equal(job['spec']['backoffLimit'], 0);
+    assert.equal(jobPod.restartPolicy, 'Never');
+    // The Service, PDB and NetworkPolicy select the workload's pods by these two labels; not this one.
+    const selector = only(objects, 'Service')['spec']['selector'] as Record<string, string>;
+    const labels = job['spec']['template']['metadata']['labels'] as Record<string, string>;
+    assert.ok(Object.entries(selector).some(([k, v]) => labels[k] !== v));
+    // The container's command on the mounted config: a good one passes, one with a typo fails with
+    // the line and column.
+    const mount = (check.volumeMounts as { name: string; mountPath: string }[])[0]!;
+    assert.deepEqual(
+      (jobPod.volumes as { name: string; configMap: { name: string } }[]).find((v) => v.name === mount.name)!
+        .configMap.name,
+      hookConfigMap.metadata.name,
+    );
+    const { args } = containerCommandLine(check, {});
+    assert.deepEqual(args, ['check', `--config=${mount.mountPath}/config.yaml`]);
+    const run = async (config: string) => {
+      const dir = mkdtempSync(path.join(work, 'check-'));
+      writeFileSync(path.join(dir, 'config.yaml'), config);
+      return runCli(args.map((a) => a.replace(mount.mountPath, dir)));
+    };
+    const passed = await run(hookConfigMap['data']['config.yaml']);
+    assert.equal(passed.code, 0, passed.stderr);
+    const typo = helmTemplate({
+      setFiles: { config: path.join(repoRoot, 'test/fixtures/config-errors/unknown-keys.yaml') },
+    }).objects;
+    const failed = await run(
+      only(typo, 'ConfigMap', 'crd-metrics-bridge-config-check')['data']['config.yaml'] as string,
+    );
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /config\.yaml:\d+:\d+: /);
+    // Off: no hook objects.
+    const off = helmTemplate({ set: ['configCheck.enabled=false'] }).objects;
+    assert.equal(off.filter((o) => o.kind === 'Job' || o.metadata.name.endsWith('-config-check')).length, 0);
+  });
+
+  it('gives each pod its own service.instance.id: two replicas push OTLP as two streams', async () => {
+    const { objects } = helmTemplate({
+      set: ['env.OTEL_METRICS_EXPORTER=otlp', 'env.OTEL_RESOURCE_ATTRIBUTES=k8s.cluster.name=test'],
+    });
+    const [container] = workloadOf(objects)['spec']['template']['spec']['containers'];
+    const configFile = path.join(work, 'otlp-config.yaml');
+    writeFileSync(configFile, configOf(objects));
+    const collector = await startCollector();
+    const replicas: BridgeHandle[] = [];
+    try {
+      for (const podName of ['crd-metrics-bridge-7f9c-aaaaa', 'crd-metrics-bridge-7f9c-bbbbb']) {
+        const { env } = containerCommandLine(container, { 'metadata.name': podName });
+        assert.equal(env['OTEL_RESOURCE_ATTRIBUTES'], `service.instance.id=${podName},k8s.cluster.name=test`);
+        replicas.push(
+          await startBridge({
+            config: configFile,
+            source: `files:${path.join(repoRoot, 'examples/backup')}`,
+            env: {
+              ...env,
+              ...otlpPushEnv(collector, 500, { OTEL_METRICS_EXPORTER: env['OTEL_METRICS_EXPORTER'] }),
+            },
+          }),
+        );
+      }
+      const instances = (docs: unknown[]) =>
+        new Set(
+          [
+            ...JSON.stringify(docs).matchAll(
+              /"key":"service\.instance\.id","value":\{"stringValue":"([^"]+)"/g,
+            ),
+          ].map((m) => m[1]),
+        );
+      const docs = await collector.waitForFileExport((d) => instances(d).size >= 2, 30_000);
+      assert.deepEqual([...instances(docs)].sort(), [
+        'crd-metrics-bridge-7f9c-aaaaa',
+        'crd-metrics-bridge-7f9c-bbbbb',
+      ]);
+      // A value that sets service.instance.id itself is used as it is.
+      const own = helmTemplate({ set: ['env.OTEL_RESOURCE_ATTRIBUTES=service.instance.id=fixed'] }).objects;
+      const ownEnv = containerCommandLine(workloadOf(own)['spec']['template']['spec']['containers'][0], {
+        'metadata.name': 'p',
+      }).env;
+      assert.equal(ownEnv['OTEL_RESOURCE_ATTRIBUTES'], 'service.instance.id=fixed');
+    } finally {
+      await Promise.allSettled(replicas.map((r) => r.stop()));
+      await collector.stop();
+    }
+  });
+
+  it('the PrometheusRule selects the job its ServiceMonitor gives, or prometheusRule.jobSelector', () => {
+    const exprs = (set: string[]) =>
+      JSON.stringify(
+        only(helmTemplate({ set: ['prometheusRule.enabled=true', ...set] }).objects, 'PrometheusRule')[
+          'spec'
+        ],
+      );
+    assert.match(exprs([]), /up\{job=\\"crd-metrics-bridge\\"\}/);
+    const renamed = exprs(['nameOverride=cr-bridge']);
+    assert.match(renamed, /up\{job=\\"cr-bridge\\"\}/);
+    assert.doesNotMatch(renamed, /job=\\"crd-metrics-bridge\\"/);
+    const custom = exprs(['prometheusRule.jobSelector=job="x"\\,namespace="y"']);
+    assert.match(custom, /scrape_duration_seconds\{job=\\"x\\",namespace=\\"y\\"\}/);
+    assert.doesNotMatch(custom, /job=\\"crd-metrics-bridge\\"/);
   });
 
   describe('on a real kube-apiserver', () => {
@@ -557,7 +859,7 @@ describe('Helm chart', () => {
 
       const kubeconfig = await api.createServiceAccountKubeconfig('monitoring', serviceAccount);
       const container = deployment['spec']['template']['spec']['containers'][0];
-      const env = envMap(container.env as EnvVar[]);
+      const { env } = containerCommandLine(container, { 'metadata.name': 'crd-metrics-bridge-7f9c-x2x4z' });
       bridge = await startBridge({
         config: configFile,
         source: 'kubernetes',
@@ -724,7 +1026,9 @@ describe('Helm chart', () => {
         namespace,
         podSpec.serviceAccountName as string,
       );
-      const { args, env } = containerCommandLine(podSpec.containers[0], {});
+      const { args, env } = containerCommandLine(podSpec.containers[0], {
+        'metadata.name': 'filtered-crd-metrics-bridge-5d8f-k2j9q',
+      });
       const passed = args
         .slice(1)
         .filter((a) => !/^--(config|source|web\.listen-address|telemetry\.listen-address)=/.test(a));
@@ -794,7 +1098,9 @@ describe("the chart's web config, served by the bridge", () => {
     writeFileSync(path.join(mounted, 'web-config.yml'), secret['stringData']['web-config.yml'] as string);
     const ca = makeCa(mounted, 'ca');
     makeCert(mounted, ca, 'tls');
-    const { args, env } = containerCommandLine(container, {});
+    const { args, env } = containerCommandLine(container, {
+      'metadata.name': 'crd-metrics-bridge-5d8f-k2j9q',
+    });
     const flag = args.find((a) => a.startsWith('--web.config.file='))!;
     const file = flag.slice('--web.config.file='.length);
     assert.ok(file.startsWith(`${mount.mountPath}/`), `${file} is in the mounted directory`);
@@ -931,10 +1237,6 @@ function servedCommonName(address: string): Promise<string> {
 interface EnvVar {
   name: string;
   value?: string;
-}
-
-function envMap(env: readonly EnvVar[]): Record<string, string | undefined> {
-  return Object.fromEntries(env.map((e) => [e.name, e.value]));
 }
 
 function standInCrd(plural: string, kind: string): string {

@@ -133,7 +133,12 @@ describe('sharding against a real kube-apiserver', () => {
   });
 
   it('auto-sharding from a StatefulSet: 3 pods split the objects; scaled to 2, they rebalance without restart', async () => {
-    const dry = await kubectl(['apply', '--dry-run=server', '-f', path.join(repoRoot, 'deploy/sharding')]);
+    const dry = await kubectl([
+      'apply',
+      '--dry-run=server',
+      '-f',
+      path.join(repoRoot, 'deploy/sharding/statefulset.yaml'),
+    ]);
     assert.match(dry, /statefulset.apps\/crd-metrics-bridge created \(server dry run\)/);
     await kubectl(
       ['apply', '-f', '-'],

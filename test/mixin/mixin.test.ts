@@ -2,11 +2,12 @@
 // not firing, and the chart ships exactly mixin/'s files. (That every metric name exists is checked
 // against a running bridge in test/integration/mixin-metrics.test.ts.)
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { findBinary, repoRoot } from '../harness/binaries.ts';
 import { metricNamesIn } from '../support/promqlNames.ts';
 
@@ -36,8 +37,10 @@ function alertRules(): AlertRule[] {
   return file.groups.flatMap((g) => g.rules);
 }
 
-function promtool(args: string[]): { code: number; output: string } {
-  const r = spawnSync(findBinary('promtool'), args, { cwd: testsDir, encoding: 'utf8' });
+const RUNBOOK = 'https://github.com/crd-metrics-bridge/crd-metrics-bridge/blob/main/mixin/runbook.md';
+
+function promtool(args: string[], cwd = testsDir): { code: number; output: string } {
+  const r = spawnSync(findBinary('promtool'), args, { cwd, encoding: 'utf8' });
   return { code: r.status ?? 128, output: `${r.stdout}${r.stderr}` };
 }
 
@@ -48,7 +51,16 @@ describe('monitoring mixin', () => {
     assert.match(r.output, new RegExp(`SUCCESS: ${alertRules().length} rules found`));
   });
 
-  it('every alert has a severity, a summary and a description', () => {
+  it('every alert has a severity, a summary, a description and a runbook_url to its section of runbook.md', () => {
+    // GitHub's anchor of a `## Name` heading is the name in lower case.
+    const sections = [...readFileSync(path.join(mixin, 'runbook.md'), 'utf8').matchAll(/^## (\S+)$/gm)].map(
+      (m) => m[1]!,
+    );
+    assert.deepEqual(
+      sections,
+      alertRules().map((r) => r.alert),
+      'runbook.md has one section per alert, in the order of alerts.yaml',
+    );
     const names = new Set<string>();
     for (const rule of alertRules()) {
       assert.match(rule.alert, /^CrdMetricsBridge[A-Z]\w+$/);
@@ -57,6 +69,7 @@ describe('monitoring mixin', () => {
       assert.ok(['critical', 'warning', 'info'].includes(rule.labels?.['severity'] ?? ''), rule.alert);
       assert.ok(rule.annotations?.['summary'], `${rule.alert} has no summary`);
       assert.ok(rule.annotations?.['description'], `${rule.alert} has no description`);
+      assert.equal(rule.annotations?.['runbook_url'], `${RUNBOOK}#${rule.alert.toLowerCase()}`, rule.alert);
       assert.ok(metricNamesIn(rule.expr).length > 0, `${rule.alert}: no metric found in ${rule.expr}`);
     }
   });
@@ -84,6 +97,109 @@ describe('monitoring mixin', () => {
       assert.match(r.output, /SUCCESS/);
     });
   }
+
+  it('each test file fails once its first firing expectation is removed (the tests can fail)', () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'mixin-mutants-'));
+    try {
+      writeFileSync(path.join(work, 'alerts.yaml'), readFileSync(path.join(mixin, 'alerts.yaml')));
+      for (const file of testFiles) {
+        const doc = parse(readFileSync(path.join(testsDir, file), 'utf8')) as RuleTestFile;
+        const check = doc.tests
+          .flatMap((t) => t.alert_rule_test ?? [])
+          .find((c) => (c.exp_alerts ?? []).length > 0);
+        assert.ok(check, `${file} expects no alert to fire`);
+        check.exp_alerts = [];
+        doc.rule_files = ['alerts.yaml'];
+        writeFileSync(path.join(work, file), stringify(doc));
+        const r = promtool(['test', 'rules', file], work);
+        assert.notEqual(
+          r.code,
+          0,
+          `${file} still passes without its ${check.alertname} expectation:\n${r.output}`,
+        );
+        assert.match(r.output, new RegExp(`alertname: ${check.alertname}`));
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('the job selector is one substitution: the substituted rules select the new job only', () => {
+    const text = readFileSync(path.join(mixin, 'alerts.yaml'), 'utf8');
+    // Every `job` matcher in the rules is the default selector (the README's sed relies on it).
+    const exprs = alertRules()
+      .map((r) => r.expr)
+      .join('\n');
+    assert.deepEqual(
+      [...new Set(exprs.match(/\bjob\s*(=~|!=|!~|=)\s*"[^"]*"/g))],
+      ['job="crd-metrics-bridge"'],
+    );
+    const work = mkdtempSync(path.join(tmpdir(), 'mixin-selector-'));
+    try {
+      const selector = 'job="bridge",namespace="tools"';
+      // Without annotations, which promtool would otherwise want spelled out: this is about selection.
+      const substituted = parse(text.replaceAll('job="crd-metrics-bridge"', selector)) as {
+        groups: { rules: AlertRule[] }[];
+      };
+      for (const rule of substituted.groups.flatMap((g) => g.rules)) delete rule.annotations;
+      writeFileSync(path.join(work, 'alerts.yaml'), stringify(substituted));
+      const scraped = (labels: string) => [
+        { series: `up{${labels},instance="a:8080"}`, values: '0x20' },
+        { series: `scrape_samples_scraped{${labels},instance="a:8080"}`, values: '2000000x30' },
+      ];
+      writeFileSync(
+        path.join(work, 'selector.yaml'),
+        stringify({
+          rule_files: ['alerts.yaml'],
+          evaluation_interval: '1m',
+          tests: [
+            {
+              interval: '1m',
+              input_series: [
+                ...scraped('job="bridge",namespace="tools"'),
+                ...scraped('job="crd-metrics-bridge",namespace="x"'),
+                ...scraped('job="bridge",namespace="other"'),
+              ],
+              alert_rule_test: [
+                {
+                  eval_time: '10m',
+                  alertname: 'CrdMetricsBridgeDown',
+                  exp_alerts: [
+                    {
+                      exp_labels: {
+                        severity: 'critical',
+                        job: 'bridge',
+                        namespace: 'tools',
+                        instance: 'a:8080',
+                      },
+                    },
+                  ],
+                },
+                {
+                  eval_time: '20m',
+                  alertname: 'CrdMetricsBridgeScrapeTooLarge',
+                  exp_alerts: [
+                    {
+                      exp_labels: {
+                        severity: 'warning',
+                        job: 'bridge',
+                        namespace: 'tools',
+                        instance: 'a:8080',
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      const r = promtool(['test', 'rules', 'selector.yaml'], work);
+      assert.equal(r.code, 0, r.output);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
 
   it('the dashboard is a Grafana dashboard whose every panel queries something', () => {
     const dashboard = JSON.parse(

@@ -37,6 +37,9 @@ app.kubernetes.io/component: exporter
 app.kubernetes.io/part-of: {{ include "crd-metrics-bridge.name" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- if .Values.releaseLabel }}
+release: {{ .Release.Name }}
+{{- end }}
 {{- with .Values.customLabels }}
 {{ toYaml . }}
 {{- end }}
@@ -52,10 +55,18 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "crd-metrics-bridge.image" -}}
 {{- $tag := toString (default .Chart.AppVersion .Values.image.tag) -}}
-{{- if .Values.image.digest -}}
-{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest -}}
+{{- $repository := .Values.image.repository -}}
+{{- with .Values.image.registry -}}
+{{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository -}}
+{{- end -}}
+{{- $digest := .Values.image.digest -}}
+{{- if and (not $digest) .Values.image.sha -}}
+{{- $digest = printf "sha256:%s" .Values.image.sha -}}
+{{- end -}}
+{{- if $digest -}}
+{{- printf "%s:%s@%s" $repository $tag $digest -}}
 {{- else -}}
-{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- printf "%s:%s" $repository $tag -}}
 {{- end -}}
 {{- end -}}
 
@@ -184,10 +195,27 @@ tls
 {{- end -}}
 {{- end -}}
 
-{{/* A probe from values, adapted to the TLS mode (an explicit httpGet.scheme is kept). */}}
+{{/*
+A probe from values, adapted to the TLS mode (an explicit httpGet.scheme is kept, upper-cased as
+Kubernetes wants it: the kube-state-metrics chart's values write `http`). `enabled` (the
+kube-state-metrics chart's switch) is not a probe field: false means no probe, true with no handler
+means an httpGet of /healthz. Prints nothing for no probe.
+*/}}
 {{- define "crd-metrics-bridge.probe" -}}
-{{- $probe := deepCopy .probe -}}
+{{- $probe := deepCopy (default (dict) .probe) -}}
+{{- $enabled := true -}}
+{{- if hasKey $probe "enabled" -}}
+{{- $enabled = $probe.enabled -}}
+{{- $_ := unset $probe "enabled" -}}
+{{- if and $enabled (not (or $probe.httpGet $probe.tcpSocket $probe.exec $probe.grpc)) -}}
+{{- $_ := set $probe "httpGet" (dict "path" "/healthz" "port" "http-metrics") -}}
+{{- end -}}
+{{- end -}}
+{{- if and $enabled $probe -}}
 {{- if $probe.httpGet -}}
+{{- if $probe.httpGet.scheme -}}
+{{- $_ := set $probe.httpGet "scheme" (upper $probe.httpGet.scheme) -}}
+{{- end -}}
 {{- if eq .mode "mtls" -}}
 {{- $port := $probe.httpGet.port -}}
 {{- $_ := unset $probe "httpGet" -}}
@@ -197,6 +225,98 @@ tls
 {{- end -}}
 {{- end -}}
 {{- toYaml $probe -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A comma-separated list from a string or a list (the kube-state-metrics chart's namespaces). */}}
+{{- define "crd-metrics-bridge.commaList" -}}
+{{- if kindIs "slice" . -}}
+{{- join "," . -}}
+{{- else -}}
+{{- toString (default "" .) | nospace -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The telemetry listener's address from selfMonitor (an IPv6 host gets its brackets). */}}
+{{- define "crd-metrics-bridge.telemetryAddress" -}}
+{{- $host := toString (default "" .Values.selfMonitor.telemetryHost) -}}
+{{- if and (contains ":" $host) (not (hasPrefix "[" $host)) -}}
+{{- $host = printf "[%s]" $host -}}
+{{- end -}}
+{{- printf "%s:%v" $host .Values.selfMonitor.telemetryPort -}}
+{{- end -}}
+
+{{/*
+OTEL_RESOURCE_ATTRIBUTES of every pod: service.instance.id from the pod name (POD_NAME, defined
+before it), so that replicas pushing OTLP stay separate series, then what env.OTEL_RESOURCE_ATTRIBUTES
+gives; a value that sets service.instance.id itself is used as it is.
+*/}}
+{{- define "crd-metrics-bridge.resourceAttributes" -}}
+{{- $given := toString (default "" (get .Values.env "OTEL_RESOURCE_ATTRIBUTES")) -}}
+{{- if regexMatch "(^|,)\\s*service\\.instance\\.id\\s*=" $given -}}
+{{- $given -}}
+{{- else -}}
+{{- list "service.instance.id=$(POD_NAME)" $given | compact | join "," -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+One ServiceMonitor endpoint from prometheus.monitor.http or .metrics, with the defaults the other
+values imply: https under a web config with TLS, and with the auth filter Prometheus' own
+ServiceAccount token unless the endpoint has authorization or bearerTokenSecret.
+*/}}
+{{- define "crd-metrics-bridge.monitorEndpoint" -}}
+{{- $endpoint := .endpoint -}}
+{{- $scheme := $endpoint.scheme -}}
+{{- if and (not $scheme) (include "crd-metrics-bridge.tlsMode" .root) }}{{ $scheme = "https" }}{{ end -}}
+{{- $bearerTokenFile := $endpoint.bearerTokenFile -}}
+{{- if and (not $bearerTokenFile) .root.Values.authFilter.enabled (not $endpoint.authorization) (not $endpoint.bearerTokenSecret) -}}
+{{- $bearerTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token" -}}
+{{- end -}}
+- port: {{ .port }}
+  {{- with $endpoint.interval }}
+  interval: {{ . }}
+  {{- end }}
+  {{- with $endpoint.scrapeTimeout }}
+  scrapeTimeout: {{ . }}
+  {{- end }}
+  {{- with $endpoint.proxyUrl }}
+  proxyUrl: {{ . }}
+  {{- end }}
+  {{- if $endpoint.enableHttp2 }}
+  enableHttp2: true
+  {{- end }}
+  honorLabels: {{ $endpoint.honorLabels }}
+  {{- with $scheme }}
+  scheme: {{ . }}
+  {{- end }}
+  {{- with $endpoint.tlsConfig }}
+  tlsConfig:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $endpoint.basicAuth }}
+  basicAuth:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $endpoint.authorization }}
+  authorization:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $endpoint.bearerTokenSecret }}
+  bearerTokenSecret:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $bearerTokenFile }}
+  bearerTokenFile: {{ . }}
+  {{- end }}
+  {{- with $endpoint.metricRelabelings }}
+  metricRelabelings:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $endpoint.relabelings }}
+  relabelings:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 
 {{/* Rules `rbac --auth-filter` adds: the bridge reviews scrapers' tokens and rights. */}}
@@ -227,6 +347,9 @@ tls
 {{- end -}}
 {{- if and .Values.autosharding.enabled (ne (toString .Values.service.clusterIP) "None") -}}
 {{- fail "autosharding.enabled needs the headless Service the StatefulSet names: set service.clusterIP to None" -}}
+{{- end -}}
+{{- if and (include "crd-metrics-bridge.commaList" .Values.namespaces) (include "crd-metrics-bridge.commaList" .Values.namespacesDenylist) -}}
+{{- fail "namespaces and namespacesDenylist cannot both be set (as --namespaces and --namespaces-denylist)" -}}
 {{- end -}}
 {{- end -}}
 
@@ -264,9 +387,9 @@ spec:
   {{- with .Values.priorityClassName }}
   priorityClassName: {{ . }}
   {{- end }}
-  {{- with .Values.podSecurityContext }}
+  {{- if .Values.securityContext.enabled }}
   securityContext:
-    {{- toYaml . | nindent 4 }}
+    {{- omit .Values.securityContext "enabled" | toYaml | nindent 4 }}
   {{- end }}
   containers:
     - name: crd-metrics-bridge
@@ -277,11 +400,17 @@ spec:
         - --config=/etc/crd-metrics-bridge/config.yaml
         - --source=kubernetes
         - --web.listen-address=:{{ .Values.service.port }}
-        - --telemetry.listen-address=:{{ .Values.service.telemetryPort }}
+        - --telemetry.listen-address={{ include "crd-metrics-bridge.telemetryAddress" . }}
         {{- if .Values.autosharding.enabled }}
         # Auto-sharding as kube-state-metrics: shard = this pod's ordinal, total = replicas.
         - --pod=$(POD_NAME)
         - --pod-namespace=$(POD_NAMESPACE)
+        {{- end }}
+        {{- with include "crd-metrics-bridge.commaList" .Values.namespaces }}
+        - --namespaces={{ . }}
+        {{- end }}
+        {{- with include "crd-metrics-bridge.commaList" .Values.namespacesDenylist }}
+        - --namespaces-denylist={{ . }}
         {{- end }}
         {{- if $webConfig }}
         - --web.config.file={{ include "crd-metrics-bridge.webConfigDir" . }}/web-config.yml
@@ -293,22 +422,25 @@ spec:
         - {{ . | quote }}
         {{- end }}
       env:
-        {{- if .Values.autosharding.enabled }}
         - name: POD_NAME
           valueFrom:
             fieldRef:
               fieldPath: metadata.name
+        {{- if .Values.autosharding.enabled }}
         - name: POD_NAMESPACE
           valueFrom:
             fieldRef:
               fieldPath: metadata.namespace
         {{- end }}
         {{- range $name, $value := .Values.env }}
-        {{- if not (kindIs "invalid" $value) }}
+        {{- if and (not (kindIs "invalid" $value)) (ne $name "OTEL_RESOURCE_ATTRIBUTES") }}
         - name: {{ $name }}
           value: {{ $value | toString | quote }}
         {{- end }}
         {{- end }}
+        # service.instance.id: one OTLP stream per pod.
+        - name: OTEL_RESOURCE_ATTRIBUTES
+          value: {{ include "crd-metrics-bridge.resourceAttributes" . | quote }}
         {{- with .Values.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
@@ -317,25 +449,25 @@ spec:
           containerPort: {{ .Values.service.port }}
           protocol: TCP
         - name: telemetry
-          containerPort: {{ .Values.service.telemetryPort }}
+          containerPort: {{ .Values.selfMonitor.telemetryPort }}
           protocol: TCP
-      {{- with .Values.livenessProbe }}
+      {{- with include "crd-metrics-bridge.probe" (dict "probe" .Values.livenessProbe "mode" $tlsMode) }}
       livenessProbe:
-        {{- include "crd-metrics-bridge.probe" (dict "probe" . "mode" $tlsMode) | nindent 8 }}
+        {{- . | nindent 8 }}
       {{- end }}
-      {{- with .Values.readinessProbe }}
+      {{- with include "crd-metrics-bridge.probe" (dict "probe" .Values.readinessProbe "mode" $tlsMode) }}
       readinessProbe:
-        {{- include "crd-metrics-bridge.probe" (dict "probe" . "mode" $tlsMode) | nindent 8 }}
+        {{- . | nindent 8 }}
       {{- end }}
-      {{- with .Values.startupProbe }}
+      {{- with include "crd-metrics-bridge.probe" (dict "probe" .Values.startupProbe "mode" $tlsMode) }}
       startupProbe:
-        {{- include "crd-metrics-bridge.probe" (dict "probe" . "mode" $tlsMode) | nindent 8 }}
+        {{- . | nindent 8 }}
       {{- end }}
       {{- with .Values.resources }}
       resources:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with .Values.securityContext }}
+      {{- with .Values.containerSecurityContext }}
       securityContext:
         {{- toYaml . | nindent 8 }}
       {{- end }}
