@@ -59,10 +59,15 @@ export class CustomResourceMetricProducer implements MetricProducer {
     const cache = this._cache();
     const endTime = millisToHrTime(Date.now());
     const startTime = this._startTime;
+    // Every family's blocks are taken at once, in one synchronous step: a collection is one
+    // consistent state of the cache (an aggregate agrees with the per-object series it counts),
+    // even though writing it out takes many event-loop turns while objects keep changing. The
+    // blocks themselves are never changed in place, only replaced.
     const metrics = (cache?.families ?? [])
       .filter((f) => cache!.hasSeries(f))
       .map((family) => {
-        const blocks = () => cache!.blocks(family);
+        const snapshot = [...cache!.blocks(family)];
+        const blocks = () => snapshot;
         let points: DataPoint<number>[] | undefined;
         const metric = {
           descriptor: {

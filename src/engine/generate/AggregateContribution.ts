@@ -42,19 +42,49 @@ export function labelsKey(labels: readonly (readonly [string, string])[]): strin
 }
 
 /**
+ * Group keys and label arrays shared by the objects of one family: most objects fall in a few
+ * groups, and a share then costs a reference instead of its own copies. Bounded, so that data
+ * with unbounded group values (a name in `by`) stops interning instead of growing it.
+ */
+export class GroupInterner {
+  private readonly _groups = new Map<
+    string,
+    { key: string; labels: readonly (readonly [string, string])[] }
+  >();
+  private readonly _max: number;
+
+  constructor(max = 10_000) {
+    this._max = max;
+  }
+
+  intern(
+    key: string,
+    labels: readonly (readonly [string, string])[],
+  ): { key: string; labels: readonly (readonly [string, string])[] } {
+    const known = this._groups.get(key);
+    if (known) return known;
+    const group = { key, labels };
+    if (this._groups.size < this._max) this._groups.set(key, group);
+    return group;
+  }
+}
+
+/**
  * Groups an object's series by the labels named in `keep` (constant and `by` labels): one share
  * per group, in the order groups first appear.
  */
 export function contribution(
   series: readonly { readonly labels: readonly (readonly [string, string])[]; readonly value: number }[],
   keep: ReadonlySet<string>,
+  interner?: GroupInterner,
 ): AggregateContribution {
   const groups = new Map<string, Mutable<GroupShare>>();
   for (const s of series) {
-    const labels = s.labels.filter(([k]) => keep.has(k));
-    const key = labelsKey(labels);
+    let labels: readonly (readonly [string, string])[] = s.labels.filter(([k]) => keep.has(k));
+    let key = labelsKey(labels);
     let share = groups.get(key);
     if (!share) {
+      if (interner) ({ key, labels } = interner.intern(key, labels));
       share = { key, labels, count: 0, sum: 0, nan: 0, posInf: 0, negInf: 0, min: Infinity, max: -Infinity };
       groups.set(key, share);
     }

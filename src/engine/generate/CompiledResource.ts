@@ -4,7 +4,7 @@ import type { GroupVersionKind } from '../../model/gvk.ts';
 import { AttributeInterner, renderBlock, SeriesBlockWriter } from '../../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../../exposition/SeriesBlock.ts';
 import { CelConversionCache } from '../cel/CelExpression.ts';
-import { contribution } from './AggregateContribution.ts';
+import { contribution, GroupInterner } from './AggregateContribution.ts';
 import type { AggregateContribution } from './AggregateContribution.ts';
 import type { ExpressionLabel } from './expressionLabels.ts';
 import { addExpressionLabels } from './expressionLabels.ts';
@@ -76,6 +76,8 @@ export class CompiledResource {
   readonly limits: SeriesLimits;
   private readonly _labelRank: ReadonlyMap<string, number> | undefined;
   private readonly _bound = new Map<string, BoundLabels>();
+  /** Per family index, the group interner of an aggregate family. */
+  private readonly _interners: (GroupInterner | undefined)[] = [];
 
   constructor(
     config: ResourceConfig,
@@ -88,6 +90,7 @@ export class CompiledResource {
     this.config = config;
     this.families = families;
     this.limits = limits;
+    for (const f of families) if (f.meta.aggregate) this._interners[f.meta.index] ??= new GroupInterner();
     this._labelRank = labelRank;
   }
 
@@ -152,7 +155,7 @@ export class CompiledResource {
       const labels = this._seriesLabels(v, shared, seen, context.errors);
       if (labels) series.push({ labels, value: v.value });
     }
-    if (groupLabels) return contribution(series, groupLabels);
+    if (groupLabels) return contribution(series, groupLabels, this._interners[family.meta.index]);
     return renderBlock(family.meta.name, series, interner);
   }
 
@@ -196,7 +199,9 @@ export class CompiledResource {
         else grouped.push({ labels, value: v.value });
       }
       if (sliceOver()) yield;
-      out[i] = writer ? writer.finish() : contribution(grouped, groupLabels!);
+      out[i] = writer
+        ? writer.finish()
+        : contribution(grouped, groupLabels!, this._interners[family.meta.index]);
       if (sliceOver()) yield;
     }
     return out;

@@ -8,6 +8,9 @@ import { CountedHeap } from './CountedHeap.ts';
 /** The label that marks the series the groups beyond the limit fold into (the OpenTelemetry SDK's convention). */
 export const OVERFLOW_LABEL = 'otel_metric_overflow';
 
+/** Keys of overflow groups start with this; a group key never does (a label name is followed by \u0000). */
+const OVERFLOW_KEY = 'overflow\u0002';
+
 /** One group of an aggregate family: the shares of every object in it, combined. */
 interface Group {
   readonly key: string;
@@ -23,7 +26,10 @@ interface Group {
   /** The objects' minimums and maximums, for `min` and `max` families only. */
   readonly mins: CountedHeap | undefined;
   readonly maxs: CountedHeap | undefined;
+  /** The group's rendered line, made when it is first read after a change (undefined: stale). */
   block: SeriesBlock | undefined;
+  /** Whether the group has a value to serve (a `min` of NaN-only series has none). */
+  served: boolean;
 }
 
 /**
@@ -32,7 +38,8 @@ interface Group {
  * proportion to that object's own shares, and a scrape reads one prerendered block per group.
  * Past `maxGroups`, shares of new groups fold into one overflow group per set of constant labels
  * (labelled `otel_metric_overflow="true"`); a share remembers where it went, so taking it out
- * later is exact too.
+ * later is exact too. A changed group's line is rendered when it is next read (a scrape or an
+ * export), so a burst of events on one group costs one rendering.
  */
 export class AggregateTable {
   private readonly _family: FamilyMeta;
@@ -52,13 +59,19 @@ export class AggregateTable {
   /** Groups served (overflow groups included). */
   get size(): number {
     let n = 0;
-    for (const g of this._groups.values()) if (g.block) n++;
+    for (const g of this._groups.values()) if (g.served) n++;
     return n;
   }
 
   /** One block per served group, in the order groups first appeared. */
   *blocks(): Iterable<SeriesBlock> {
-    for (const g of this._groups.values()) if (g.block) yield g.block;
+    for (const g of this._groups.values()) {
+      if (!g.served) continue;
+      g.block ??= renderBlock(this._family.name, [
+        { labels: g.labels as [string, string][], value: this._value(g)! },
+      ]);
+      yield g.block;
+    }
   }
 
   /** Replaces one object's contribution: `previous` comes out, `next` goes in. */
@@ -115,7 +128,7 @@ export class AggregateTable {
     const labels: (readonly [string, string])[] = share.labels.filter(([k]) => !by.has(k));
     labels.push([OVERFLOW_LABEL, 'true']);
     labels.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    const key = `overflow\u0002${labelsKey(labels)}`;
+    const key = `${OVERFLOW_KEY}${labelsKey(labels)}`;
     return this._groups.get(key) ?? this._newGroup(key, labels);
   }
 
@@ -133,26 +146,27 @@ export class AggregateTable {
       mins: fn === 'min' ? new CountedHeap() : undefined,
       maxs: fn === 'max' ? new CountedHeap() : undefined,
       block: undefined,
+      served: false,
     };
     this._groups.set(key, group);
     return group;
   }
 
-  /** Re-renders a group that changed, or drops it when it has no series left. */
+  /** Marks a group that changed for rendering, or drops it when it has no series left. */
   private _settle(group: Group): void {
+    group.block = undefined;
     if (group.count === 0) {
       // Nothing left: start the sums afresh, whatever rounding a fractional value left behind.
       group.hi = group.lo = 0;
-      if (!this._spec.keepEmptyGroups || group.key.startsWith('overflow\u0002')) {
+      const overflow = group.key.startsWith(OVERFLOW_KEY);
+      if (!this._spec.keepEmptyGroups || overflow) {
         this._groups.delete(group.key);
-        if (!group.key.startsWith('overflow\u0002')) this._ownGroups--;
-        group.block = undefined;
+        if (!overflow) this._ownGroups--;
+        group.served = false;
         return;
       }
     }
-    const value = this._value(group);
-    group.block =
-      value === undefined ? undefined : renderBlock(this._family.name, [{ labels: group.labels, value }]);
+    group.served = this._value(group) !== undefined;
   }
 
   /** The group's value, as PromQL's aggregation of the same series would give it. */
