@@ -68,7 +68,7 @@ export class AggregateTable {
     for (const g of this._groups.values()) {
       if (!g.served) continue;
       g.block ??= renderBlock(this._family.name, [
-        { labels: g.labels as [string, string][], value: this._value(g)! },
+        { labels: g.labels, value: this._value(g)! },
       ]);
       yield g.block;
     }
