@@ -6,6 +6,8 @@ import { joinKey, YamlReader } from './YamlReader.ts';
 import type {
   AggregateConfig,
   BridgeConfig,
+  ConditionsConfig,
+  HealthConfig,
   EachConfig,
   ForEachConfig,
   ExpressionConfig,
@@ -19,7 +21,6 @@ import type {
   StateSetConfig,
 } from './types.ts';
 import { LIMITS_FIELDS } from './types.ts';
-import { isWildcard } from '../model/gvk.ts';
 import type { SourceLocation } from './SourceLocation.ts';
 
 const TOP_FIELDS = ['kind', 'apiVersion', 'spec'];
@@ -37,8 +38,13 @@ const RESOURCE_FIELDS = [
   'labelSelector',
   'fieldSelector',
   'limits',
+  'health',
+  'conditions',
   ...LABEL_FIELDS,
 ];
+const HEALTH_FIELDS = ['rules', 'complete', 'buckets'];
+/** Time to healthy, in seconds: from a few seconds to a day. */
+export const DEFAULT_HEALTH_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
 const GVK_FIELDS = ['group', 'version', 'kind'];
 const METRIC_FIELDS = ['name', 'help', 'errorLogV', 'each', 'aggregate', ...LABEL_FIELDS];
 const EACH_FIELDS = ['type', 'gauge', 'stateSet', 'info'];
@@ -215,11 +221,11 @@ function readResource(
       group = r.string(gvk.get('group')?.value, `${keyPath}.groupVersionKind.group`) ?? '';
       version = r.string(gvk.get('version')?.value, `${keyPath}.groupVersionKind.version`) ?? '';
       kind = r.string(gvk.get('kind')?.value, `${keyPath}.groupVersionKind.kind`) ?? '';
-      if (isWildcard(group)) {
+      if (group === '') {
         r.report(
           gvk.get('group')?.value ?? gvkEntry.key,
           `${keyPath}.groupVersionKind.group`,
-          'group is required and cannot be a wildcard',
+          'group is required ("*" for every group with a CRD)',
           gvkEntry.key,
         );
       }
@@ -237,12 +243,20 @@ function readResource(
       `expected "sorted" or "declared", got "${labelOrderText}"`,
     );
   }
+  const healthEntry = e.get('health');
+  const health = healthEntry ? readHealth(r, healthEntry, `${keyPath}.health`) : undefined;
+  const conditionsEntry = e.get('conditions');
+  let conditions: ConditionsConfig | undefined;
+  if (conditionsEntry && r.entries(conditionsEntry.value, `${keyPath}.conditions`, [], conditionsEntry.key))
+    conditions = { location: r.locate(conditionsEntry.key, `${keyPath}.conditions`) };
   const metrics: MetricConfig[] = [];
   const metricsEntry = e.get('metrics');
   const metricItems = isSeq(metricsEntry?.value) ? (metricsEntry.value.items as (Node | null)[]) : undefined;
   if (!metricsEntry || metricItems === undefined || metricItems.length === 0) {
     if (metricsEntry && metricsEntry.value !== null && metricItems === undefined) {
       r.report(metricsEntry.value, `${keyPath}.metrics`, 'expected a list of metrics');
+    } else if (healthEntry || conditionsEntry) {
+      // health or conditions alone is a complete resource.
     } else {
       r.report(
         metricsEntry?.key ?? node,
@@ -270,8 +284,44 @@ function readResource(
     errorLogV: r.integer(e.get('errorLogV')?.value, `${keyPath}.errorLogV`) ?? 0,
     limits: readLimits(r, e.get('limits'), `${keyPath}.limits`),
     metrics,
+    health,
+    conditions,
     location,
     ...readLabels(r, e, keyPath, true),
+  };
+}
+
+/** `health: {rules, complete, buckets}`; the rules are checked by the health evaluator. */
+function readHealth(
+  r: YamlReader,
+  entry: { key: Node; value: Node | null },
+  keyPath: string,
+): HealthConfig | undefined {
+  const e = r.entries(entry.value, keyPath, HEALTH_FIELDS, entry.key);
+  if (!e) return undefined;
+  let buckets = DEFAULT_HEALTH_BUCKETS;
+  const bucketsEntry = e.get('buckets');
+  if (bucketsEntry) {
+    const texts = r.stringList(bucketsEntry.value, `${keyPath}.buckets`) ?? [];
+    const values = texts.map(Number);
+    if (
+      texts.length === 0 ||
+      values.some((v, i) => !Number.isFinite(v) || v <= 0 || (i > 0 && v <= values[i - 1]!))
+    )
+      r.report(
+        bucketsEntry.value,
+        `${keyPath}.buckets`,
+        'expected a list of increasing positive numbers of seconds (the +Inf bucket is implied)',
+      );
+    else buckets = values;
+  }
+  const rules = e.get('rules');
+  const complete = e.get('complete');
+  return {
+    overrides:
+      rules || complete ? { rules: rules?.value?.toJSON(), complete: complete?.value?.toJSON() } : undefined,
+    buckets,
+    location: r.locate(entry.key, keyPath),
   };
 }
 

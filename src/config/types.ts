@@ -40,8 +40,8 @@ export interface LabelSources {
 
 export interface ResourceConfig extends LabelSources {
   /**
-   * Group required, never a wildcard; version `""` or `"*"`: every served version, kind `""` or
-   * `"*"`: every kind of the group (both resolved through CRD discovery).
+   * Group required (extension: `"*"`, every group with a CRD); version `""` or `"*"`: every
+   * served version; kind `""` or `"*"`: every kind of the group (resolved through CRD discovery).
    */
   readonly groupVersionKind: GroupVersionKind;
   /** Accepted for compatibility; the plural always comes from discovery, as in KSM. */
@@ -78,7 +78,29 @@ export interface ResourceConfig extends LabelSources {
    * (or built-in default) for this resource. See docs/config.md, "Limits". @default {}
    */
   readonly limits: LimitsConfig;
+  /** May be empty when `health` or `conditions` is set. */
   readonly metrics: readonly MetricConfig[];
+  /** Extension: health of every object with no per-kind config (`<prefix>_health` and its transitions). */
+  readonly health: HealthConfig | undefined;
+  /** Extension: every entry of `status.conditions[]`, with no per-kind config. */
+  readonly conditions: ConditionsConfig | undefined;
+  readonly location: SourceLocation;
+}
+
+/** Extension: `health: {}` on a resource (docs/health.md). */
+export interface HealthConfig {
+  /**
+   * The resource's own rules (`rules`, `complete`) as plain values, ahead of the built-in and
+   * generic ones; the health evaluator checks them. @default none
+   */
+  readonly overrides: { readonly rules: unknown; readonly complete?: unknown } | undefined;
+  /** Upper bounds (seconds) of the time-to-healthy histogram's buckets in the Prometheus exposition. */
+  readonly buckets: readonly number[];
+  readonly location: SourceLocation;
+}
+
+/** Extension: `conditions: {}` on a resource. */
+export interface ConditionsConfig {
   readonly location: SourceLocation;
 }
 

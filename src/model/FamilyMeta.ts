@@ -12,6 +12,11 @@ export interface FamilyMeta {
   readonly stateLabel?: string;
   /** Set for an aggregate family: its series are groups across objects, not objects' series. */
   readonly aggregate?: AggregateSpec;
+  /**
+   * Set for `<prefix>_health_last_transition_timestamp_seconds`: the store makes its series from
+   * each object's health history.
+   */
+  readonly tracksHealth?: boolean;
 }
 
 /** How an aggregate family combines the series of each group. */

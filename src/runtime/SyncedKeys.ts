@@ -8,6 +8,8 @@ export class SyncedKeys {
   private readonly _keys = new Map<string, Set<string>>();
   /** Keys seen so far by the listing in progress, per scope. */
   private readonly _listing = new Map<string, Set<string>>();
+  /** Scopes whose listing in progress replays a state (a list, a relist), not live changes. */
+  private readonly _replaying = new Set<string>();
   private _size = 0;
 
   /** Keys recorded, over all scopes. */
@@ -40,9 +42,20 @@ export class SyncedKeys {
     return this._keys.get(scope)?.has(key) ?? false;
   }
 
-  /** A full listing of `scope` starts (again: an unfinished one is forgotten). */
-  beginListing(scope: string): void {
+  /** Whether a listing of `scope` that replays a state is in progress (see beginListing). */
+  isReplaying(scope: string): boolean {
+    return this._replaying.has(scope);
+  }
+
+  /**
+   * A full listing of `scope` starts (again: an unfinished one is forgotten). `live`: what it
+   * delivers are changes as they happen (a file rewritten), not a state being replayed (an
+   * initial list, a relist after 410).
+   */
+  beginListing(scope: string, live = false): void {
     this._listing.set(scope, new Set());
+    if (live) this._replaying.delete(scope);
+    else this._replaying.add(scope);
   }
 
   /**
@@ -53,6 +66,7 @@ export class SyncedKeys {
     const seen = this._listing.get(scope);
     if (!seen) return [];
     this._listing.delete(scope);
+    this._replaying.delete(scope);
     const gone: string[] = [];
     const keys = this._keys.get(scope);
     if (!keys) return gone;
@@ -66,6 +80,7 @@ export class SyncedKeys {
   /** Forgets `scope` and returns the keys it had. */
   drop(scope: string): string[] {
     this._listing.delete(scope);
+    this._replaying.delete(scope);
     const keys = this._keys.get(scope);
     if (!keys) return [];
     this._keys.delete(scope);

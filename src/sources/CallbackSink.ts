@@ -30,8 +30,8 @@ export class CallbackSink implements ObjectSink {
     this._callbacks.delete(key);
   }
 
-  beginSync(scope: string): void {
-    this._keys.beginListing(scope);
+  beginSync(scope: string, options?: { readonly live?: boolean }): void {
+    this._keys.beginListing(scope, options?.live);
   }
 
   endSync(scope: string): void {

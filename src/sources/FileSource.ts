@@ -176,7 +176,8 @@ export class FileSource implements Source {
   private async _deliver(file: string, objects: readonly FileObject[]): Promise<boolean> {
     const { sink } = this._o;
     const slicer = new Slicer({ sliceMs: this._o.sliceMs ?? 10 });
-    sink.beginSync(file);
+    // After the first scan a file read again is its author changing it, as it happens.
+    sink.beginSync(file, { live: this._synced });
     for (const { object, index } of objects) {
       // Between objects, let scrapes and probes in once a slice is spent (a file can hold
       // thousands of objects; large ones are sliced by the sink itself).

@@ -15,8 +15,12 @@ export interface ObjectSink {
   /** Adds or replaces the object under `key`. `origin` names it in messages. @default origin: scope */
   upsert(scope: string, key: string, object: unknown, origin?: string): unknown;
   delete(scope: string, key: string): unknown;
-  /** The complete state of `scope` follows (again: an unfinished listing is abandoned). */
-  beginSync(scope: string): void;
+  /**
+   * The complete state of `scope` follows (again: an unfinished listing is abandoned). `live`: its
+   * differences are changes as they happen (a file rewritten), not a state replayed after a gap
+   * (an initial list, a relist), which history-keeping families (health transitions) do not count.
+   */
+  beginSync(scope: string, options?: { readonly live?: boolean }): void;
   /** The listing of `scope` is complete: its keys not upserted since `beginSync` are deleted. */
   endSync(scope: string): void;
   /** Deletes every object of `scope` (its collection or file is gone). */

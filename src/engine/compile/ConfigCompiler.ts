@@ -17,6 +17,10 @@ import type { CompiledFamily } from '../generate/CompiledResource.ts';
 import type { EachGenerator } from '../generate/EachGenerator.ts';
 import type { ExpressionLabel } from '../generate/expressionLabels.ts';
 import { GaugeGenerator } from '../generate/GaugeGenerator.ts';
+import { ConditionsGenerator } from '../generate/ConditionsGenerator.ts';
+import { HealthOverrideProblems } from '../generate/HealthJudge.ts';
+import type { HealthJudge, HealthJudges } from '../generate/HealthJudge.ts';
+import { HealthStateGenerator } from '../generate/HealthStateGenerator.ts';
 import { InfoGenerator } from '../generate/InfoGenerator.ts';
 import { NestedGenerator } from '../generate/NestedGenerator.ts';
 import { compilePathLabels, isStarKey } from '../generate/labels.ts';
@@ -49,21 +53,16 @@ export class ConfigCompiler {
   /** Families by exposed name, in order of first appearance. */
   private readonly _families = new Map<string, MutableFamily>();
   private readonly _seenGvk = new Map<string, SourceLocation>();
+  private readonly _health: HealthJudges | undefined;
 
-  constructor(_file: string, limits?: Partial<SeriesLimits>) {
+  constructor(_file: string, limits?: Partial<SeriesLimits>, health?: HealthJudges) {
     this._limits = limits;
+    this._health = health;
   }
 
   /** The families in exposition order (first appearance in the config). */
   families(): FamilyMeta[] {
-    return [...this._families.values()].map(({ index, name, type, help, stateLabel, aggregate }) => ({
-      index,
-      name,
-      type,
-      help,
-      ...(stateLabel !== undefined ? { stateLabel } : {}),
-      ...(aggregate ? { aggregate } : {}),
-    }));
+    return [...this._families.values()].map(({ location: _location, ...meta }) => meta);
   }
 
   resource(resource: ResourceConfig, index: number): CompiledResource {
@@ -96,6 +95,7 @@ export class ConfigCompiler {
         limits,
       }),
     );
+    families.push(...this._healthFamilies(resource, prefix === '' ? '' : `${prefix}_`, levels));
     return new CompiledResource(
       resource,
       index,
@@ -317,6 +317,129 @@ export class ConfigCompiler {
       const compiled = this._expression(e);
       return compiled ? [{ name, expression: compiled }] : [];
     });
+  }
+
+  /**
+   * The families `health` and `conditions` give a resource, with no per-kind config: each with the
+   * object's identity labels (namespace, name) besides the resource's own labels.
+   */
+  private _healthFamilies(
+    resource: ResourceConfig,
+    prefix: string,
+    levels: ResourceLabels,
+  ): CompiledFamily[] {
+    const out: CompiledFamily[] = [];
+    const identity = new Map<string, PathLabel>([
+      ['namespace', { name: 'namespace', path: new ValuePath(['metadata', 'namespace']) }],
+      ['name', { name: 'name', path: new ValuePath(['metadata', 'name']) }],
+    ]);
+    for (const l of levels.pathLabels) identity.set(l.name, l);
+    const base = {
+      metricCommonLabels: new Map<string, string>(),
+      path: new ValuePath([]),
+      pathLabels: compilePathLabels(identity.values()),
+      expressionLabels: levels.expressionLabels,
+      errorLogV: resource.errorLogV,
+    };
+    const family = (
+      name: string,
+      type: 'gauge' | 'stateset',
+      help: string,
+      location: SourceLocation,
+      extra: Partial<FamilyMeta> = {},
+    ) => this._synthesized(prefix + name, type, help, location, extra);
+    const health = resource.health;
+    if (health) {
+      let judge: HealthJudge | undefined;
+      if (!this._health) this._problem(health.location, 'health rules are not available here');
+      else
+        try {
+          judge = this._health.forResource(health.overrides);
+        } catch (err) {
+          if (!(err instanceof HealthOverrideProblems)) throw err;
+          for (const p of err.problems)
+            this._problem(
+              { ...health.location, keyPath: `${health.location.keyPath}.${p.keyPath}` },
+              p.message,
+            );
+        }
+      if (judge) {
+        out.push({
+          ...base,
+          meta: family(
+            'health',
+            'stateset',
+            'Health of each object: one of healthy, progressing, degraded, suspended, unknown at 1 (docs/health.md).',
+            health.location,
+            { stateLabel: 'state' },
+          ),
+          metricName: 'health',
+          each: new HealthStateGenerator(judge),
+        });
+        out.push({
+          ...base,
+          meta: family(
+            'health_last_transition_timestamp_seconds',
+            'gauge',
+            "When each object entered its current health state: the deciding condition's lastTransitionTime, else when the state was first seen.",
+            health.location,
+            { tracksHealth: true },
+          ),
+          metricName: 'health_last_transition_timestamp_seconds',
+          each: new HealthStateGenerator(judge),
+          healthTracker: judge,
+        });
+      }
+    }
+    const conditions = resource.conditions;
+    if (conditions) {
+      out.push({
+        ...base,
+        meta: family(
+          'status_condition',
+          'stateset',
+          'Each entry of status.conditions[]: condition (its type) and status (true, false or unknown).',
+          conditions.location,
+          { stateLabel: 'status' },
+        ),
+        metricName: 'status_condition',
+        each: new ConditionsGenerator('state'),
+      });
+      out.push({
+        ...base,
+        meta: family(
+          'status_condition_last_transition_timestamp_seconds',
+          'gauge',
+          'The lastTransitionTime of each entry of status.conditions[], by condition.',
+          conditions.location,
+        ),
+        metricName: 'status_condition_last_transition_timestamp_seconds',
+        each: new ConditionsGenerator('timestamp'),
+      });
+    }
+    return out;
+  }
+
+  /** A family the config implies (health, conditions); its name may not be used by another one. */
+  private _synthesized(
+    name: string,
+    type: 'gauge' | 'stateset',
+    help: string,
+    location: SourceLocation,
+    extra: Partial<FamilyMeta>,
+  ): FamilyMeta {
+    const existing = this._families.get(name);
+    if (existing) {
+      if (existing.type !== type || !!existing.tracksHealth !== !!extra.tracksHealth || existing.aggregate)
+        this._problem(
+          location,
+          `family "${name}" is also defined at line ${existing.location.line}; rename that metric or set another metricNamePrefix`,
+        );
+      return existing;
+    }
+    const meta = { index: this._families.size, name, type, help, location, ...extra };
+    this._families.set(name, meta);
+    return meta;
   }
 
   /**

@@ -2,6 +2,7 @@ import { ConfigError } from '../../config/ConfigError.ts';
 import type { ConfigProblem } from '../../config/ConfigError.ts';
 import type { BridgeConfig } from '../../config/types.ts';
 import type { CompiledConfig } from '../generate/CompiledConfig.ts';
+import type { HealthJudges } from '../generate/HealthJudge.ts';
 import type { SeriesLimits } from '../limits.ts';
 import { ConfigCompiler } from './ConfigCompiler.ts';
 
@@ -16,6 +17,8 @@ export interface CompileOptions {
    * together with the compiler's, so one run names every problem. @default []
    */
   readonly readProblems?: readonly ConfigProblem[];
+  /** The health rules, for resources with `health`. @default none: `health` is a problem */
+  readonly health?: HealthJudges;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface CompileOptions {
  * problem, the reader's and the compiler's, in file order.
  */
 export function compileConfig(config: BridgeConfig, options: CompileOptions = {}): CompiledConfig {
-  const compiler = new ConfigCompiler(config.file, options.limits);
+  const compiler = new ConfigCompiler(config.file, options.limits, options.health);
   const resources = config.resources.map((resource, index) => compiler.resource(resource, index));
   const problems = [...(options.readProblems ?? []), ...compiler.problems];
   if (problems.length > 0) throw new ConfigError(inFileOrder(problems));

@@ -4,11 +4,15 @@ import type { GroupVersionKind } from '../../model/gvk.ts';
 import { AttributeInterner, renderBlock, SeriesBlockWriter } from '../../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../../exposition/SeriesBlock.ts';
 import { CelConversionCache } from '../cel/CelExpression.ts';
+import { isMap } from '../../go/kubeJson.ts';
+import { parseGoRfc3339Seconds } from '../../go/rfc3339.ts';
 import { contribution, GroupInterner } from './AggregateContribution.ts';
+import type { HealthJudge, HealthObservation } from './HealthJudge.ts';
+import { healthVerdict } from './HealthStateGenerator.ts';
 import type { AggregateContribution } from './AggregateContribution.ts';
 import type { ExpressionLabel } from './expressionLabels.ts';
 import { addExpressionLabels } from './expressionLabels.ts';
-import type { EachContext, EachGenerator, EachValue, ErrorSink } from './EachGenerator.ts';
+import type { EachContext, EachGenerator, EachValue, ErrorSink, GenerationMemo } from './EachGenerator.ts';
 import type { FamilyMeta } from '../../model/FamilyMeta.ts';
 import { sanitizeLabelName } from '../../exposition/labelNames.ts';
 import { addPathLabels } from './labels.ts';
@@ -33,13 +37,19 @@ export interface CompiledFamily {
   readonly pathLabels: CompiledPathLabels;
   readonly expressionLabels: readonly ExpressionLabel[];
   readonly errorLogV: number;
+  /**
+   * Set on the health tracker family (`<prefix>_health_last_transition_timestamp_seconds`): its
+   * slot is the object's HealthObservation, which the store turns into the series (it needs the
+   * object's history), not a block.
+   */
+  readonly healthTracker?: HealthJudge;
 }
 
 /**
  * The series of one object, one slot per family of the resource: its series block, or for an
  * aggregate family its contribution to the groups (undefined: nothing).
  */
-export type ObjectSeries = readonly (SeriesBlock | AggregateContribution | undefined)[];
+export type ObjectSeries = readonly (SeriesBlock | AggregateContribution | HealthObservation | undefined)[];
 
 /**
  * Whether the current slice of a sliced generation has used its share (time, or a count in tests).
@@ -123,15 +133,18 @@ export class CompiledResource {
     const bound = this._boundLabels(version, kind);
     const budget = new SeriesBudget(this.limits, headroom, sliceAbove);
     const cel = new CelConversionCache();
+    const memo: GenerationMemo = {};
     const interner = new AttributeInterner();
-    const out = new Array<SeriesBlock | AggregateContribution | undefined>(this.families.length);
+    const out = new Array<ObjectSeries[number]>(this.families.length);
     let shared: SharedBase | undefined;
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
-      const context = this._context(family, object, cel, budget, errors, ref);
+      const context = this._context(family, object, { cel, memo, budget, errors, ref });
       shared = this._base(family, bound.common[i]!, object, context, shared);
       budget.startFamily(family.meta, shared.base);
-      out[i] = this._family(family, shared, object, context, interner, bound.groupLabels[i]);
+      out[i] = family.healthTracker
+        ? this._observation(family.healthTracker, shared, object, context, bound.common[i]!)
+        : this._family(family, shared, object, context, interner, bound.groupLabels[i]);
     }
     return out;
   }
@@ -175,14 +188,25 @@ export class CompiledResource {
     const bound = this._boundLabels(request.version, request.kind);
     const budget = new SeriesBudget(this.limits, request.headroom);
     const cel = new CelConversionCache();
+    const memo: GenerationMemo = {};
     const interner = new AttributeInterner();
-    const out = new Array<SeriesBlock | AggregateContribution | undefined>(this.families.length);
+    const out = new Array<ObjectSeries[number]>(this.families.length);
     let shared: SharedBase | undefined;
     for (let i = 0; i < this.families.length; i++) {
       const family = this.families[i]!;
-      const context = this._context(family, object, cel, budget, request.errors, request.ref);
+      const context = this._context(family, object, {
+        cel,
+        memo,
+        budget,
+        errors: request.errors,
+        ref: request.ref,
+      });
       shared = this._base(family, bound.common[i]!, object, context, shared);
       budget.startFamily(family.meta, shared.base);
+      if (family.healthTracker) {
+        out[i] = this._observation(family.healthTracker, shared, object, context, bound.common[i]!);
+        continue;
+      }
       const values = family.each.values(family.path.get(object), context);
       if (values.length === 0) continue;
       if (sliceOver()) yield;
@@ -207,22 +231,48 @@ export class CompiledResource {
     return out;
   }
 
+  /** The object's health for the store: the verdict (judged once per object) and its labels. */
+  private _observation(
+    judge: HealthJudge,
+    shared: SharedBase,
+    object: unknown,
+    context: EachContext,
+    common: ReadonlyMap<string, string>,
+  ): HealthObservation {
+    const verdict = healthVerdict(judge, object, context);
+    const labels = (shared.ordered ??= this._orderLabels([...shared.base]));
+    context.budget.add(new Map());
+    const metadata = isMap(object) && isMap(object.metadata) ? object.metadata : undefined;
+    const created = metadata?.creationTimestamp;
+    return {
+      state: verdict.state,
+      since: verdict.since === undefined ? undefined : parseGoRfc3339Seconds(verdict.since),
+      createdAt: typeof created === 'string' ? parseGoRfc3339Seconds(created) : undefined,
+      labels,
+      counterLabels: labels.filter(([k]) => k === 'namespace' || common.has(k)),
+    };
+  }
+
   /** Where a family's generators report per-object problems (each one costs a series of budget). */
   private _context(
     family: CompiledFamily,
     object: unknown,
-    cel: CelConversionCache,
-    budget: SeriesBudget,
-    errors: ObjectErrors,
-    ref: ObjectRef,
+    shared: {
+      cel: CelConversionCache;
+      memo: GenerationMemo;
+      budget: SeriesBudget;
+      errors: ObjectErrors;
+      ref: ObjectRef;
+    },
   ): EachContext {
+    const { budget, errors, ref } = shared;
     const sink: ErrorSink = {
       report: (errorKind: ObjectErrorKind, message: string) => {
         budget.addError();
         errors.record(this.id, family.meta.name, errorKind, message, ref, family.errorLogV);
       },
     };
-    return { root: object, cel, errors: sink, budget };
+    return { root: object, cel: shared.cel, memo: shared.memo, errors: sink, budget };
   }
 
   /** Families with the same label sources share one computation of the base labels. */

@@ -1,5 +1,6 @@
 import type { CelConversionCache } from '../cel/CelExpression.ts';
 import type { ObjectErrorKind } from '../ObjectErrors.ts';
+import type { HealthJudge } from './HealthJudge.ts';
 import type { SeriesBudget } from './SeriesBudget.ts';
 
 /** One series before the resource- and metric-level labels are merged in. */
@@ -21,6 +22,13 @@ export interface EachContext {
   readonly errors: ErrorSink;
   /** Every series is accounted here before it is emitted; throws LimitExceeded past a limit. */
   readonly budget: SeriesBudget;
+  /** Results shared by the families of one object's generation (its health verdict). */
+  readonly memo: GenerationMemo;
+}
+
+/** What one generation of an object computes once for all its families. */
+export interface GenerationMemo {
+  health?: ReturnType<HealthJudge['verdict']>;
 }
 
 /** Turns the value found under a metric's `path` into series, following one KSM metric type. */

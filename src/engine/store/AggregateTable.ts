@@ -67,9 +67,7 @@ export class AggregateTable {
   *blocks(): Iterable<SeriesBlock> {
     for (const g of this._groups.values()) {
       if (!g.served) continue;
-      g.block ??= renderBlock(this._family.name, [
-        { labels: g.labels, value: this._value(g)! },
-      ]);
+      g.block ??= renderBlock(this._family.name, [{ labels: g.labels, value: this._value(g)! }]);
       yield g.block;
     }
   }

@@ -3,7 +3,6 @@ import { systemClock } from '../../runtime/Clock.ts';
 import type { Clock } from '../../runtime/Clock.ts';
 import { Slicer } from '../../runtime/Slicer.ts';
 import type { CompiledResource, ObjectSeries } from '../generate/CompiledResource.ts';
-import { isContribution } from '../generate/AggregateContribution.ts';
 import { SliceNeeded } from '../generate/SeriesBudget.ts';
 import type { FamilyHeadroom, SliceThreshold } from '../generate/SeriesBudget.ts';
 import { LimitExceeded } from '../limits.ts';
@@ -162,8 +161,8 @@ export class ObjectIngestor {
     return this._delete(key);
   }
 
-  beginSync(scope: string): void {
-    this._keys.beginListing(scope);
+  beginSync(scope: string, options?: { readonly live?: boolean }): void {
+    this._keys.beginListing(scope, options?.live);
   }
 
   endSync(scope: string): void {
@@ -207,7 +206,9 @@ export class ObjectIngestor {
       return 'refused';
     }
     this._refused.delete(key);
-    return this._upsert(key, object, origin, sliced);
+    // A change inside a listing of its scope is no transition of its own (health counts only
+    // changes seen as watch events).
+    return this._upsert(key, object, origin, sliced, !this._keys.isReplaying(scope));
   }
 
   private _upsert(
@@ -215,6 +216,7 @@ export class ObjectIngestor {
     object: unknown,
     origin: string,
     sliced: boolean,
+    counting: boolean,
   ): IngestOutcome | Promise<IngestOutcome> {
     // Events for one key apply in order: whatever arrives now wins over a generation in progress.
     this._supersede(key);
@@ -241,7 +243,7 @@ export class ObjectIngestor {
         headroom,
         sliced ? this._slicing!.sliceAbove : undefined,
       );
-      this._cache.upsert(key, resource, series);
+      this._cache.upsert(key, resource, series, counting);
       this._listener('upserted', resource.id, object);
       return 'upserted';
     } catch (err) {
@@ -253,6 +255,7 @@ export class ObjectIngestor {
           kind: gvk.kind,
           ref,
           headroom,
+          counting,
         });
       }
       return this._failed(key, resource.id, err, ref);
@@ -268,7 +271,13 @@ export class ObjectIngestor {
     key: string,
     object: unknown,
     resource: CompiledResource,
-    request: { version: string; kind: string; ref: ObjectRef; headroom: FamilyHeadroom | undefined },
+    request: {
+      version: string;
+      kind: string;
+      ref: ObjectRef;
+      headroom: FamilyHeadroom | undefined;
+      counting: boolean;
+    },
   ): Promise<IngestOutcome> {
     const { clock, sliceMs } = this._slicing!;
     const slicer = new Slicer({ sliceMs, clock });
@@ -294,7 +303,7 @@ export class ObjectIngestor {
         return;
       }
       if (!step.done) clock.setImmediate(slice);
-      else end(this._commit(key, resource, step.value, request.ref));
+      else end(this._commit(key, resource, step.value, request.ref, request.counting));
     };
     clock.setImmediate(slice);
     return done;
@@ -309,11 +318,12 @@ export class ObjectIngestor {
     resource: CompiledResource,
     series: ObjectSeries,
     ref: ObjectRef,
+    counting: boolean,
   ): IngestOutcome {
     const over =
       this._overResourceObjects(this._cache.has(key), resource) ?? this._overFamilies(key, resource, series);
     if (over) return this._limited(key, resource.id, over, ref);
-    this._cache.upsert(key, resource, series);
+    this._cache.upsert(key, resource, series, counting);
     this._listener('upserted', resource.id);
     return 'upserted';
   }
@@ -328,11 +338,8 @@ export class ObjectIngestor {
     for (let i = 0; i < series.length; i++) {
       const block = series[i];
       const meta = resource.families[i]!.meta;
-      if (
-        block &&
-        !isContribution(block) &&
-        this._cache.familyHeadroom(meta, key, limit) < block.points.length
-      )
+      // Aggregate contributions and health observations are not served one series each.
+      if (block && 'points' in block && this._cache.familyHeadroom(meta, key, limit) < block.points.length)
         return new LimitExceeded(
           'familySeries',
           meta.name,

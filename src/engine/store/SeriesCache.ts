@@ -3,7 +3,10 @@ import type { FamilyMeta } from '../../model/FamilyMeta.ts';
 import { isContribution } from '../generate/AggregateContribution.ts';
 import type { AggregateContribution } from '../generate/AggregateContribution.ts';
 import type { CompiledResource, ObjectSeries } from '../generate/CompiledResource.ts';
+import { isHealthObservation } from '../generate/HealthJudge.ts';
 import { AggregateTable } from './AggregateTable.ts';
+import { HealthTracker } from './HealthTracker.ts';
+import type { HealthEvents } from './HealthTracker.ts';
 
 interface CachedObject {
   readonly resource: CompiledResource;
@@ -13,6 +16,10 @@ interface CachedObject {
 export interface SeriesCacheOptions {
   /** Told when a share of an aggregate family folds into its overflow series. @default none */
   readonly onAggregateFold?: (family: FamilyMeta) => void;
+  /** Told of health transitions and first times to healthy. @default none */
+  readonly healthEvents?: HealthEvents;
+  /** Epoch seconds, for when a health state was first seen. @default Date.now() / 1000 */
+  readonly now?: () => number;
 }
 
 /**
@@ -28,6 +35,8 @@ export class SeriesCache {
   private readonly _byFamily: Map<string, SeriesBlock>[];
   /** Per family index: the groups of an aggregate family, undefined for the others. */
   private readonly _aggregates: (AggregateTable | undefined)[];
+  /** Per family index: the health history behind a health tracker family. */
+  private readonly _trackers: (HealthTracker | undefined)[];
   /** Series per family, kept up to date so a cardinality check is O(1). */
   private readonly _seriesPerFamily: number[];
   private readonly _objectsPerResource = new Map<string, number>();
@@ -39,6 +48,9 @@ export class SeriesCache {
     const onFold = options.onAggregateFold;
     this._aggregates = families.map((f) =>
       f.aggregate ? new AggregateTable(f, onFold ? () => onFold(f) : undefined) : undefined,
+    );
+    this._trackers = families.map((f) =>
+      f.tracksHealth ? new HealthTracker(f, options.healthEvents, options.now) : undefined,
     );
   }
 
@@ -60,8 +72,11 @@ export class SeriesCache {
     return limit - (this._seriesPerFamily[family.index]! - own);
   }
 
-  /** Stores (or replaces) an object's series under a key unique across resources. */
-  upsert(key: string, resource: CompiledResource, series: ObjectSeries): void {
+  /**
+   * Stores (or replaces) an object's series under a key unique across resources. `counting`: the
+   * change came as a watch event (health transitions count), not in a listing.
+   */
+  upsert(key: string, resource: CompiledResource, series: ObjectSeries, counting = true): void {
     const previous = this._objects.get(key);
     if (!previous)
       this._objectsPerResource.set(resource.id, (this._objectsPerResource.get(resource.id) ?? 0) + 1);
@@ -73,6 +88,11 @@ export class SeriesCache {
     for (let i = 0; i < series.length; i++) {
       const index = resource.families[i]!.meta.index;
       const slot = series[i];
+      const tracker = this._trackers[index];
+      if (tracker) {
+        tracker.update(key, isHealthObservation(slot) ? slot : undefined, counting);
+        continue;
+      }
       const table = this._aggregates[index];
       if (table) {
         const before = sameResource ? previous.series[i] : undefined;
@@ -107,18 +127,26 @@ export class SeriesCache {
    * to iterate across awaits while the cache changes: each object is visited at most once.
    */
   blocks(family: FamilyMeta): Iterable<SeriesBlock> {
-    return this._aggregates[family.index]?.blocks() ?? this._byFamily[family.index]!.values();
+    return (
+      this._aggregates[family.index]?.blocks() ??
+      this._trackers[family.index]?.blocks() ??
+      this._byFamily[family.index]!.values()
+    );
   }
 
   /** Whether any object has series in this family (O(1); O(groups) for an aggregate). */
   hasSeries(family: FamilyMeta): boolean {
-    const table = this._aggregates[family.index];
+    const table = this._aggregates[family.index] ?? this._trackers[family.index];
     return table ? table.size > 0 : this._byFamily[family.index]!.size > 0;
   }
 
   /** Series served in this family (for an aggregate, its groups). */
   seriesCount(family: FamilyMeta): number {
-    return this._aggregates[family.index]?.size ?? this._seriesPerFamily[family.index]!;
+    return (
+      this._aggregates[family.index]?.size ??
+      this._trackers[family.index]?.size ??
+      this._seriesPerFamily[family.index]!
+    );
   }
 
   objectsOf(resourceId: string): number {
@@ -133,6 +161,11 @@ export class SeriesCache {
       const table = this._aggregates[index];
       if (table) {
         table.update(slot as AggregateContribution, undefined);
+        continue;
+      }
+      const tracker = this._trackers[index];
+      if (tracker) {
+        tracker.update(key, undefined, false);
         continue;
       }
       const family = this._byFamily[index]!;
