@@ -1,6 +1,6 @@
 // A custom-resource-only kube-state-metrics Deployment with its image swapped for the bridge:
 // the bridge runs with exactly the args the KSM Helm chart renders (no command, KSM's flags) on
-// a real kube-apiserver, as the chart's ServiceAccount with the ClusterRole `rbac` prints, and
+// a real kube-apiserver, as the chart's ServiceAccount with the chart's ClusterRole, and
 // serves the series KSM v2.20 serves for the same config and objects.
 //
 // The expected series (test/fixtures/ksm-drop-in/expected*.prom) were recorded from
@@ -20,7 +20,6 @@ import { startKubeApiserver } from '../harness/kubeApiserver.ts';
 import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
 import { freePort } from '../harness/ports.ts';
 import { httpRequest, makePeerDir, removePeerDir, startProcess } from '../harness/processes.ts';
-import { runCli } from '../support/runCli.ts';
 import { until } from '../support/until.ts';
 
 const FIXTURES = path.join(repoRoot, 'test/fixtures/ksm-drop-in');
@@ -37,6 +36,16 @@ const CHART_ARGS = [
   '--telemetry-port=8081',
   '--custom-resource-state-config-file=/etc/customresourcestate/config.yaml',
 ];
+/** The ClusterRole the same chart renders, with rbac.extraRules for this test's two kinds. */
+const KSM_CHART_CLUSTER_ROLE = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: kube-state-metrics }
+rules:
+  - { apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [list, watch] }
+  - { apiGroups: [ksm.example.com], resources: [databases], verbs: [list, watch] }
+  - { apiGroups: [example.com], resources: [widgets], verbs: [list, watch] }
+`;
 /** What the chart adds for `namespaces: default,team-a,kube-system` and `namespacesDenylist: [kube-system]`. */
 const CHART_NAMESPACE_ARGS = ['--namespaces=default,team-a,kube-system', '--namespaces-denylist=kube-system'];
 
@@ -198,10 +207,9 @@ describe("kube-state-metrics' chart args with the bridge as the image", () => {
     await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=30s']);
     for (const ns of ['team-a', 'team-b', 'monitoring']) await kubectl(['create', 'namespace', ns]);
     await kubectl(['apply', '-f', path.join(FIXTURES, 'objects.yaml')]);
-    // The chart's ServiceAccount, with the least-privilege ClusterRole of `rbac` (enough for KSM too).
-    const rbac = await runCli(['rbac', '--config', config, '--name', 'kube-state-metrics']);
-    assert.equal(rbac.code, 0, rbac.stderr);
-    await kubectl(['apply', '-f', '-'], rbac.stdout);
+    // The chart's ServiceAccount with the chart's ClusterRole: list and watch on CRDs
+    // (rbac.customResourceState) and on the custom resources (rbac.extraRules), nothing more.
+    await kubectl(['apply', '-f', '-'], KSM_CHART_CLUSTER_ROLE);
     kubeconfig = await api.createServiceAccountKubeconfig('monitoring', 'kube-state-metrics');
     await kubectl([
       'create',
