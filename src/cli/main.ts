@@ -93,6 +93,10 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
     // Commander wraps descriptions to this width; subcommands inherit it.
     .configureHelp({ helpWidth: helpWidth(io) })
     .exitOverride();
+  root.addHelpText(
+    'after',
+    "\nOptions with no command mean run, as kube-state-metrics' image takes its flags.",
+  );
   root.on('option:version', () => {
     io.stdout(versionLine() + '\n');
     throw new CommanderError(0, 'commander.version', 'version printed');
