@@ -343,7 +343,10 @@ function oneLineError(text: string, command: Command): string {
   const option = /^error: unknown option '(-[^'=]*)(?:=[^']*)?'$/.exec(text.trimEnd());
   if (option) {
     // Hidden options count: a misspelt kube-state-metrics flag should be told its right name.
-    const longs = command.options.map((o) => o.long).filter((l): l is string => l !== undefined);
+    // klog's one-letter `--v` would be one edit away from every short typo.
+    const longs = command.options
+      .map((o) => o.long)
+      .filter((l): l is string => l !== undefined && l.length > 3);
     const near = option[1]!.startsWith('--') ? didYouMean(option[1]!, longs) : undefined;
     return `error: unknown option '${option[1]}'${near ? ` (did you mean ${near}?)` : ''}\n`;
   }

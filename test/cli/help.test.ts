@@ -47,6 +47,8 @@ describe('command line', () => {
       ],
       [['render', '--config', 'x.yaml'], /^error: missing required argument 'paths'\n/],
       [['run', '--config', 'x.yaml', '--web.listen-addres=:1'], /\(did you mean --web\.listen-address\?\)/],
+      // Not "did you mean --v?" (klog's verbosity flag, one edit from any two-letter typo).
+      [['run', '--config', 'x.yaml', '--x'], /^error: unknown option '--x'\nrun /],
     ];
     for (const [argv, message] of cases) {
       const r = await runCli(argv);
