@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../../src/cli/main.ts';
 import type { RunOptions } from '../../src/cli/runCommand.ts';
+import { httpRequest } from '../harness/processes.ts';
+import { runCli } from '../support/runCli.ts';
+import { spawnCli } from '../support/spawnCli.ts';
+import { until } from '../support/until.ts';
 
 interface Parsed {
   code: number;
@@ -244,5 +249,43 @@ describe("kube-state-metrics' flags on the command line", () => {
     const check = await parse(['check', '-v=2']);
     assert.equal(check.code, 2, 'check has no -v');
     assert.equal(check.options, undefined);
+  });
+});
+
+describe('inline config (--custom-resource-state-config), run for real', () => {
+  it('an invalid one is reported under the flag name, with line and column, exit 1', async () => {
+    const r = await runCli([
+      '--custom-resource-state-config=spec:\n  resources:\n    - groupVersionKind: { group: a.io, version: v1, kind: Foo }\n      metrcs: []\n',
+      '--source=files:examples/backup',
+      '--port=1',
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: --custom-resource-state-config:4:7: .*metrcs/m);
+  });
+
+  it('a valid one serves, with no file behind it', async () => {
+    const config = readFileSync('examples/backup/config.yaml', 'utf8');
+    const cli = spawnCli([
+      `--custom-resource-state-config=${config}`,
+      '--source=files:examples/backup',
+      '--host=127.0.0.1',
+      '--port=0',
+      '--telemetry-host=127.0.0.1',
+      '--telemetry-port=0',
+    ]);
+    try {
+      const line = await until('the startup line', () =>
+        Promise.resolve(cli.stdout().includes('\n') ? cli.stdout() : undefined),
+      );
+      const url = /open (\S+)/.exec(line)?.[1];
+      assert.ok(url, line);
+      const body = (await httpRequest(url)).body;
+      assert.match(
+        body,
+        /^backup_size_bytes\{namespace="default",name="test-backup",target="s3:\/\/my-bucket"\} 1048576$/m,
+      );
+    } finally {
+      assert.equal((await cli.signal('SIGTERM')).code, 0, cli.stderr());
+    }
   });
 });
