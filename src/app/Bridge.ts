@@ -33,8 +33,10 @@ import { StartupError } from './StartupError.ts';
 
 /** Everything `run` is told, as plain values (the CLI's flags, parsed). */
 export interface BridgeOptions extends ListenerSecurityFlags, ShardingFlags {
-  /** The config file. */
+  /** The config file (with `configText`, only the name shown in messages and self-metrics). */
   readonly config: string;
+  /** The config itself, given inline (kube-state-metrics' --custom-resource-state-config). */
+  readonly configText?: string | undefined;
   /** `files:DIR` or `kubernetes` (ignored with `sourceFactory`). */
   readonly source: string;
   readonly logger: Logger;
@@ -55,6 +57,10 @@ export interface BridgeOptions extends ListenerSecurityFlags, ShardingFlags {
   /** @default KUBECONFIG, ~/.kube/config, then in-cluster */
   readonly kubeconfig?: string | undefined;
   readonly context?: string | undefined;
+  /** Watch only these namespaces, for every resource (kube-state-metrics' --namespaces). */
+  readonly namespaces?: readonly string[] | undefined;
+  /** Leave out these namespaces (kube-state-metrics' --namespaces-denylist). */
+  readonly namespacesDenylist?: readonly string[] | undefined;
   /** The `--limits.*` flags (a resource's config `limits` win). @default built-in defaults */
   readonly limits?: Partial<SeriesLimits>;
   /** `k8s.cluster.name` of the OTLP resource (see withClusterName). */
@@ -163,7 +169,7 @@ export class Bridge implements BridgeStatus {
    */
   static async create(options: BridgeOptions): Promise<Bridge> {
     const { logger } = options;
-    const loaded = await readConfigFile(options.config, { limits: options.limits ?? {} });
+    const loaded = await readConfigFile(options.config, { limits: options.limits ?? {} }, options.configText);
     let otel: OtelSettings;
     let listenAddress: ListenAddress;
     let telemetryAddress: ListenAddress | undefined;
@@ -176,7 +182,13 @@ export class Bridge implements BridgeStatus {
       const telemetry = options.telemetryListenAddress ?? ':8081';
       telemetryAddress = telemetry === '' ? undefined : parseListenAddress(telemetry);
       sources = source
-        ? createSources(source, { logger, kubeconfig: options.kubeconfig, context: options.context })
+        ? createSources(source, {
+            logger,
+            kubeconfig: options.kubeconfig,
+            context: options.context,
+            namespaces: options.namespaces,
+            namespacesDenylist: options.namespacesDenylist,
+          })
         : { factory: factory!, close: () => Promise.resolve() };
     } catch (err) {
       throw asStartupError(err);
@@ -205,6 +217,16 @@ export class Bridge implements BridgeStatus {
       await sources.close();
       throw asStartupError(err);
     }
+  }
+
+  /** Whether the Prometheus endpoint serves (OTEL_METRICS_EXPORTER includes prometheus). */
+  get servesPrometheus(): boolean {
+    return this._telemetry.pullReader !== undefined;
+  }
+
+  /** Where OTLP is pushed (the exporters' URLs); empty without a push. */
+  get pushTargets(): readonly string[] {
+    return this._telemetry.pushTargets.map((t) => String(t.target));
   }
 
   get selfMetrics(): SelfMetrics {

@@ -105,7 +105,8 @@ export class Pipeline {
    * settles when the first generation has synced, for the startup message only.
    */
   start(): Promise<void> {
-    if (this._o.watchConfigFile ?? true) this._watchConfigFile();
+    // Inline config has no file to watch (a reload compiles the same text again).
+    if ((this._o.watchConfigFile ?? true) && this._o.initial.text === undefined) this._watchConfigFile();
     return this._current.start();
   }
 
@@ -126,7 +127,7 @@ export class Pipeline {
     if (this._stopped) return { status: 'superseded' };
     let loaded: LoadedConfig;
     try {
-      loaded = await readConfigFile(file, this._o.initial.options);
+      loaded = await readConfigFile(file, this._o.initial.options, this._o.initial.text);
     } catch (err) {
       if (!(err instanceof InvalidConfigFile)) throw err;
       const problems = err.problems.map(formatProblem);

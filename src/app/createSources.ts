@@ -1,7 +1,9 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { ResourceConfig } from '../config/types.ts';
 import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
+import { formatGvk } from '../model/gvk.ts';
 import { KubeClient, KubeCredentialsError } from '../kube/KubeClient.ts';
 import { apiListerWatchers, KubeSource } from '../kube/KubeSource.ts';
 import { FileSource } from '../sources/FileSource.ts';
@@ -41,10 +43,16 @@ export interface SourceSetup {
  */
 export function createSources(
   spec: SourceSpec,
-  options: { readonly logger: Logger; readonly kubeconfig?: string; readonly context?: string },
+  options: {
+    readonly logger: Logger;
+    readonly kubeconfig?: string | undefined;
+    readonly context?: string | undefined;
+  } & NamespaceFlags,
 ): SourceSetup {
   const { logger } = options;
   if (spec.kind === 'files') {
+    if (options.namespaces?.length || options.namespacesDenylist?.length)
+      throw new StartupError('--namespaces and --namespaces-denylist need --source kubernetes');
     const directory = resolve(spec.directory);
     let isDirectory: boolean;
     try {
@@ -73,7 +81,11 @@ export function createSources(
       new KubeSource({
         server: client.server,
         listerWatcher: apiListerWatchers(client),
-        resources: config.resources.map((r) => r.config),
+        resources: restrictNamespaces(
+          config.resources.map((r) => r.config),
+          options,
+          logger,
+        ),
         sink,
         logger,
         observer: telemetry,
@@ -82,4 +94,48 @@ export function createSources(
     close: () => client.close(),
     client,
   };
+}
+
+/** kube-state-metrics' namespace flags, which apply to every resource. */
+export interface NamespaceFlags {
+  /** Watch only these namespaces (empty or absent: all). */
+  readonly namespaces?: readonly string[] | undefined;
+  /** Leave out these namespaces. */
+  readonly namespacesDenylist?: readonly string[] | undefined;
+}
+
+/**
+ * The resources as the namespace flags restrict them, as kube-state-metrics applies
+ * `--namespaces` (one list and watch per namespace) and `--namespaces-denylist` (the field selector
+ * `metadata.namespace!=NS` on every list and watch). A resource's own `namespaces` are narrowed to
+ * those the flag allows; one left with none is not watched at all. Cluster-scoped resources are
+ * not split by namespace (discovery knows their scope).
+ */
+export function restrictNamespaces(
+  resources: readonly ResourceConfig[],
+  flags: NamespaceFlags,
+  logger: Logger,
+): ResourceConfig[] {
+  const allowed = flags.namespaces ?? [];
+  const denied = flags.namespacesDenylist ?? [];
+  if (allowed.length === 0 && denied.length === 0) return [...resources];
+  const out: ResourceConfig[] = [];
+  for (const resource of resources) {
+    let namespaces = resource.namespaces;
+    if (allowed.length > 0) {
+      namespaces = namespaces.length === 0 ? allowed : namespaces.filter((n) => allowed.includes(n));
+      if (namespaces.length === 0) {
+        logger.warn(
+          { resource: formatGvk(resource.groupVersionKind), namespaces: resource.namespaces, allowed },
+          'none of the namespaces of this resource is in --namespaces; it is not watched',
+        );
+        continue;
+      }
+    }
+    const fieldSelector = [resource.fieldSelector, ...denied.map((n) => `metadata.namespace!=${n}`)]
+      .filter((s) => s !== undefined && s !== '')
+      .join(',');
+    out.push({ ...resource, namespaces, fieldSelector: fieldSelector === '' ? undefined : fieldSelector });
+  }
+  return out;
 }

@@ -15,6 +15,8 @@ export interface LoadedConfig {
   readonly hash: number;
   /** What it was compiled with (the `--limits.*` flags); a reload compiles the file again with them. */
   readonly options: CompileOptions;
+  /** The config text when it was given inline rather than read from `file` (then never re-read). */
+  readonly text?: string | undefined;
 }
 
 /** A config file that cannot be used: every problem, and the hash of the bytes that had them. */
@@ -30,13 +32,18 @@ export class InvalidConfigFile extends ConfigError {
 }
 
 /**
- * Reads, validates and compiles a config file, the one way every command does. Throws
- * InvalidConfigFile listing every problem: the reader's and the compiler's together.
+ * Reads, validates and compiles a config file, the one way every command does; with `text`, that
+ * text under the name `file` (inline config). Throws InvalidConfigFile listing every problem: the
+ * reader's and the compiler's together.
  */
-export async function readConfigFile(file: string, options: CompileOptions = {}): Promise<LoadedConfig> {
+export async function readConfigFile(
+  file: string,
+  options: CompileOptions = {},
+  text?: string,
+): Promise<LoadedConfig> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = text !== undefined ? Buffer.from(text, 'utf8') : await readFile(file);
   } catch (err) {
     throw new InvalidConfigFile(unreadableConfig(file, err).problems, -1);
   }
@@ -48,6 +55,7 @@ export async function readConfigFile(file: string, options: CompileOptions = {})
       config: compileConfig(read.config, { ...options, readProblems: read.problems }),
       hash,
       options,
+      text,
     };
   } catch (err) {
     if (err instanceof ConfigError) throw new InvalidConfigFile(err.problems, hash);

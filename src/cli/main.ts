@@ -1,8 +1,19 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { didYouMean } from '../config/didYouMean.ts';
 import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
+import { parseGoDuration } from './goFlagValues.ts';
+import {
+  addKubeStateMetricsFlags,
+  FlagUsageError,
+  INLINE_CONFIG_NAME,
+  KUBE_STATE_METRICS_FLAGS_HELP,
+  resolveKubeStateMetricsFlags,
+} from './ksmFlags.ts';
+import type { KubeStateMetricsFlags } from './ksmFlags.ts';
 import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
+import type { RunOptions } from './runCommand.ts';
 import { addListenerSecurityFlags, listenerSecurityFlags } from './runFlags.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
@@ -39,24 +50,54 @@ function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
   return out;
 }
 
-/** Exit code for a command line that does not parse (unknown command or option, missing value). */
+/**
+ * Exit code for a command line that cannot be used as written: an unknown or unsupported command
+ * or option, a missing option or argument, two options that set the same thing. A bad value of a
+ * known flag is invalid input instead (exit 1), like a bad config.
+ */
 const USAGE_ERROR = 2;
+
+/** What `run` does with its parsed options (tests pass their own to see the options). */
+export type RunCommand = (options: RunOptions, io: CommandIo) => Promise<number>;
+const INVALID_INPUT = 1;
+/** CommanderError code of the usage errors raised by the actions themselves. */
+const USAGE_CODE = 'crd-metrics-bridge.usage';
+
+const CONFIG_FLAGS = '-c, --config <file>';
+const CONFIG_HELP = 'CustomResourceStateMetrics config file (YAML)';
+
+/**
+ * `--config` is checked in the action rather than by commander, so that an unknown option (a
+ * misspelt `--config` among them) is reported first: commander checks required options before
+ * unknown ones.
+ */
+function requireConfig(command: Command, config: unknown, alternative = ''): string {
+  if (typeof config === 'string') return config;
+  return command.error(`error: required option '${CONFIG_FLAGS}' not specified${alternative}`, {
+    exitCode: USAGE_ERROR,
+    code: USAGE_CODE,
+  });
+}
 
 /**
  * Builds the command tree; actions store their exit code in `result`. Actions import their command
  * module dynamically so that `--help`, `--version` and `check` load only what they use.
  */
-function program(io: CommandIo, result: { code: number }): Command {
+function program(io: CommandIo, result: { code: number }, runner: RunCommand | undefined): Command {
   const root = new Command('crd-metrics-bridge')
     .description(
       'Turns the state of Kubernetes custom resources into metrics (kube-state-metrics custom-resource-state config, extended with CEL), served on a Prometheus endpoint and pushed as OTLP.',
     )
     .option('-v, --version', 'print the version, git revision and Node.js version')
-    .showHelpAfterError()
+    // Root options only before the command: `run -v 2` is kube-state-metrics' verbosity.
+    .enablePositionalOptions()
     // Commander wraps descriptions to this width; subcommands inherit it.
     .configureHelp({ helpWidth: helpWidth(io) })
-    .configureOutput({ writeOut: (t) => io.stdout(t), writeErr: (t) => io.stderr(t) })
     .exitOverride();
+  root.addHelpText(
+    'after',
+    "\nOptions with no command mean run, as kube-state-metrics' image takes its flags.",
+  );
   root.on('option:version', () => {
     io.stdout(versionLine() + '\n');
     throw new CommanderError(0, 'commander.version', 'version printed');
@@ -74,10 +115,11 @@ function program(io: CommandIo, result: { code: number }): Command {
     .description(
       'Validate a config file: exit 0 with a summary, or 1 listing every error with file, line and column.',
     )
-    .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
-    .action(async (opts: { config: string }) => {
+    .option(CONFIG_FLAGS, CONFIG_HELP)
+    .action(async (opts: { config?: string }, command: Command) => {
+      const config = requireConfig(command, opts.config);
       const { checkCommand } = await import('./checkCommand.ts');
-      result.code = await checkCommand(opts, io);
+      result.code = await checkCommand({ config }, io);
     });
 
   const render = root
@@ -85,7 +127,7 @@ function program(io: CommandIo, result: { code: number }): Command {
     .description(
       'Print the metric families a config gives for objects read from YAML/JSON files (multi-document YAML, kind: List, directories read recursively; - reads standard input). Use it to test a config before deploying it.',
     )
-    .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
+    .option(CONFIG_FLAGS, CONFIG_HELP)
     .addOption(
       new Option('-f, --format <format>', 'exposition format')
         .choices(['text', 'openmetrics'])
@@ -93,12 +135,14 @@ function program(io: CommandIo, result: { code: number }): Command {
     )
     .argument('<paths...>', 'object files or directories, or - for standard input');
   addLimitOptions(render).action(
-    async (paths: string[], opts: { config: string; format: ExpositionFormat } & Record<string, unknown>) => {
+    async (
+      paths: string[],
+      opts: { config?: string; format: ExpositionFormat } & Record<string, unknown>,
+      command: Command,
+    ) => {
+      const config = requireConfig(command, opts.config);
       const { renderCommand } = await import('./renderCommand.ts');
-      result.code = await renderCommand(
-        { config: opts.config, format: opts.format, paths, limits: limitsFrom(opts) },
-        io,
-      );
+      result.code = await renderCommand({ config, format: opts.format, paths, limits: limitsFrom(opts) }, io);
     },
   );
 
@@ -107,7 +151,7 @@ function program(io: CommandIo, result: { code: number }): Command {
     .description(
       'Print the least-privilege ClusterRole for a config: get/list/watch on the configured resources plus CRDs.',
     )
-    .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
+    .option(CONFIG_FLAGS, CONFIG_HELP)
     .option('--name <name>', 'name of the ClusterRole', 'crd-metrics-bridge')
     .option(
       '--auth-filter',
@@ -118,17 +162,23 @@ function program(io: CommandIo, result: { code: number }): Command {
       '--pod-sharding <namespace>',
       'also print the Role auto-sharding needs in that namespace (get pods, watch statefulsets)',
     )
-    .action(async (opts: { config: string; name: string; authFilter: boolean; podSharding?: string }) => {
-      const { rbacCommand } = await import('./rbacCommand.ts');
-      result.code = await rbacCommand(opts, io);
-    });
+    .action(
+      async (
+        opts: { config?: string; name: string; authFilter: boolean; podSharding?: string },
+        command: Command,
+      ) => {
+        const config = requireConfig(command, opts.config);
+        const { rbacCommand } = await import('./rbacCommand.ts');
+        result.code = await rbacCommand({ ...opts, config }, io);
+      },
+    );
 
   const run = root
     .command('run')
     .description(
       'Run the bridge: watch objects, keep their series in a cache and serve them on a Prometheus endpoint (and as OTLP pushes when OTEL_METRICS_EXPORTER includes otlp). Stops gracefully on SIGTERM; SIGHUP reloads the config.',
     )
-    .requiredOption('-c, --config <file>', 'CustomResourceStateMetrics config file (YAML)')
+    .option(CONFIG_FLAGS, CONFIG_HELP)
     .option(
       '--source <source>',
       'where objects come from: files:DIR (YAML/JSON files, watched) or kubernetes',
@@ -175,7 +225,7 @@ function program(io: CommandIo, result: { code: number }): Command {
       'kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
     .option('--context <name>', 'kubeconfig context to use');
-  addListenerSecurityFlags(addLimitOptions(run))
+  addKubeStateMetricsFlags(addListenerSecurityFlags(addLimitOptions(run)))
     .addHelpText('after', (context) =>
       context.command
         .createHelp()
@@ -183,37 +233,57 @@ function program(io: CommandIo, result: { code: number }): Command {
           '\nOpenTelemetry: OTEL_METRICS_EXPORTER (default prometheus; prometheus,otlp adds the push), ' +
             'OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT, HEADERS, PROTOCOL (http/protobuf, http/json), COMPRESSION, ' +
             'TIMEOUT, CERTIFICATE; OTEL_METRIC_EXPORT_INTERVAL, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, ' +
-            'OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).',
+            'OTEL_SDK_DISABLED, or OTEL_CONFIG_FILE (declarative configuration, file_format 1.x).\n\n' +
+            KUBE_STATE_METRICS_FLAGS_HELP,
           helpWidth(io),
         ),
     )
-    .action(async (opts: Record<string, unknown>) => {
+    .action(async (opts: Record<string, unknown>, command: Command) => {
+      let ksm: KubeStateMetricsFlags;
+      try {
+        ksm = resolveKubeStateMetricsFlags(command);
+      } catch (err) {
+        if (err instanceof FlagUsageError)
+          command.error(`error: ${err.message}`, { exitCode: USAGE_ERROR, code: USAGE_CODE });
+        throw err;
+      }
+      const config =
+        ksm.configText !== undefined
+          ? INLINE_CONFIG_NAME
+          : requireConfig(command, ksm.config ?? opts.config, ' (or --custom-resource-state-config-file)');
       // Each command loads its modules when it runs (see the note on `program`): `run`'s Kubernetes
       // client, OpenTelemetry SDK and HTTP stack take most of the start time.
-      const { runCommand } = await import('./runCommand.ts');
+      const runCommand = runner ?? (await import('./runCommand.ts')).runCommand;
+      const security = listenerSecurityFlags(opts);
       result.code = await runCommand(
         {
-          config: opts.config as string,
+          config,
+          configText: ksm.configText,
           source: opts.source as string,
-          listenAddress: opts['web.listenAddress'] as string,
-          telemetryListenAddress: opts['telemetry.listenAddress'] as string,
+          listenAddress: ksm.listenAddress ?? (opts['web.listenAddress'] as string),
+          telemetryListenAddress: ksm.telemetryListenAddress ?? (opts['telemetry.listenAddress'] as string),
           telemetryPath: opts['web.telemetryPath'] as string,
           maxRequests: opts['web.maxRequests'] as number,
-          writeTimeoutMs: opts['web.writeTimeout'] as number,
+          writeTimeoutMs: ksm.writeTimeoutMs ?? (opts['web.writeTimeout'] as number),
           enableLifecycle: opts['web.enableLifecycle'] as boolean,
-          logLevel: opts['log.level'] as LogLevel,
+          logLevel: ksm.logLevel ?? (opts['log.level'] as LogLevel),
           logFormat: opts['log.format'] as LogFormat,
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
-          limits: limitsFrom(opts),
-          ...listenerSecurityFlags(opts),
+          limits: { ...limitsFrom(opts), ...ksm.limits },
+          ...security,
+          webConfigFile: ksm.webConfigFile ?? security.webConfigFile,
+          namespaces: ksm.namespaces,
+          namespacesDenylist: ksm.namespacesDenylist,
           clusterName: opts.clusterName as string | undefined,
+          notices: ksm.notices,
         },
         io,
       );
     });
 
+  configureErrors(root, io);
   return root;
 }
 
@@ -236,13 +306,9 @@ function parseUrlPath(value: string): string {
   return value;
 }
 
-/** `90s`, `2m`, `500ms` or `0` (Go's duration syntax, one unit), in milliseconds. */
+/** A Go duration (`90s`, `1m30s`, `500ms`, `0`), in milliseconds, within Node's timer range. */
 function parseDuration(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
-  if (value.trim() === '0') return 0;
-  if (!match) throw new InvalidArgumentError('expected a duration such as 60s, 2m or 500ms');
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  const ms = Math.round(Number(match[1]) * unit);
+  const ms = parseGoDuration(value);
   // Node's timers hold at most 2^31-1 ms; a longer delay would fire after 1 ms.
   if (ms > 2 ** 31 - 1)
     throw new InvalidArgumentError('expected a duration of at most 596h (Node timer limit)');
@@ -250,19 +316,85 @@ function parseDuration(value: string): number {
 }
 
 /**
- * Runs the CLI and returns the process exit code: 0, 1 when the input is invalid (config errors,
- * unreadable objects, bad flag values found when the command runs), 2 for a usage error (unknown
- * command or option, missing argument, a value outside a flag's choices).
+ * Usage errors as one line, with at most a did-you-mean and one hint line (never the whole help):
+ * `error: unknown option '--x' (did you mean --y?)`, then `run 'crd-metrics-bridge run --help' for
+ * usage`. Applied to every command, each with its own hint and candidates.
  */
-export async function main(argv: readonly string[], io: CommandIo = processIo): Promise<number> {
+function configureErrors(command: Command, io: CommandIo): void {
+  const path = commandPath(command);
+  command
+    .showSuggestionAfterError(false)
+    .showHelpAfterError(`run '${path} --help' for usage`)
+    .configureOutput({
+      writeOut: (t) => io.stdout(t),
+      writeErr: (t) => io.stderr(t),
+      outputError: (text, write) => write(oneLineError(text, command)),
+    });
+  for (const sub of command.commands) configureErrors(sub, io);
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Adds a did-you-mean to commander's unknown option and command errors, on the same line. */
+function oneLineError(text: string, command: Command): string {
+  const option = /^error: unknown option '(-[^'=]*)(?:=[^']*)?'$/.exec(text.trimEnd());
+  if (option) {
+    // Hidden options count: a misspelt kube-state-metrics flag should be told its right name.
+    // klog's one-letter `--v` would be one edit away from every short typo.
+    const longs = command.options
+      .map((o) => o.long)
+      .filter((l): l is string => l !== undefined && l.length > 3);
+    const near = option[1]!.startsWith('--') ? didYouMean(option[1]!, longs) : undefined;
+    return `error: unknown option '${option[1]}'${near ? ` (did you mean ${near}?)` : ''}\n`;
+  }
+  const unknownCommand = /^error: unknown command '([^']*)'$/.exec(text.trimEnd());
+  if (unknownCommand) {
+    const near = didYouMean(
+      unknownCommand[1]!,
+      command.commands.map((c) => c.name()),
+    );
+    return `error: unknown command '${unknownCommand[1]}'${near ? ` (did you mean ${near}?)` : ''}\n`;
+  }
+  return text;
+}
+
+/**
+ * kube-state-metrics' image takes its flags with no command (`--port=8080 ...`); so does this
+ * one: a command line that starts with an option means `run`, except the root's own `--help` and
+ * `--version` given alone.
+ */
+function withImpliedCommand(argv: readonly string[]): string[] {
+  const [first] = argv;
+  if (first === undefined || !first.startsWith('-') || first === '-') return [...argv];
+  if (first === '-h' || first === '--help') return [...argv];
+  if (argv.length === 1 && (first === '-v' || first === '--version')) return [...argv];
+  return ['run', ...argv];
+}
+
+/**
+ * Runs the CLI and returns the process exit code: 0; 1 when the input is invalid (config errors,
+ * unreadable objects, a bad flag value: not a number, not one of the choices, a file that does not
+ * exist...); 2 for a usage error (unknown or unsupported command or option, missing option or
+ * argument, two options for the same thing).
+ */
+export async function main(
+  argv: readonly string[],
+  io: CommandIo = processIo,
+  runner?: RunCommand,
+): Promise<number> {
   const result = { code: 0 };
-  const root = program(io, result);
+  const root = program(io, result, runner);
   try {
-    await root.parseAsync([...argv], { from: 'user' });
+    await root.parseAsync(withImpliedCommand(argv), { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version end here with code 0; usage errors with commander's 1.
-      return err.exitCode === 0 ? 0 : USAGE_ERROR;
+      // --help and --version end here with code 0.
+      if (err.exitCode === 0) return 0;
+      return err.code === 'commander.invalidArgument' ? INVALID_INPUT : USAGE_ERROR;
     }
     throw err;
   }

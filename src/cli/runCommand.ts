@@ -3,6 +3,7 @@ import type { BridgeOptions } from '../app/Bridge.ts';
 import { StartupError } from '../app/StartupError.ts';
 import { ConfigError } from '../config/ConfigError.ts';
 import type { CommandIo } from './CommandIo.ts';
+import type { FlagNotice } from './ksmFlags.ts';
 import { reportConfigError } from './loadCompiledConfig.ts';
 import { createLogger } from './logger.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
@@ -12,6 +13,8 @@ export interface RunOptions extends Omit<BridgeOptions, 'logger'> {
   readonly logLevel: LogLevel;
   /** @default 'json' */
   readonly logFormat?: LogFormat;
+  /** Lines about accepted flags (kube-state-metrics flags with no effect here), logged at start. */
+  readonly notices?: readonly FlagNotice[];
 }
 
 /**
@@ -41,6 +44,7 @@ async function run(
   stopped: Promise<string>,
 ): Promise<number> {
   const logger = createLogger(options.logLevel, options.logFormat);
+  for (const notice of options.notices ?? []) logger[notice.level](notice.message);
   let bridge: Bridge;
   try {
     bridge = await Bridge.create({ ...options, logger });
@@ -72,15 +76,7 @@ async function run(
   signals.on('SIGHUP', onHangup);
   const synced = bridge.start().then(() => 'synced' as const);
   const first = await Promise.race([synced, stopped]);
-  if (first === 'synced') {
-    const main = addresses.main;
-    const port = main.split(':').pop();
-    const host = main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${port}` : main;
-    const n = bridge.objectCount;
-    io.stdout(
-      `crd-metrics-bridge is serving ${n} object${n === 1 ? '' : 's'}: open ${bridge.scheme}://${host}${path}\n`,
-    );
-  }
+  if (first === 'synced') io.stdout(banner(bridge, addresses.main, path));
   const signal = await stopped;
   signals.off('SIGHUP', onHangup);
   const began = Date.now();
@@ -88,6 +84,23 @@ async function run(
   await bridge.stop();
   logger.info({ ms: Date.now() - began }, 'stopped');
   return 0;
+}
+
+/**
+ * The line that tells a person at a terminal where the series are: the Prometheus endpoint, or
+ * where they are pushed when that endpoint is off (OTEL_METRICS_EXPORTER=otlp).
+ */
+function banner(bridge: Bridge, main: string, path: string): string {
+  const n = bridge.objectCount;
+  const serving = `crd-metrics-bridge is serving ${n} object${n === 1 ? '' : 's'}`;
+  if (bridge.servesPrometheus) {
+    const port = main.split(':').pop();
+    const host = main.startsWith('0.0.0.0:') || main.startsWith('[::]:') ? `localhost:${port}` : main;
+    return `${serving}: open ${bridge.scheme}://${host}${path}\n`;
+  }
+  const targets = bridge.pushTargets;
+  if (targets.length > 0) return `${serving}: pushing OTLP to ${targets.join(', ')}\n`;
+  return `${serving}, but no exporter is on (OTEL_METRICS_EXPORTER)\n`;
 }
 
 /** One line for expected problems (exit 1); anything else is a bug and propagates with its stack. */

@@ -1,5 +1,6 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Command } from 'commander';
+import { parseGoBool } from './goFlagValues.ts';
 import type { ListenerSecurityFlags } from '../app/listenerSecurity.ts';
 import type { ShardingFlags } from '../app/sharding.ts';
 
@@ -13,10 +14,15 @@ export function addListenerSecurityFlags(command: Command): Command {
       '--web.config.file <file>',
       'exporter-toolkit web config file: TLS (tls_server_config), basic auth (basic_auth_users), response headers; applies to both listeners',
     )
-    .option(
-      '--auth-filter',
-      'require a bearer token on both listeners, checked with TokenReview and SubjectAccessReview (as kube-state-metrics)',
-      false,
+    .addOption(
+      // `[bool]`: kube-state-metrics' args may say `--auth-filter=true` (or false).
+      new Option(
+        '--auth-filter [bool]',
+        'require a bearer token on both listeners, checked with TokenReview and SubjectAccessReview (as kube-state-metrics)',
+      )
+        .preset('true')
+        .argParser(parseGoBool)
+        .default(false),
     )
     .option('--shard <n>', "this instance's shard (0-based), as kube-state-metrics; default 0", parseInteger)
     .option(

@@ -76,11 +76,28 @@ export function resolveTargets(
             kind: crd.kind,
             plural: crd.plural,
             labelSelector: resource.labelSelector,
-            fieldSelector: resource.fieldSelector,
+            fieldSelector: crd.namespaced
+              ? resource.fieldSelector
+              : withoutNamespaceExclusions(resource.fieldSelector),
           });
         }
       }
     }
   }
   return targets;
+}
+
+/**
+ * A field selector for a cluster-scoped kind: the API server refuses `metadata.namespace` there
+ * (400, "field label not supported"), which would keep the collection from ever syncing. A
+ * `metadata.namespace!=NS` term (what --namespaces-denylist adds) holds for every object without a
+ * namespace, so it is dropped; any other term is kept and refused as written.
+ */
+export function withoutNamespaceExclusions(selector: string | undefined): string | undefined {
+  if (selector === undefined) return undefined;
+  const kept = selector
+    .split(/(?<!\\),/)
+    .filter((term) => !/^\s*metadata\.namespace\s*!=/.test(term))
+    .join(',');
+  return kept === '' ? undefined : kept;
 }

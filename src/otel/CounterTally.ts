@@ -26,6 +26,14 @@ export class CounterTally {
     });
   }
 
+  /** Makes the series exist at 0 if it does not yet (a known label combination, as client_golang users do). */
+  zero(first: string, second: string): void {
+    let bySecond = this._counts.get(first);
+    if (!bySecond) this._counts.set(first, (bySecond = new Map<string, Tally>()));
+    if (!bySecond.has(second))
+      bySecond.set(second, { attributes: { [this._keys[0]]: first, [this._keys[1]]: second }, value: 0 });
+  }
+
   add(first: string, second: string): void {
     let bySecond = this._counts.get(first);
     if (!bySecond) this._counts.set(first, (bySecond = new Map<string, Tally>()));

@@ -11,6 +11,20 @@ export const SELF_METRICS_SCOPE = 'crd-metrics-bridge';
 
 const PREFIX = 'crd_metrics_bridge_';
 
+/**
+ * Object event outcomes a configured resource can have, each at 0 from the start so that a rate
+ * or an increase sees the first event (a series that appears at 1 looks like no change).
+ */
+const RESOURCE_OUTCOMES: readonly IngestOutcome[] = [
+  'upserted',
+  'deleted',
+  'unknown-delete',
+  'failed',
+  'limited',
+  'superseded',
+];
+const WATCH_EVENT_TYPES = ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'];
+
 export interface SelfMetricsBuild {
   readonly version: string;
   /** The git revision built from, `unknown` when not known (build_info's `revision`). */
@@ -41,6 +55,9 @@ export class SelfMetrics {
   private readonly _handlerErrors: Counter;
   private readonly _aggregateOverflow: Counter;
   private _config: { filename: string; ok: boolean; hash: number; successAt: number } | undefined;
+  /** Resources and watch targets whose counters exist (at 0 until something happens). */
+  private readonly _knownResources = new Set<string>();
+  private readonly _knownTargets = new Set<string>();
 
   private readonly _meter: Meter;
   private _observing = false;
@@ -72,6 +89,7 @@ export class SelfMetrics {
     this._configReloads = meter.createCounter(`${prefix}config_loads`, {
       description: 'Config loads (start and reloads: SIGHUP, file change, POST /-/reload) by result.',
     });
+    for (const result of ['success', 'failure']) this._configReloads.add(0, { result });
     const config = () => this._config;
     meter
       .createObservableGauge(`${prefix}config_hash`, {
@@ -132,6 +150,7 @@ export class SelfMetrics {
   observe(state: SelfMetricsState): void {
     if (this._observing) throw new Error('SelfMetrics.observe called twice');
     this._observing = true;
+    for (const resource of state.config()?.resources ?? []) this._knowResource(resource.id);
     const meter = this._meter;
     const prefix = PREFIX;
     const targets = function* () {
@@ -213,15 +232,41 @@ export class SelfMetrics {
   }
 
   objectEvent(outcome: IngestOutcome, resourceId: string | undefined): void {
+    // A resource a reload added: its counters start at 0 like those of the first config.
+    if (resourceId !== undefined && !this._knownResources.has(resourceId)) this._knowResource(resourceId);
     this._events.add(outcome, resourceId ?? '');
   }
 
-  /** Counts one error occurrence; the first of each kind is also logged by the caller. */
   /** One object's share of an aggregate group folded into the family's overflow series. */
   aggregateOverflow(family: string): void {
     this._aggregateOverflow.add(1, { family });
   }
 
+  private _knowResource(resourceId: string): void {
+    this._knownResources.add(resourceId);
+    for (const outcome of RESOURCE_OUTCOMES) this._events.zero(outcome, resourceId);
+  }
+
+  /**
+   * A watch target's counters at 0 from its first list or watch on: the error results, event
+   * types and handler errors that alerts take a rate of. Restart reasons are open-ended
+   * (`http-NNN`) and stay absent until they happen.
+   */
+  private _knowTarget(target: string): void {
+    if (this._knownTargets.has(target)) return;
+    this._knownTargets.add(target);
+    for (const result of ['success', 'error']) {
+      this._lists.add(0, { target, result });
+      this._watches.add(0, { target, result });
+    }
+    for (const type of WATCH_EVENT_TYPES) this._watchEvents.zero(target, type);
+    this._handlerErrors.add(0, { target });
+  }
+
+  /**
+   * Counts one error occurrence; the first of each kind is also logged by the caller. Not
+   * created at 0: resources × metrics × kinds would be hundreds of idle series.
+   */
   objectError(summary: Pick<ObjectErrorSummary, 'resource' | 'metric' | 'kind'>): void {
     this._objectErrors.add(1, { resource: summary.resource, metric: summary.metric, kind: summary.kind });
   }
@@ -229,11 +274,23 @@ export class SelfMetrics {
   /** Hooks for sources that list and watch. */
   get sourceTelemetry(): SourceTelemetry {
     return {
-      list: (target, result) => this._lists.add(1, { target, result }),
-      watch: (target, result) => this._watches.add(1, { target, result }),
+      list: (target, result) => {
+        this._knowTarget(target);
+        this._lists.add(1, { target, result });
+      },
+      watch: (target, result) => {
+        this._knowTarget(target);
+        this._watches.add(1, { target, result });
+      },
       event: (target, type) => this._watchEvents.add(target, type),
-      restart: (target, reason) => this._restarts.add(1, { target, reason }),
-      handlerError: (target) => this._handlerErrors.add(1, { target }),
+      restart: (target, reason) => {
+        this._knowTarget(target);
+        this._restarts.add(1, { target, reason });
+      },
+      handlerError: (target) => {
+        this._knowTarget(target);
+        this._handlerErrors.add(1, { target });
+      },
     };
   }
 }

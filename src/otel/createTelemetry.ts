@@ -4,6 +4,7 @@ import {
   detectResources,
   envDetector,
   resourceFromAttributes,
+  serviceInstanceIdDetector,
 } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
@@ -100,11 +101,14 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       temporality: otlp.temporality,
     });
   }
+  // Later sources win: our defaults, a random service.instance.id for this process (the SDK's
+  // detector: two replicas pushing OTLP must not merge into one series), OTEL_SERVICE_NAME and
+  // OTEL_RESOURCE_ATTRIBUTES, then the config file's attributes and the shard's instance id.
   const resource = defaultResource()
     .merge(
       resourceFromAttributes({ 'service.name': 'crd-metrics-bridge', 'service.version': options.version }),
     )
-    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(detectResources({ detectors: [serviceInstanceIdDetector, envDetector] }))
     .merge(resourceFromAttributes(otel.resourceAttributes));
   const meterProvider = new MeterProvider({ resource, readers });
   const selfMetrics = new SelfMetrics(meterProvider.getMeter(SELF_METRICS_SCOPE, options.version), {

@@ -32,31 +32,66 @@ describe('command line', () => {
     }
   });
 
-  it('rejects usage errors (unknown command or option, missing option, bad choice) with exit 2 and a message', async () => {
-    const unknown = await runCli(['frobnicate']);
-    assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /unknown command 'frobnicate'/);
-    const missing = await runCli(['check']);
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /required option '-c, --config <file>' not specified/);
-    const badFormat = await runCli(['render', '--format', 'xml', '--config', 'x.yaml', 'y']);
-    assert.equal(badFormat.code, 2);
-    assert.match(badFormat.stderr, /argument 'xml' is invalid/);
-    const unknownOption = await runCli(['check', '--config', 'x.yaml', '--bogus']);
-    assert.equal(unknownOption.code, 2);
-    assert.match(unknownOption.stderr, /unknown option '--bogus'/);
-    const badLogFormat = await runCli(['run', '--config', 'x.yaml', '--log.format', 'xml']);
-    assert.equal(badLogFormat.code, 2);
-    // Served nowhere, it only printed a broken URL ("http://127.0.0.1:8080metrics").
-    const relativePath = await runCli(['run', '--config', 'x.yaml', '--web.telemetry-path', 'metrics']);
-    assert.equal(relativePath.code, 2);
-    assert.match(
-      relativePath.stderr,
-      /--web.telemetry-path <path>' argument 'metrics' is invalid\. expected a path starting with \//,
-    );
+  it('rejects usage errors with exit 2: one line with a did-you-mean, one hint line, no help', async () => {
+    const cases: [string[], RegExp][] = [
+      [['frobnicate'], /^error: unknown command 'frobnicate'\nrun 'crd-metrics-bridge --help' for usage\n$/],
+      [['chek'], /^error: unknown command 'chek' \(did you mean check\?\)\n/],
+      [
+        ['check'],
+        /^error: required option '-c, --config <file>' not specified\nrun 'crd-metrics-bridge check --help' for usage\n$/,
+      ],
+      [['check', '--config', 'x.yaml', '--bogus'], /^error: unknown option '--bogus'\n/],
+      [
+        ['render', '--confg=x.yaml', 'y'],
+        /^error: unknown option '--confg' \(did you mean --config\?\)\nrun 'crd-metrics-bridge render --help' for usage\n$/,
+      ],
+      [['render', '--config', 'x.yaml'], /^error: missing required argument 'paths'\n/],
+      [['run', '--config', 'x.yaml', '--web.listen-addres=:1'], /\(did you mean --web\.listen-address\?\)/],
+      // Not "did you mean --v?" (klog's verbosity flag, one edit from any two-letter typo).
+      [['run', '--config', 'x.yaml', '--x'], /^error: unknown option '--x'\nrun /],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.match(r.stderr, message, argv.join(' '));
+      assert.ok(r.stderr.split('\n').length <= 3, `at most two lines: ${r.stderr}`);
+    }
     const nothing = await runCli([]);
     assert.equal(nothing.code, 2);
     assert.match(nothing.stderr, /Usage: crd-metrics-bridge/);
+  });
+
+  it('an unknown option is reported before a missing --config', async () => {
+    for (const command of ['check', 'render', 'rbac', 'run']) {
+      const r = await runCli([command, '--confg', 'x.yaml', 'y']);
+      assert.equal(r.code, 2, command);
+      assert.match(r.stderr, /^error: unknown option '--confg' \(did you mean --config\?\)\n/, command);
+    }
+  });
+
+  it('a bad flag value is invalid input: exit 1, one line naming the flag, one hint', async () => {
+    const cases: [string[], RegExp][] = [
+      [['render', '--format', 'xml', '--config', 'x.yaml', 'y'], /argument 'xml' is invalid/],
+      [
+        ['run', '--config', 'x.yaml', '--log.format', 'xml'],
+        /'--log\.format <format>' argument 'xml' is invalid/,
+      ],
+      // Served nowhere, it only printed a broken URL ("http://127.0.0.1:8080metrics").
+      [
+        ['run', '--config', 'x.yaml', '--web.telemetry-path', 'metrics'],
+        /--web.telemetry-path <path>' argument 'metrics' is invalid\. expected a path starting with \//,
+      ],
+      [['run', '--config', 'x.yaml', '--web.max-requests', '-1'], /--web\.max-requests <n>' argument '-1'/],
+      [['run', '--config', 'x.yaml', '--web.write-timeout', '5 minutes'], /expected a duration/],
+      [['render', '--limits.object-series=x', '--config', 'x.yaml', 'y'], /expected a non-negative integer/],
+    ];
+    for (const [argv, message] of cases) {
+      const r = await runCli(argv);
+      assert.equal(r.code, 1, argv.join(' '));
+      assert.match(r.stderr, message, argv.join(' '));
+      assert.match(r.stderr, /\nrun 'crd-metrics-bridge \w+ --help' for usage\n$/);
+      assert.equal(r.stderr.split('\n').length, 3, r.stderr);
+    }
   });
 
   it('a config path that is missing or a directory: one line saying so, exit 1', async () => {
@@ -68,7 +103,7 @@ describe('command line', () => {
     assert.match(directory.stderr, /^error: examples:1:1: is a directory; --config takes a file$/m);
   });
 
-  it('exits 1, not 2, for invalid input: a bad config or a bad --source value', async () => {
+  it('exits 1, not 2, for invalid input found when the command runs: a bad config or --source value', async () => {
     const bad = await runCli(['check', '--config', 'test/fixtures/config-errors/invalid-path.yaml']);
     assert.equal(bad.code, 1);
     const source = await runCli(['run', '--config', 'examples/backup/config.yaml', '--source', 'ftp:x']);
