@@ -101,6 +101,7 @@ async function main(): Promise<void> {
         compression,
         timeoutMillis: 60_000,
         temporality: 'cumulative',
+        histogram: 'exponential',
         tls: undefined,
         intervalMillis: 3_600_000,
         exportTimeoutMillis: 120_000,

@@ -1,6 +1,8 @@
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
+import { AggregationType } from '@opentelemetry/sdk-metrics';
 import type {
+  AggregationOption,
   AggregationTemporality,
   InstrumentType,
   PushMetricExporter,
@@ -70,6 +72,10 @@ export class ObservedMetricExporter implements PushMetricExporter {
 
   shutdown(): Promise<void> {
     return this._inner.shutdown();
+  }
+
+  selectAggregation(instrumentType: InstrumentType): AggregationOption {
+    return this._inner.selectAggregation?.(instrumentType) ?? { type: AggregationType.DEFAULT };
   }
 
   selectAggregationTemporality(instrumentType: InstrumentType): AggregationTemporality {

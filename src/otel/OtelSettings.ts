@@ -21,6 +21,12 @@ export interface OtlpSettings {
   readonly compression: 'gzip' | 'none' | undefined;
   readonly timeoutMillis: number | undefined;
   readonly temporality: 'cumulative' | 'delta' | 'lowmemory';
+  /**
+   * How histograms (time to healthy) are pushed: base-2 exponential (Prometheus 3 stores them as
+   * native histograms) or with the explicit buckets of the Prometheus exposition
+   * (OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION). @default 'exponential'
+   */
+  readonly histogram: 'exponential' | 'explicit';
   readonly tls:
     { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string } | undefined;
   /** Delay between exports. @default 60000 */
@@ -105,6 +111,19 @@ export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelS
       `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=${temporality}: use cumulative, delta or lowmemory`,
     );
   }
+  const histogramRaw = (env.OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION ?? '')
+    .trim()
+    .toLowerCase();
+  if (
+    histogramRaw !== '' &&
+    histogramRaw !== 'base2_exponential_bucket_histogram' &&
+    histogramRaw !== 'explicit_bucket_histogram'
+  ) {
+    throw new OtelSettingsError(
+      `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=${histogramRaw}: use base2_exponential_bucket_histogram or explicit_bucket_histogram`,
+    );
+  }
+  const histogram = histogramRaw === 'explicit_bucket_histogram' ? 'explicit' : 'exponential';
   const interval = positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 60_000);
   const exportTimeout = Math.min(positiveInt(env, 'OTEL_METRIC_EXPORT_TIMEOUT', 30_000), interval);
   const pushing = exporters.includes('otlp') && !disabled;
@@ -135,6 +154,7 @@ export function otelSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): OtelS
           timeoutMillis: requestTimeoutSet ? undefined : Math.min(10_000, exportTimeout),
           tls: undefined,
           temporality,
+          histogram,
           intervalMillis: interval,
           exportTimeoutMillis: exportTimeout,
         },
@@ -196,6 +216,8 @@ export function otelSettingsFromFile(file: string): OtelSettings {
         compression,
         timeoutMillis: http.timeout ?? undefined,
         temporality: temporality === 'low_memory' ? 'lowmemory' : temporality,
+        histogram:
+          http.default_histogram_aggregation === 'explicit_bucket_histogram' ? 'explicit' : 'exponential',
         tls: http.tls
           ? {
               ...(http.tls.ca_file ? { caFile: http.tls.ca_file } : {}),

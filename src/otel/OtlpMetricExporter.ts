@@ -2,8 +2,14 @@ import type { HrTime } from '@opentelemetry/api';
 import { ExportResultCode, millisToHrTime } from '@opentelemetry/core';
 import type { ExportResult } from '@opentelemetry/core';
 import type { IOtlpExportDelegate } from '@opentelemetry/otlp-exporter-base';
-import { AggregationTemporality, DataPointType, InstrumentType } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  AggregationType,
+  DataPointType,
+  InstrumentType,
+} from '@opentelemetry/sdk-metrics';
 import type {
+  AggregationOption,
   AggregationTemporalitySelector,
   MetricData,
   PushMetricExporter,
@@ -30,6 +36,8 @@ export interface OtlpMetricExporterOptions {
   readonly delegate: IOtlpExportDelegate<EncodedRequest>;
   /** The user's temporality preference (counters); gauges are always exported as they are now. */
   readonly temporality: AggregationTemporalitySelector;
+  /** How histograms are aggregated for this exporter. @default 'exponential' */
+  readonly histogram?: 'exponential' | 'explicit';
   /** Data points per HTTP request. @default 20000 */
   readonly maxPointsPerRequest?: number;
   /** Encoding work between two turns of the event loop, in ms. @default 10 */
@@ -236,6 +244,16 @@ export class OtlpMetricExporter implements PushMetricExporter {
     if (instrumentType === InstrumentType.OBSERVABLE_GAUGE || instrumentType === InstrumentType.GAUGE)
       return AggregationTemporality.DELTA;
     return this._o.temporality(instrumentType);
+  }
+
+  /**
+   * Histograms as base-2 exponential histograms (native histograms in Prometheus 3), unless the
+   * explicit buckets of the Prometheus exposition were asked for.
+   */
+  selectAggregation(instrumentType: InstrumentType): AggregationOption {
+    if (instrumentType === InstrumentType.HISTOGRAM && (this._o.histogram ?? 'exponential') === 'exponential')
+      return { type: AggregationType.EXPONENTIAL_HISTOGRAM };
+    return { type: AggregationType.DEFAULT };
   }
 
   /** Series remembered for staleness markers (for benchmarks). */

@@ -72,6 +72,7 @@ export function createOtlpExporter(
     encoding: json ? 'json' : 'protobuf',
     delegate,
     temporality: TEMPORALITY[settings.temporality],
+    histogram: settings.histogram,
     ...tuning,
   });
 }
