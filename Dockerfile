@@ -16,6 +16,7 @@ COPY scripts/build.js scripts/build.js
 COPY scripts/image/build-tree.sh scripts/image/build-tree.sh
 COPY src src
 COPY bin bin
+COPY rules rules
 # The git revision for `--version` and build_info (the build context has no .git).
 ARG REVISION=unknown
 RUN --mount=type=cache,target=/root/.npm \

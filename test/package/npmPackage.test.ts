@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { repoRoot } from '../harness/binaries.ts';
@@ -11,6 +11,8 @@ import bcrypt from 'bcryptjs';
 import { httpRequest } from '../harness/processes.ts';
 import { runCli } from '../support/runCli.ts';
 import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
+import { packageRoot, readRuleDocuments } from '../../src/engine/health/builtInRules.ts';
+import { HealthRules } from '../../src/engine/health/HealthRules.ts';
 
 // The package as users get it: `npm pack` (which runs `prepare`, i.e. the build), installed from the
 // tarball into an empty project with production dependencies only, run through its bin on the
@@ -70,7 +72,9 @@ describe('npm package', () => {
     ];
     for (const p of shipped) assert.ok(paths.includes(p), `${p} in the tarball`);
     assert.ok(paths.includes('dist/build-info.json'), 'build info with the git revision');
-    const outside = paths.filter((p) => !/^(dist|bin|docs)\/|^(package\.json|README\.md|LICENSE)$/.test(p));
+    const outside = paths.filter(
+      (p) => !/^(dist|bin|docs|rules)\/|^(package\.json|README\.md|LICENSE)$/.test(p),
+    );
     assert.deepEqual(outside, []);
     assert.ok(!paths.some((p) => p.endsWith('.ts')), 'no TypeScript in the tarball');
     assert.ok(!paths.some((p) => p.endsWith('.map')), 'no source maps in the tarball');
@@ -82,6 +86,26 @@ describe('npm package', () => {
     assert.ok(
       existsSync(join(installed, '@opentelemetry', 'configuration')),
       'production dependencies installed',
+    );
+  });
+
+  it('ships the health rules where the installed code looks for them', () => {
+    // The code is bundled into dist/ (a flat directory): the loader walks up from there to the
+    // package root and reads rules/health/. Every shipped file must compile there.
+    const paths = packed.files.map((f) => f.path);
+    assert.ok(paths.includes('rules/health/generic.yaml'), 'generic rules in the tarball');
+    const installedPackage = join(work, 'project', 'node_modules', 'crd-metrics-bridge');
+    const root = packageRoot(join(installedPackage, 'dist', 'main.js'));
+    assert.equal(root, installedPackage);
+    const docs = readRuleDocuments(join(root, 'rules', 'health'));
+    assert.deepEqual(
+      docs.map((d) => `rules/health/${basename(d.file)}`).sort(),
+      paths.filter((p) => p.startsWith('rules/health/')).sort(),
+    );
+    const rules = HealthRules.fromDocuments(docs);
+    assert.equal(
+      rules.verdict({ status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'x.io', 'Foo').state,
+      'healthy',
     );
   });
 
