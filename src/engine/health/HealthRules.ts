@@ -56,6 +56,11 @@ export class HealthRules {
     return new HealthRules(this._sets, compileOverride(raw, where, keyPath));
   }
 
+  /** The per-kind rule sets, in the order they were read. */
+  kindSets(): readonly CompiledRuleSet[] {
+    return this._sets.filter((s) => s.place === 'kind');
+  }
+
   /** The rule sets consulted for a group/kind, in order (overrides first). */
   chainFor(group: string, kind: string): readonly CompiledRuleSet[] {
     const key = `${group}/${kind}`;
