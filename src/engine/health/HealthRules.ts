@@ -251,10 +251,8 @@ class ConditionIndex {
 }
 
 function matches(pattern: ConditionPattern, entry: Record<string, unknown>): boolean {
-  for (const field of ['type', 'status', 'reason', 'message'] as const) {
-    const re = pattern[field];
-    if (!re) continue;
-    const value = entry[field];
+  for (const [field, re] of pattern) {
+    const value = Object.hasOwn(entry, field) ? entry[field] : undefined;
     if (typeof value !== 'string' || !re.test(value)) return false;
   }
   return true;

@@ -40,15 +40,12 @@ export interface CompiledRule {
   readonly needs: readonly FieldPath[];
 }
 
-/** Patterns a condition's fields must match in full (a field that is not a string never matches). */
-export interface ConditionPattern {
-  readonly type?: RegExp;
-  readonly status?: RegExp;
-  readonly reason?: RegExp;
-  readonly message?: RegExp;
-}
-
-const PATTERN_FIELDS = ['type', 'status', 'reason', 'message'] as const;
+/**
+ * Patterns a condition's fields must match in full, by field name (`type`, `status`, `reason`,
+ * `message`, or any other string field such as Cluster API's `severity`). A field that is not a
+ * string never matches.
+ */
+export type ConditionPattern = ReadonlyMap<string, RegExp>;
 
 /**
  * Where a rule set sits in the order: `override` (the caller's, first), `first` (every kind, before
@@ -116,9 +113,16 @@ class Problems {
   }
 }
 
+/** `ruleSets[0].rules[2].when`; a key that is not an identifier is quoted, as config key paths are. */
 function formatPath(path: Path): string {
   let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else {
+      const key = /^[A-Za-z_][A-Za-z0-9_]*$/.test(part) ? part : JSON.stringify(part);
+      out += out === '' ? key : `.${key}`;
+    }
+  }
   return out;
 }
 
@@ -332,7 +336,7 @@ function compileRule(raw: unknown, path: Path, index: number, problems: Problems
 }
 
 /**
- * `condition: Ready` (a type), or `condition: {type, status, reason, message}`: patterns (JavaScript
+ * `condition: Ready` (a type), or `condition: {type, status, reason, ...}`: patterns (JavaScript
  * regular expressions matched against the whole value; a leading `(?i)` ignores case).
  */
 function readCondition(raw: unknown, path: Path, problems: Problems): string | ConditionPattern | undefined {
@@ -344,14 +348,14 @@ function readCondition(raw: unknown, path: Path, problems: Problems): string | C
   if (!isPlainMap(raw) || Object.keys(raw).length === 0) {
     problems.add(
       path,
-      'expected a condition type, or a mapping of type, status, reason and message patterns',
+      'expected a condition type, or a mapping of field patterns (type, status, reason, ...)',
     );
     return undefined;
   }
-  const out: { -readonly [K in keyof ConditionPattern]: RegExp } = {};
+  const out = new Map<string, RegExp>();
   for (const [field, pattern] of Object.entries(raw)) {
-    if (!(PATTERN_FIELDS as readonly string[]).includes(field)) {
-      problems.add([...path, field], `unknown field "${field}"; known fields: ${PATTERN_FIELDS.join(', ')}`);
+    if (!/^[A-Za-z][A-Za-z0-9]*$/.test(field)) {
+      problems.add([...path, field], `"${field}" is not a condition field name`);
       continue;
     }
     if (typeof pattern !== 'string') {
@@ -360,10 +364,7 @@ function readCondition(raw: unknown, path: Path, problems: Problems): string | C
     }
     const ignoreCase = pattern.startsWith('(?i)');
     try {
-      out[field as keyof ConditionPattern] = new RegExp(
-        `^(?:${ignoreCase ? pattern.slice(4) : pattern})$`,
-        ignoreCase ? 'i' : '',
-      );
+      out.set(field, new RegExp(`^(?:${ignoreCase ? pattern.slice(4) : pattern})$`, ignoreCase ? 'i' : ''));
     } catch (err) {
       problems.add([...path, field], `not a regular expression: ${(err as Error).message}`);
     }
