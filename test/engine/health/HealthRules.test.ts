@@ -334,7 +334,7 @@ describe('rule documents', () => {
     assert.match(got[0]!, /ruleSets\[0\]\.rules\[0\]\.condition\.type: not a regular expression: /);
     assert.match(
       got[1]!,
-      /ruleSets\[0\]\.rules\[0\]\.condition\."colour-2": "colour-2" is not a condition field name/
+      /ruleSets\[0\]\.rules\[0\]\.condition\."colour-2": "colour-2" is not a condition field name/,
     );
   });
 

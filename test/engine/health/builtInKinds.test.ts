@@ -18,6 +18,8 @@ import type { CompiledRuleSet } from '../../../src/engine/health/ruleDocument.ts
 
 interface Case {
   readonly file: string;
+  /** 1-based, within its file. */
+  readonly index: number;
   readonly apiVersion: string;
   readonly kind: string;
   readonly expect: string;
@@ -35,29 +37,29 @@ const cases: Case[] = readdirSync(casesDir)
   .sort()
   .flatMap((file) =>
     ((parse(readFileSync(join(casesDir, file), 'utf8')) as { cases?: Omit<Case, 'file'>[] }).cases ?? []).map(
-      (c): Case => ({ ...c, file }) as Case,
+      (c, index): Case => ({ ...c, file, index: index + 1 }) as Case,
     ),
   );
 
 const rules = builtInHealthRules();
 const groupOf = (apiVersion: string) =>
   apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
-const CASE_KEYS = new Set(['file', 'expect', 'rule']);
+const CASE_KEYS = new Set(['file', 'index', 'expect', 'rule']);
 const objectOf = (c: Case) => {
   const object = Object.fromEntries(Object.entries(c).filter(([k]) => !CASE_KEYS.has(k)));
   return { ...object, metadata: { name: 'test', namespace: 'default', ...c.metadata } };
 };
-const label = (c: Case, i: number) => `${c.file} #${i + 1} ${c.kind} → ${c.expect}`;
+const label = (c: Case) => `${c.file} #${c.index} ${c.kind} → ${c.expect}`;
 
 describe('built-in rules on written objects', () => {
   it('give each case its expected state (and rule, where pinned)', () => {
     assert.ok(cases.length > 0);
     const failures: string[] = [];
-    cases.forEach((c, i) => {
-      assert.ok(isHealthState(c.expect), `${label(c, i)}: expect is a state`);
+    cases.forEach((c) => {
+      assert.ok(isHealthState(c.expect), `${label(c)}: expect is a state`);
       const v = rules.verdict(objectOf(c), groupOf(c.apiVersion), c.kind);
       if (v.state !== c.expect || (c.rule !== undefined && v.rule !== c.rule))
-        failures.push(`${label(c, i)}: got ${v.state} by ${v.rule} (${v.reason})`);
+        failures.push(`${label(c)}: got ${v.state} by ${v.rule} (${v.reason})`);
     });
     assert.deepEqual(failures, []);
   });
