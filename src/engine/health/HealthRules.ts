@@ -37,9 +37,16 @@ export class HealthRules {
   private readonly _override: CompiledRuleSet | undefined;
   private readonly _chains = new Map<string, readonly CompiledRuleSet[]>();
 
-  /** Throws HealthRuleError (every problem, at file:line:column) when a document does not compile. */
-  static fromDocuments(documents: readonly RuleDocumentText[]): HealthRules {
-    return new HealthRules(documents.flatMap((d) => parseRuleDocument(d.text, d.file)));
+  /**
+   * Throws HealthRuleError (every problem, at file:line:column) when a document does not compile.
+   * @param options.compile compile every CEL expression now (and report its errors); else on
+   *   first use. @default true
+   */
+  static fromDocuments(
+    documents: readonly RuleDocumentText[],
+    options: { compile?: boolean } = {},
+  ): HealthRules {
+    return new HealthRules(documents.flatMap((d) => parseRuleDocument(d.text, d.file, options)));
   }
 
   private constructor(sets: readonly CompiledRuleSet[], override?: CompiledRuleSet) {
@@ -121,7 +128,6 @@ function tryRule(
     if (!condition) return undefined;
     self = condition;
   }
-  if (!fieldsPresent(rule.needs, object, self)) return undefined;
   const decided = decide(rule, object, self, cache);
   if (!decided) return undefined;
   const ruleId = `${set.name}#${rule.id}`;
@@ -148,10 +154,12 @@ function decide(
   cache: CelConversionCache,
 ): { state: HealthState; reason: string } | undefined {
   const test = rule.test;
+  const expression = ('when' in test ? test.when : test.value).get();
+  // Fields the expression needs are absent: it cannot pass, and no CEL needs to run.
+  if (!expression || !fieldsPresent(expression.needs, object, self)) return undefined;
   let outcome: CelOutcome;
   try {
-    outcome =
-      'when' in test ? test.when.evaluate(object, self, cache) : test.value.evaluate(object, self, cache);
+    outcome = expression.cel.evaluate(object, self, cache);
   } catch {
     // A missing field, a wrong type, or anything else the object makes of the expression: the
     // rule does not apply to this object.
@@ -175,9 +183,10 @@ function computedReason(
   self: unknown,
   cache: CelConversionCache,
 ): string | undefined {
-  if (!rule.reasonExpression) return undefined;
+  const expression = rule.reasonExpression?.get();
+  if (!expression) return undefined;
   try {
-    const outcome = rule.reasonExpression.evaluate(object, self, cache);
+    const outcome = expression.cel.evaluate(object, self, cache);
     return outcome.kind === 'string' && outcome.value !== '' ? outcome.value : undefined;
   } catch {
     return undefined;

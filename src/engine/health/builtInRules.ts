@@ -49,8 +49,11 @@ export function readRuleDocuments(dir: string): { file: string; text: string }[]
 
 let builtIn: HealthRules | undefined;
 
-/** The shipped rules (generic and per ecosystem), read and compiled once. */
+/**
+ * The shipped rules (generic and per ecosystem), read once; each expression is compiled when an
+ * object first needs it (test/engine/health compiles them all).
+ */
 export function builtInHealthRules(): HealthRules {
-  builtIn ??= HealthRules.fromDocuments(readRuleDocuments(builtInRulesDir()));
+  builtIn ??= HealthRules.fromDocuments(readRuleDocuments(builtInRulesDir()), { compile: false });
   return builtIn;
 }

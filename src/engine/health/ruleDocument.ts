@@ -1,9 +1,7 @@
 import { isMap as isYamlMap, isSeq as isYamlSeq, LineCounter, parseDocument } from 'yaml';
 import type { Document, Node } from 'yaml';
-import { CelExpression } from '../cel/CelExpression.ts';
 import { HEALTH_STATES, isHealthState } from './HealthVerdict.ts';
-import { requiredFields } from './requiredFields.ts';
-import type { FieldPath } from './requiredFields.ts';
+import { RuleExpression } from './RuleExpression.ts';
 import type { HealthState } from './HealthVerdict.ts';
 
 /** A group and kind a rule set is for. `*` matches any; a group may be `*.suffix` (`*.crossplane.io`). */
@@ -28,16 +26,14 @@ export interface CompiledRule {
    */
   readonly condition: string | ConditionPattern | undefined;
   readonly test:
-    | { readonly when: CelExpression; readonly state: HealthState }
+    | { readonly when: RuleExpression; readonly state: HealthState }
     | {
-        readonly value: CelExpression;
+        readonly value: RuleExpression;
         readonly states: ReadonlyMap<string, HealthState>;
         readonly ignoreCase: boolean;
       };
   readonly reason: string | undefined;
-  readonly reasonExpression: CelExpression | undefined;
-  /** Fields without which the test cannot pass (requiredFields.ts): checked before any CEL runs. */
-  readonly needs: readonly FieldPath[];
+  readonly reasonExpression: RuleExpression | undefined;
 }
 
 /**
@@ -99,13 +95,18 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 type Path = readonly (string | number)[];
 
-/** Collects problems with their key paths; a locator turns a path into file:line:column. */
+/**
+ * Collects problems with their key paths; a locator turns a path into file:line:column. `compile`:
+ * compile CEL while reading and report its errors here, or leave it to the first use.
+ */
 class Problems {
   readonly list: HealthRuleProblem[] = [];
+  readonly compile: boolean;
   private readonly _locate: (path: Path) => string;
 
-  constructor(locate: (path: Path) => string) {
+  constructor(locate: (path: Path) => string, compile = true) {
     this._locate = locate;
+    this.compile = compile;
   }
 
   add(path: Path, message: string): void {
@@ -133,9 +134,15 @@ function isPlainMap(value: unknown): value is Record<string, unknown> {
 /**
  * Parses one rule document (a file of rules/health/, YAML): `ruleSets:` a list of rule sets, each
  * with `rules:` and either `kinds:` or `everyKind: first|last`. Throws a HealthRuleError listing
- * every problem, each at file:line:column.
+ * every problem, each at file:line:column. With `compile: false`, CEL expressions are compiled on
+ * first use instead, and one that does not compile makes its rule never apply (for the shipped
+ * files, whose expressions the tests compile).
  */
-export function parseRuleDocument(text: string, file: string): CompiledRuleSet[] {
+export function parseRuleDocument(
+  text: string,
+  file: string,
+  options: { compile?: boolean } = {},
+): CompiledRuleSet[] {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   const at = (offset: number) => {
@@ -152,7 +159,7 @@ export function parseRuleDocument(text: string, file: string): CompiledRuleSet[]
       })),
     );
   }
-  const problems = new Problems((path) => at(nodeOffset(doc, path)));
+  const problems = new Problems((path) => at(nodeOffset(doc, path)), options.compile ?? true);
   const root: unknown = doc.toJS({ maxAliasCount: 0 });
   const sets: CompiledRuleSet[] = [];
   if (!isPlainMap(root) || !Array.isArray(root.ruleSets)) {
@@ -299,7 +306,7 @@ function compileRule(raw: unknown, path: Path, index: number, problems: Problems
   const reasonExpression =
     raw.reasonExpression === undefined
       ? undefined
-      : compileCel(raw.reasonExpression, [...path, 'reasonExpression'], problems);
+      : compileCel(raw.reasonExpression, [...path, 'reasonExpression'], problems, 'value');
   let test: CompiledRule['test'] | undefined;
   // With a condition and no `when`, the condition being there is the test.
   const when = raw.when ?? (raw.condition !== undefined && raw.value === undefined ? 'true' : undefined);
@@ -309,23 +316,20 @@ function compileRule(raw: unknown, path: Path, index: number, problems: Problems
         problems.add([...path, key], `a rule with \`when\` has \`state\`, not \`${key}\``);
     if (!isHealthState(raw.state))
       problems.add([...path, 'state'], `expected one of ${HEALTH_STATES.join(', ')}`);
-    const compiled = compileCel(when, [...path, 'when'], problems);
+    const compiled = compileCel(when, [...path, 'when'], problems, 'true');
     if (compiled && isHealthState(raw.state)) test = { when: compiled, state: raw.state };
   } else if (raw.value !== undefined) {
     if (raw.state !== undefined)
       problems.add([...path, 'state'], 'a rule with `value` has `states`, not `state`');
     const ignoreCase = readBool(raw.ignoreCase, [...path, 'ignoreCase'], problems);
     const states = readStates(raw.states, [...path, 'states'], problems, ignoreCase);
-    const value = compileCel(raw.value, [...path, 'value'], problems);
+    const value = compileCel(raw.value, [...path, 'value'], problems, 'value');
     if (value && states) test = { value, states, ignoreCase };
   } else {
     problems.add(path, 'a rule needs `when` (or `condition`) and `state`, or `value` and `states`');
   }
   if (problems.list.length > before || !test) return undefined;
-  const needs =
-    'when' in test ? requiredFields(test.when.source).forTrue : requiredFields(test.value.source).forValue;
   return {
-    needs,
     id: typeof name === 'string' ? name : String(index + 1),
     named: typeof name === 'string',
     condition,
@@ -408,17 +412,23 @@ function readStates(
   return out;
 }
 
-function compileCel(raw: unknown, path: Path, problems: Problems): CelExpression | undefined {
+function compileCel(
+  raw: unknown,
+  path: Path,
+  problems: Problems,
+  purpose: 'true' | 'value',
+): RuleExpression | undefined {
   if (typeof raw !== 'string' || raw.trim() === '') {
     problems.add(path, 'expected a CEL expression (a string)');
     return undefined;
   }
-  try {
-    return new CelExpression(raw);
-  } catch (err) {
-    problems.add(path, `CEL: ${(err as Error).message}`);
+  const expression = new RuleExpression(raw, purpose);
+  const error = problems.compile ? expression.compile() : undefined;
+  if (error !== undefined) {
+    problems.add(path, `CEL: ${error}`);
     return undefined;
   }
+  return expression;
 }
 
 /** The offset of the node at `path` (or of its nearest existing parent) in the document. */

@@ -263,6 +263,22 @@ describe('HealthRules', () => {
     assert.equal(verdict({ type: 'XFailed', status: true }, { type: 5, status: 'True' }).state, 'unknown');
   });
 
+  it('compiled on first use, an expression that does not compile makes its rule never apply', () => {
+    const text = [
+      'ruleSets:',
+      '  - kinds: [{ group: example.com, kind: Widget }]',
+      '    rules:',
+      '      - { name: broken, when: "object.status.phase ==", state: degraded }',
+      '      - { name: fine, when: "true", state: healthy }',
+    ].join('\n');
+    assert.throws(() => HealthRules.fromDocuments([{ file: 'r.yaml', text }]), /r\.yaml:4:.*CEL: /);
+    const lazy = HealthRules.fromDocuments([{ file: 'r.yaml', text }], { compile: false });
+    assert.equal(
+      lazy.verdict({ status: { phase: 'x' } }, 'example.com', 'Widget').rule,
+      'example.com/Widget#fine',
+    );
+  });
+
   it('anything that is not a JSON object is unknown', () => {
     for (const value of [null, undefined, 42, 'text', [1, 2], true])
       assert.deepEqual(rules.verdict(value, 'example.com', 'Widget'), {
