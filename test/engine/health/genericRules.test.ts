@@ -192,6 +192,10 @@ describe('generic rules: common conventions', () => {
     check(foo({ conditions: [cond('Available', 'False')] }), 'progressing', 'not-available');
     check(foo({ conditions: [cond('Progressing', 'True')] }), 'progressing', 'progressing-condition');
   });
+  it('an empty list of conditions is progressing: the controller has not reported yet', () => {
+    check(foo({ conditions: [] }), 'progressing', 'no-conditions-yet');
+    check(foo({ conditions: [], phase: 'Running' }), 'healthy', 'phase');
+  });
   it('phase, state or status values, in any case', () => {
     const phase = (status: object, state: HealthState) => {
       const v = check(foo(status), state, 'phase');
