@@ -31,6 +31,7 @@ const ENGINE_PARTS = {
   generate: ['cel'],
   compile: ['cel', 'generate'],
   store: ['generate'],
+  health: ['cel'],
 };
 
 /** Folders whose code must not depend on the OpenTelemetry SDK or API. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the container image's application tree into OUT (default ./build/app): dist/ (bundled
-# from src/ with the dev dependencies, in a scratch copy), bin/, package.json, LICENSE and the
+# from src/ with the dev dependencies, in a scratch copy), bin/, rules/, package.json, LICENSE and the
 # production node_modules only. The Dockerfile's build stage runs this script, and
 # test/package/imageTree.test.ts runs the result the way the image does.
 #
@@ -33,7 +33,7 @@ mkdir -p "$scratch/scripts" && cp "$root/scripts/build.js" "$scratch/scripts/"
 # 2. The application tree: what the package ships, plus production dependencies.
 rm -rf "$out"
 mkdir -p "$out"
-cp -R "$scratch/dist" "$root/bin" "$root/package.json" "$root/package-lock.json" "$root/LICENSE" "$out/"
+cp -R "$scratch/dist" "$root/bin" "$root/rules" "$root/package.json" "$root/package-lock.json" "$root/LICENSE" "$out/"
 (cd "$out" && npm ci --omit=dev "${npm_flags[@]}" >&2)
 # npm's lock copy inside node_modules is only a cache.
 rm -f "$out/node_modules/.package-lock.json"

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +24,8 @@ import { runCli } from '../support/runCli.ts';
 import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 import { checkoutNode, npmCli, registryNode } from './nodeRuntimes.ts';
 import type { NodeRuntime } from './nodeRuntimes.ts';
+import { packageRoot, readRuleDocuments } from '../../src/engine/health/builtInRules.ts';
+import { HealthRules } from '../../src/engine/health/HealthRules.ts';
 
 // The package as users get it: `npm pack` (prepack builds dist/ and writes the shipped manifest;
 // here in a copy of the checkout), installed from the tarball into an empty project with
@@ -127,7 +129,9 @@ describe('npm package', () => {
     ];
     for (const p of shipped) assert.ok(paths.includes(p), `${p} in the tarball`);
     assert.ok(paths.includes('dist/build-info.json'), 'build info with the git revision');
-    const outside = paths.filter((p) => !/^(dist|bin|docs)\/|^(package\.json|README\.md|LICENSE)$/.test(p));
+    const outside = paths.filter(
+      (p) => !/^(dist|bin|docs|rules)\/|^(package\.json|README\.md|LICENSE)$/.test(p),
+    );
     assert.deepEqual(outside, []);
     assert.ok(!paths.some((p) => p.endsWith('.ts')), 'no TypeScript in the tarball');
     assert.ok(!paths.some((p) => p.endsWith('.map')), 'no source maps in the tarball');
@@ -225,6 +229,25 @@ describe('npm package', () => {
         assert.ok(
           existsSync(join(installed, '@opentelemetry', 'configuration')),
           'production dependencies installed',
+        );
+      });
+
+      it('ships the health rules where the installed code looks for them', () => {
+        // The code is bundled into dist/ (a flat directory): the loader walks up from there to the
+        // package root and reads rules/health/. Every shipped file must compile there.
+        const installedPackage = join(bin, '..', '..', 'crd-metrics-bridge');
+        const root = packageRoot(join(installedPackage, 'dist', 'main.js'));
+        assert.equal(root, installedPackage);
+        const docs = readRuleDocuments(join(root, 'rules', 'health'));
+        assert.deepEqual(
+          docs.map((d) => basename(d.file)),
+          readRuleDocuments(join(repoRoot, 'rules', 'health')).map((d) => basename(d.file)),
+          'every rule file of the checkout is shipped',
+        );
+        const rules = HealthRules.fromDocuments(docs);
+        assert.equal(
+          rules.verdict({ status: { conditions: [{ type: 'Ready', status: 'True' }] } }, 'x.io', 'Foo').state,
+          'healthy',
         );
       });
 
