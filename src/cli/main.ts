@@ -15,6 +15,7 @@ const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
   labelValueLength: 'length of one label value',
   familySeries: 'series one family may hold across objects',
   resourceObjects: 'objects kept per resource',
+  celCost: 'cost of one CEL evaluation (one per node evaluated and per list element iterated)',
 };
 
 /** The `--limits.*` flags, shared by `render` and `run` (a resource's config `limits` win). */

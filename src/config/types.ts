@@ -96,6 +96,8 @@ export interface LimitsConfig {
   readonly familySeries?: number;
   /** Objects kept for this resource (kube-state-metrics' `--object-limit`). */
   readonly resourceObjects?: number;
+  /** Cost of one CEL evaluation. */
+  readonly celCost?: number;
 }
 
 /** The keys of `limits`, in documentation order. */
@@ -105,6 +107,7 @@ export const LIMITS_FIELDS = [
   'labelValueLength',
   'familySeries',
   'resourceObjects',
+  'celCost',
 ] as const satisfies readonly (keyof LimitsConfig)[];
 
 export interface MetricConfig extends LabelSources {

@@ -14,6 +14,11 @@ export interface SeriesLimits {
   readonly familySeries: number;
   /** Objects cached for one resource (kube-state-metrics' `--object-limit`). @default 500000 */
   readonly resourceObjects: number;
+  /**
+   * Cost of one CEL evaluation, in Kubernetes' unit (cel/CelCost.ts): resource-state-metrics'
+   * `--cel-cost-limit`. 0 also lifts the CPU-time deadline of one evaluation. @default 100000
+   */
+  readonly celCost: number;
 }
 
 export const DEFAULT_LIMITS: SeriesLimits = {
@@ -22,6 +27,7 @@ export const DEFAULT_LIMITS: SeriesLimits = {
   labelValueLength: 64 * 1024,
   familySeries: 1_000_000,
   resourceObjects: 500_000,
+  celCost: 100_000,
 };
 
 export const LIMIT_NAMES = [
@@ -30,6 +36,7 @@ export const LIMIT_NAMES = [
   'labelValueLength',
   'familySeries',
   'resourceObjects',
+  'celCost',
 ] as const satisfies readonly (keyof SeriesLimits)[];
 
 export type LimitName = (typeof LIMIT_NAMES)[number];
@@ -40,7 +47,8 @@ export type LimitKind =
   | 'limit-object-label-bytes'
   | 'limit-label-value-length'
   | 'limit-family-series'
-  | 'limit-resource-objects';
+  | 'limit-resource-objects'
+  | 'limit-cel-cost';
 
 /** `objectSeries` → `object-series` (flag and error-kind spelling). */
 export function limitKebab(name: LimitName): string {
