@@ -41,10 +41,19 @@ const CHECK_MASK = 3;
 /** Thrown inside the library by a hook, which turns it into a CEL error; `meter.exceeded` says why. */
 const STOP = new Error('CEL cost budget exceeded');
 
+/** The clocks a meter reads, in ms: wall time (monotonic) and this thread's CPU time. */
+export interface MeterClocks {
+  readonly wall: () => number;
+  readonly cpu: () => number;
+}
+
+const SYSTEM_CLOCKS: MeterClocks = { wall: () => performance.now(), cpu: threadCpuMs };
+
 /** The running account of one evaluation (evaluations are synchronous: one meter serves all). */
-class CostMeter {
+export class CostMeter {
   /** Why the running evaluation was stopped; its result, if any, is then discarded. */
   exceeded: 'cost' | 'time' | undefined;
+  private readonly _clocks: MeterClocks;
   private _limit = Infinity;
   private _deadline = false;
   private _spent = 0;
@@ -52,8 +61,12 @@ class CostMeter {
   private _mask = CHECK_MASK;
   private _start = -1;
   private _cpuMark = -1;
-  private _wallAtMark = 0;
+  private _cpuBeforeMark = 0;
   private _nextCheck = CPU_MARK_MS;
+
+  constructor(clocks: MeterClocks = SYSTEM_CLOCKS) {
+    this._clocks = clocks;
+  }
 
   /** Starts an evaluation whose nodes outside loops cost `initial`; `limit` 0 is unlimited. */
   begin(limit: number, initial: number): void {
@@ -84,24 +97,26 @@ class CostMeter {
     if (!this._deadline || (this._charges++ & this._mask) !== 0) return;
     // The clock starts at the first charge: an evaluation without any takes no clock read.
     if (this._start < 0) {
-      this._start = performance.now();
+      this._start = this._clocks.wall();
       return;
     }
     this._checkTime();
   }
 
   private _checkTime(): void {
-    const wall = performance.now() - this._start;
+    const wall = this._clocks.wall() - this._start;
     if (wall < this._nextCheck) return;
     if (this._cpuMark < 0) {
-      // From here on the thread's CPU time is read; before this point it was at most `wall`.
-      this._cpuMark = threadCpuMs();
-      this._wallAtMark = wall;
-      this._nextCheck = CEL_DEADLINE_MS;
+      // From here on the thread's CPU time is read. Before this point it was under CPU_MARK_MS,
+      // give or take the few turns since the last look: `wall` may be far more, if the thread was
+      // preempted meanwhile, and must not count as CPU.
+      this._cpuMark = this._clocks.cpu();
+      this._cpuBeforeMark = Math.min(wall, CPU_MARK_MS);
+      this._nextCheck = wall + CEL_DEADLINE_MS - this._cpuBeforeMark;
       this._mask = 0;
       return;
     }
-    const cpu = threadCpuMs() - this._cpuMark + this._wallAtMark;
+    const cpu = this._clocks.cpu() - this._cpuMark + this._cpuBeforeMark;
     if (cpu >= CEL_DEADLINE_MS) {
       this.exceeded = 'time';
       throw STOP;

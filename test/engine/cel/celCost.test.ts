@@ -9,6 +9,8 @@ import type * as CelExtensions from '@bufbuild/cel/ext';
 import fc from 'fast-check';
 import { ConfigError } from '../../../src/config/ConfigError.ts';
 import { parseConfig } from '../../../src/config/loadConfig.ts';
+import { CostMeter } from '../../../src/engine/cel/CelCost.ts';
+import type { MeterClocks } from '../../../src/engine/cel/CelCost.ts';
 import { CelConversionCache, CelExpression } from '../../../src/engine/cel/CelExpression.ts';
 import type { CelOutcome } from '../../../src/engine/cel/CelExpression.ts';
 import { compileConfig } from '../../../src/engine/compile/compileConfig.ts';
@@ -193,6 +195,71 @@ describe('CEL cost budget at runtime', () => {
   });
 });
 
+describe('the meter’s deadline (fake clocks)', () => {
+  /** Charges 1 until the meter stops; returns how many charges it took (or `max`). */
+  function run(clocks: MeterClocks, tick: (i: number) => void, max = 100_000): number {
+    const meter = new CostMeter(clocks);
+    meter.begin(1_000_000, 0);
+    for (let i = 0; i < max; i++) {
+      tick(i);
+      try {
+        meter.charge(1);
+      } catch {
+        return i;
+      }
+    }
+    return max;
+  }
+
+  it('stops an evaluation at 100 ms of CPU time, a few charges late at most', () => {
+    let now = 0;
+    const clocks = { wall: () => now, cpu: () => now };
+    // A millisecond of CPU per turn.
+    const stoppedAt = run(clocks, () => (now += 1));
+    assert.ok(stoppedAt >= 100 && stoppedAt <= 105, `stopped after ${stoppedAt} ms`);
+  });
+
+  it('does not count time the thread was preempted (wall time far ahead of CPU time)', () => {
+    let wall = 0;
+    let cpu = 0;
+    const clocks = { wall: () => wall, cpu: () => cpu };
+    // 300 ms off the CPU early on, then 0.1 ms of CPU per turn: 1,000 turns are 100 ms of CPU.
+    const stoppedAt = run(clocks, (i) => {
+      if (i === 2) wall += 300;
+      wall += 0.1;
+      cpu += 0.1;
+    });
+    assert.ok(stoppedAt >= 950 && stoppedAt <= 1_010, `stopped after ${stoppedAt} turns`);
+    // And a thread preempted all along, using little CPU, is never stopped.
+    wall = 0;
+    cpu = 0;
+    assert.equal(
+      run(
+        clocks,
+        () => {
+          wall += 10;
+          cpu += 0.01;
+        },
+        5_000,
+      ),
+      5_000,
+    );
+  });
+
+  it('stops at the cost limit exactly, and again at every later charge', () => {
+    const meter = new CostMeter();
+    meter.begin(10, 4);
+    meter.charge(6);
+    assert.equal(meter.exceeded, undefined);
+    assert.throws(() => meter.charge(1));
+    assert.equal(meter.exceeded, 'cost');
+    assert.throws(() => meter.charge(0));
+    meter.begin(0, 4);
+    meter.charge(1e12);
+    assert.equal(meter.exceeded, undefined, '0 is unlimited');
+  });
+});
+
 describe('CEL cost estimate at compile time (check)', () => {
   const withExpression = (expression: string, limits = '') =>
     celJoinConfig(limits).replace(
@@ -282,10 +349,8 @@ describe('instrumentation keeps every result (differential, against the bare lib
   /** The library without the hooks, its result reduced as CelExpression reduces it. */
   function uninstrumented(source: string, value: unknown): CelOutcome | string {
     const conversions = new CelConversionCache();
-    const result = cel.plan(
-      bare,
-      cel.parse(source),
-    )({
+    const program = cel.plan(bare, cel.parse(source)) as (vars: Record<string, unknown>) => unknown;
+    const result = program({
       object: conversions.convert(value),
       self: conversions.convert(value),
     });

@@ -1,0 +1,158 @@
+// CPU per CEL evaluation in two trees, in one process with alternating rounds (a loaded machine
+// affects both alike): ordinary expressions, through the fast path and through the library, and
+// the quadratic join over the 199 KB object. Usage, e.g. against the commit before the budget:
+//   git archive HEAD~1 src bench test/support | tar -x -C /tmp/before
+//   ln -s "$PWD/node_modules" /tmp/before/node_modules
+//   node --expose-gc bench/celCostBench.ts /tmp/before
+// Environment: CEL_OBJECTS (default 2000), AB_ROUNDS (default 8), JOIN_BEFORE=1 also evaluates
+// the join in the before tree (it took 47 s there: once).
+import { resolve } from 'node:path';
+import type * as CelModule from '../src/engine/cel/CelExpression.ts';
+import type * as HostileCel from '../test/support/hostileCel.ts';
+
+interface Tree {
+  readonly cel: typeof CelModule;
+}
+
+async function load(root: string): Promise<Tree> {
+  return { cel: (await import(resolve(root, 'src/engine/cel/CelExpression.ts'))) as typeof CelModule };
+}
+
+const beforeRoot = process.argv[2];
+if (!beforeRoot) {
+  console.error('usage: node --expose-gc bench/celCostBench.ts BEFORE_TREE');
+  process.exit(2);
+}
+const trees = { before: await load(beforeRoot), after: await load(resolve(import.meta.dirname, '..')) };
+const { joinFoo, JOIN_EXPRESSION } = (await import('../test/support/hostileCel.ts')) as typeof HostileCel;
+const N = Number(process.env.CEL_OBJECTS ?? 2_000);
+const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
+const MEASURE_MS = 300;
+
+/** examples/backup's two expressions, and ordinary ones beyond the fast path's subset. */
+const EXPRESSIONS: readonly [string, string, boolean][] = [
+  [
+    'backup status (fast path)',
+    'has(object.status) && has(object.status.phase) && object.status.phase == "Completed" ? 1 : 0',
+    true,
+  ],
+  [
+    'backup duration (fast path)',
+    'has(object.status) && has(object.status.startTime) && has(object.status.endTime) ? timestamp(object.status.endTime) - timestamp(object.status.startTime) : null',
+    true,
+  ],
+  [
+    'backup status (library)',
+    'has(object.status) && has(object.status.phase) && object.status.phase == "Completed" ? 1 : 0',
+    false,
+  ],
+  [
+    'backup duration (library)',
+    'has(object.status) && has(object.status.startTime) && has(object.status.endTime) ? timestamp(object.status.endTime) - timestamp(object.status.startTime) : null',
+    false,
+  ],
+  [
+    'Ready condition (exists over 3)',
+    'object.status.conditions.exists(c, c.type == "Ready" && c.status == "True") ? 1 : 0',
+    true,
+  ],
+  ['string function (startsWith)', 'object.metadata.name.startsWith("backup-1") ? 1 : 0', true],
+  ['filter over 20 items', 'size(object.spec.items.filter(i, i.ready))', true],
+];
+
+function backup(i: number): Record<string, unknown> {
+  return {
+    apiVersion: 'backup.example.com/v1',
+    kind: 'Backup',
+    metadata: { name: `backup-${i}`, namespace: `ns-${i % 50}` },
+    spec: {
+      target: `s3://bucket-${i % 10}/path`,
+      items: Array.from({ length: 20 }, (_, j) => ({ name: `item-${j}`, ready: (i + j) % 3 !== 0 })),
+    },
+    status: {
+      phase: i % 7 === 0 ? 'Failed' : 'Completed',
+      startTime: '2026-02-09T10:00:00Z',
+      endTime: '2026-02-09T10:05:00Z',
+      conditions: [
+        { type: 'Progressing', status: 'False' },
+        { type: 'Ready', status: i % 5 === 0 ? 'False' : 'True' },
+        { type: 'Degraded', status: 'False' },
+      ],
+    },
+  };
+}
+
+const cpuMicros = () => {
+  const u = process.threadCpuUsage();
+  return u.user + u.system;
+};
+const results = new Map<string, number[]>();
+const note = (key: string, microsPerEvaluation: number) =>
+  results.set(key, [...(results.get(key) ?? []), microsPerEvaluation]);
+const objects = Array.from({ length: N }, (_, i) => backup(i));
+
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? (['before', 'after'] as const) : (['after', 'before'] as const);
+  for (const tag of order) {
+    const { CelExpression, CelConversionCache } = trees[tag].cel;
+    for (const [name, source, fastPath] of EXPRESSIONS) {
+      const expression = new CelExpression(source, { fastPath });
+      // One conversion cache per object, as one object event has.
+      const pass = () => {
+        for (const o of objects) expression.evaluate(o, o, new CelConversionCache());
+      };
+      pass(); // warm-up
+      globalThis.gc?.();
+      // Passes for at least MEASURE_MS: the thread's CPU clock advances in ticks of milliseconds.
+      const start = cpuMicros();
+      const until = performance.now() + MEASURE_MS;
+      let passes = 0;
+      do {
+        pass();
+        passes++;
+      } while (performance.now() < until);
+      note(`${name}|${tag}`, (cpuMicros() - start) / (N * passes));
+    }
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(
+  `\nCEL A/B: ${N} objects per pass, ${ROUNDS} alternating rounds, µs of this thread's CPU per evaluation\n`,
+);
+console.log('| expression | before: median (best) | after: median (best) | after/before, median |');
+console.log('|---|---:|---:|---:|');
+for (const [name] of EXPRESSIONS) {
+  const b = results.get(`${name}|before`)!;
+  const a = results.get(`${name}|after`)!;
+  console.log(
+    `| ${name} | ${median(b).toFixed(2)} (${Math.min(...b).toFixed(2)}) | ${median(a).toFixed(2)} (${Math.min(...a).toFixed(2)}) | ${(median(a) / median(b)).toFixed(2)} |`,
+  );
+}
+
+/** One evaluation of the join over the 199 KB object: ms of CPU, and how it ended. */
+function join(tree: Tree): { ms: number; outcome: string } {
+  const { CelExpression, CelConversionCache } = tree.cel;
+  const object = joinFoo();
+  const expression = new CelExpression(JOIN_EXPRESSION);
+  const start = cpuMicros();
+  let outcome: string;
+  try {
+    outcome = JSON.stringify(expression.evaluate(object, object, new CelConversionCache()));
+  } catch (err) {
+    outcome = `${(err as Error).name}`;
+  }
+  return { ms: (cpuMicros() - start) / 1000, outcome };
+}
+
+console.log(`\nThe join over the ${JSON.stringify(joinFoo()).length.toLocaleString('en')}-byte object\n`);
+console.log('| tree | ms of CPU | outcome |');
+console.log('|---|---:|---|');
+for (let i = 0; i < 3; i++) {
+  const r = join(trees.after);
+  console.log(`| after (run ${i + 1}) | ${r.ms.toFixed(1)} | ${r.outcome} |`);
+}
+if (process.env.JOIN_BEFORE === '1') {
+  const r = join(trees.before);
+  console.log(`| before | ${r.ms.toFixed(0)} | ${r.outcome} |`);
+}
