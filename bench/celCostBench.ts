@@ -8,7 +8,6 @@
 // the join in the before tree (it took 47 s there: once).
 import { resolve } from 'node:path';
 import type * as CelModule from '../src/engine/cel/CelExpression.ts';
-import type * as HostileCel from '../test/support/hostileCel.ts';
 
 interface Tree {
   readonly cel: typeof CelModule;
@@ -24,7 +23,7 @@ if (!beforeRoot) {
   process.exit(2);
 }
 const trees = { before: await load(beforeRoot), after: await load(resolve(import.meta.dirname, '..')) };
-const { joinFoo, JOIN_EXPRESSION } = (await import('../test/support/hostileCel.ts')) as typeof HostileCel;
+const { joinFoo, JOIN_EXPRESSION } = await import('../test/support/hostileCel.ts');
 const N = Number(process.env.CEL_OBJECTS ?? 2_000);
 const ROUNDS = Number(process.env.AB_ROUNDS ?? 8);
 const MEASURE_MS = 300;

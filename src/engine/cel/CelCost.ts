@@ -28,13 +28,17 @@ const TEXT = '@cost_text';
 /** Kubernetes' cost of walking a string: a tenth of a unit per character. */
 const TEXT_COST_FACTOR = 0.1;
 
-/** No evaluation holds the event loop longer than this much CPU time. */
+/** No evaluation holds the event loop longer than this much CPU time (give or take a few turns). */
 export const CEL_DEADLINE_MS = 100;
-/** Below this much wall time an evaluation reads no CPU clock (a system call, several µs). */
+/**
+ * An evaluation shorter than this in wall time reads no CPU clock (a system call of a few µs, as
+ * much as a small loop costs). Until then its CPU time is taken to be at most this much: the error
+ * is the few turns since the clock was last read.
+ */
 const CPU_MARK_MS = 5;
 /**
- * Until CPU_MARK_MS the clock is read on every 4th charge (a loop turn costs several clock reads);
- * past it, on every charge, so that long turns overshoot the deadline by a few turns at most.
+ * The wall clock is read on every 4th charge (a loop turn costs several clock reads), and on every
+ * charge once the CPU clock is being read, so that long turns overshoot by one turn at most.
  */
 const CHECK_MASK = 3;
 
@@ -49,7 +53,12 @@ export interface MeterClocks {
 
 const SYSTEM_CLOCKS: MeterClocks = { wall: () => performance.now(), cpu: threadCpuMs };
 
-/** The running account of one evaluation (evaluations are synchronous: one meter serves all). */
+/**
+ * The running account of one evaluation (evaluations are synchronous: one meter serves all). The
+ * deadline is in CPU time, so that an evaluation does not fail because the machine is busy: the
+ * cheap wall clock says when the CPU clock is worth reading. The wall clock starts with the first
+ * loop: an expression without one is bounded by its cost alone, and reads no clock.
+ */
 export class CostMeter {
   /** Why the running evaluation was stopped; its result, if any, is then discarded. */
   exceeded: 'cost' | 'time' | undefined;
@@ -59,9 +68,12 @@ export class CostMeter {
   private _spent = 0;
   private _charges = 0;
   private _mask = CHECK_MASK;
-  private _start = -1;
+  /** Wall time when the first loop started; -1 before. */
+  private _wallStart = -1;
+  /** The CPU clock when it was first read (-1 before), and the CPU time counted before that. */
   private _cpuMark = -1;
   private _cpuBeforeMark = 0;
+  /** Wall time (since the start) before which the CPU time cannot have reached the deadline. */
   private _nextCheck = CPU_MARK_MS;
 
   constructor(clocks: MeterClocks = SYSTEM_CLOCKS) {
@@ -76,13 +88,18 @@ export class CostMeter {
     this._spent = initial;
     this._charges = 0;
     this._mask = CHECK_MASK;
-    this._start = -1;
+    this._wallStart = -1;
     this._cpuMark = -1;
     this._nextCheck = CPU_MARK_MS;
   }
 
   get spent(): number {
     return this._spent;
+  }
+
+  /** A loop starts: the wall clock starts with the evaluation's first. */
+  startLoop(): void {
+    if (this._wallStart < 0 && this._deadline) this._wallStart = this._clocks.wall();
   }
 
   charge(cost: number): void {
@@ -94,22 +111,14 @@ export class CostMeter {
       this.exceeded = 'cost';
       throw STOP;
     }
-    if (!this._deadline || (this._charges++ & this._mask) !== 0) return;
-    // The clock starts at the first charge: an evaluation without any takes no clock read.
-    if (this._start < 0) {
-      this._start = this._clocks.wall();
-      return;
-    }
-    this._checkTime();
+    if (this._wallStart >= 0 && (++this._charges & this._mask) === 0) this._checkTime();
   }
 
   private _checkTime(): void {
-    const wall = this._clocks.wall() - this._start;
+    const wall = this._clocks.wall() - this._wallStart;
     if (wall < this._nextCheck) return;
     if (this._cpuMark < 0) {
-      // From here on the thread's CPU time is read. Before this point it was under CPU_MARK_MS,
-      // give or take the few turns since the last look: `wall` may be far more, if the thread was
-      // preempted meanwhile, and must not count as CPU.
+      // The wall time so far may include time the thread was preempted, which must not count.
       this._cpuMark = this._clocks.cpu();
       this._cpuBeforeMark = Math.min(wall, CPU_MARK_MS);
       this._nextCheck = wall + CEL_DEADLINE_MS - this._cpuBeforeMark;
@@ -121,8 +130,7 @@ export class CostMeter {
       this.exceeded = 'time';
       throw STOP;
     }
-    // The thread was preempted or throttled: the wall clock ran ahead of its CPU time. Judged by
-    // CPU time, an evaluation does not fail because the machine is busy.
+    // The thread was preempted or throttled: the wall clock ran ahead of its CPU time.
     this._nextCheck = wall + (CEL_DEADLINE_MS - cpu);
   }
 }
@@ -146,6 +154,7 @@ export function costFunctions(lib: typeof CelLibrary): CelLibrary.CelFunc[] {
     }),
     // The range a comprehension copies before it iterates, whether it then iterates all of it.
     celFunc(RANGE, [DYN], DYN, (range) => {
+      meter.startLoop();
       if (isCelList(range) || isCelMap(range)) meter.charge(range.size);
       return range;
     }),

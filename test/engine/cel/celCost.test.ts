@@ -68,6 +68,9 @@ describe('CEL cost budget at runtime', () => {
   it('the quadratic join over the 199 KB object fails that object within 100 ms of CPU; other objects are served', () => {
     const t = setup();
     assert.equal(t.ingestor.upsertNow('test', 'small', smallFoo()), 'upserted');
+    // A running bridge has evaluated its expressions before: the first evaluation in a process
+    // also compiles the library's code (docs/benchmarks.md has both figures).
+    assert.equal(t.ingestor.upsertNow('test', 'warm', joinFoo({ items: 1_000, name: 'warm' })), 'limited');
     const hostile = joinFoo();
     assert.ok(JSON.stringify(hostile).length >= JOIN_FOO_BYTES);
     const before = threadCpuMs();
@@ -76,10 +79,10 @@ describe('CEL cost budget at runtime', () => {
     assert.equal(outcome, 'limited');
     // The whole object event, this thread's CPU time: how long it held the event loop.
     assert.ok(cpuMs < 100, `the object held the event loop for ${cpuMs.toFixed(1)} ms of CPU`);
-    assert.deepEqual(t.kinds(), { 'limit-cel-cost': 1 });
+    assert.deepEqual(t.kinds(), { 'limit-cel-cost': 2 });
     const [summary] = t.errors.summaries();
     assert.equal(summary!.metric, '*');
-    assert.equal(summary!.exampleObject.name, 'join');
+    assert.equal(summary!.exampleObject.name, 'warm');
     assert.match(
       summary!.exampleMessage,
       /object\.spec\.items\.filter.* costs more than 100000 \(limits\.celCost\)/,
@@ -146,17 +149,19 @@ describe('CEL cost budget at runtime', () => {
   });
 
   it('stops work the count cannot see at the CPU-time deadline', () => {
-    // Deep equality of two 5,000-element lists in every turn: 5,000 turns of about 12 units each
-    // stay within the budget, but the comparisons would take seconds.
+    // Deep equality of two 200-element lists in every turn: 5,000 turns of about 12 units each
+    // stay within the budget, but the comparisons take a second or more.
     const items = Array.from({ length: 5_000 }, (_, i) => ({ id: `item-${i}`, dep: `none-${i}` }));
-    const object = { spec: { items, copy: items.map((x) => ({ ...x })) } };
-    const source = 'size(object.spec.items.filter(x, object.spec.items == object.spec.copy))';
+    const some = items.slice(0, 200);
+    const object = { spec: { items, some, copy: some.map((x) => ({ ...x })) } };
+    const source = 'size(object.spec.items.filter(x, object.spec.some == object.spec.copy))';
     const before = threadCpuMs();
     const over = evaluate(source, object);
     const cpuMs = threadCpuMs() - before;
     assert.ok(over instanceof LimitExceeded);
     assert.match(over.message, /ran for more than 100 ms of CPU time/);
-    // The deadline, and the few turns (a comparison each) between two looks at the clock.
+    // The deadline, the few turns (a comparison each) before the first look at the CPU clock, and
+    // the conversion of the lists.
     assert.ok(cpuMs < 150, `${cpuMs.toFixed(1)} ms of CPU`);
   });
 
@@ -200,6 +205,7 @@ describe('the meter’s deadline (fake clocks)', () => {
   function run(clocks: MeterClocks, tick: (i: number) => void, max = 100_000): number {
     const meter = new CostMeter(clocks);
     meter.begin(1_000_000, 0);
+    meter.startLoop();
     for (let i = 0; i < max; i++) {
       tick(i);
       try {
@@ -216,7 +222,11 @@ describe('the meter’s deadline (fake clocks)', () => {
     const clocks = { wall: () => now, cpu: () => now };
     // A millisecond of CPU per turn.
     const stoppedAt = run(clocks, () => (now += 1));
-    assert.ok(stoppedAt >= 100 && stoppedAt <= 105, `stopped after ${stoppedAt} ms`);
+    assert.ok(stoppedAt >= 99 && stoppedAt <= 105, `stopped after ${stoppedAt} ms`);
+    // With 4 ms turns, the first look at the clock comes after 4 of them, 16 ms: counted as 5.
+    now = 0;
+    const late = run(clocks, () => (now += 4));
+    assert.ok(late >= 27 && late <= 29, `stopped after ${late * 4} ms`);
   });
 
   it('does not count time the thread was preempted (wall time far ahead of CPU time)', () => {
@@ -229,6 +239,7 @@ describe('the meter’s deadline (fake clocks)', () => {
       wall += 0.1;
       cpu += 0.1;
     });
+    // (The CPU time before the first read of the CPU clock counts as up to 5 ms.)
     assert.ok(stoppedAt >= 950 && stoppedAt <= 1_010, `stopped after ${stoppedAt} turns`);
     // And a thread preempted all along, using little CPU, is never stopped.
     wall = 0;
