@@ -130,10 +130,10 @@ for (const [name] of EXPRESSIONS) {
 }
 
 /** One evaluation of the join over the 199 KB object: ms of CPU, and how it ended. */
-function join(tree: Tree): { ms: number; outcome: string } {
+function join(tree: Tree, costLimit?: number): { ms: number; outcome: string } {
   const { CelExpression, CelConversionCache } = tree.cel;
   const object = joinFoo();
-  const expression = new CelExpression(JOIN_EXPRESSION);
+  const expression = new CelExpression(JOIN_EXPRESSION, costLimit === undefined ? {} : { costLimit });
   const start = cpuMicros();
   let outcome: string;
   try {
@@ -142,6 +142,16 @@ function join(tree: Tree): { ms: number; outcome: string } {
     outcome = `${(err as Error).name}`;
   }
   return { ms: (cpuMicros() - start) / 1000, outcome };
+}
+
+console.log('\nWhat a budget costs: the join stopped at limits.celCost, after tree, ms of CPU, best of 5\n');
+console.log('| limits.celCost | ms of CPU | µs per 1,000 units |');
+console.log('|---:|---:|---:|');
+for (const limit of [10_000, 50_000, 100_000, 200_000]) {
+  const best = Math.min(...Array.from({ length: 5 }, () => join(trees.after, limit).ms));
+  console.log(
+    `| ${limit.toLocaleString('en')} | ${best.toFixed(1)} | ${((best * 1000) / (limit / 1000)).toFixed(0)} |`,
+  );
 }
 
 console.log(`\nThe join over the ${JSON.stringify(joinFoo()).length.toLocaleString('en')}-byte object\n`);

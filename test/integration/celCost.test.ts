@@ -48,9 +48,11 @@ describe('run: a quadratic CEL expression over a large object', () => {
       assert.ok(Date.now() < deadline, 'the object was not counted within 60 s');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    // Wall time on a shared machine: the bound is loose; the figure before the budget was 51 s.
+    // Wall time on a shared machine, so the bound is the shipped probes' timeout (5 s), not the
+    // CPU figure (test/engine/cel/celCost.test.ts, docs/benchmarks.md); before the budget /healthz
+    // gave no answer for the whole minute.
     t.diagnostic(`slowest /healthz while the object was ingested: ${slowestHealthz.toFixed(0)} ms`);
-    assert.ok(slowestHealthz < 1_000, `/healthz took ${slowestHealthz.toFixed(0)} ms`);
+    assert.ok(slowestHealthz < 5_000, `/healthz took ${slowestHealthz.toFixed(0)} ms`);
     const scrape = await bridge.scrape();
     assert.equal(scrape.status, 200);
     assert.doesNotMatch(scrape.body, /name="join"/);
