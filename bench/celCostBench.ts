@@ -6,7 +6,10 @@
 //   node --expose-gc bench/celCostBench.ts /tmp/before
 // Environment: CEL_OBJECTS (default 2000), AB_ROUNDS (default 8), JOIN_BEFORE=1 also evaluates
 // the join in the before tree (it took 47 s there: once).
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import type * as CelLibrary from '@bufbuild/cel';
+import type * as CelExtensions from '@bufbuild/cel/ext';
 import type * as CelModule from '../src/engine/cel/CelExpression.ts';
 
 interface Tree {
@@ -164,4 +167,59 @@ for (let i = 0; i < 3; i++) {
 if (process.env.JOIN_BEFORE === '1') {
   const r = join(trees.before);
   console.log(`| before | ${r.ms.toFixed(0)} | ${r.outcome} |`);
+}
+
+/**
+ * The hooks' own cost, against the floor of the same library without them: a `filter` of 1,000
+ * turns, planned by the library directly and by CelExpression (the library path), best of 60.
+ */
+const require = createRequire(import.meta.url);
+const cel = require('@bufbuild/cel') as typeof CelLibrary;
+const { strings } = require('@bufbuild/cel/ext') as typeof CelExtensions;
+const FILTER = 'size(object.items.filter(i, i.ready))';
+const listObject = {
+  items: Array.from({ length: 1_000 }, (_, j) => ({ name: `item-${j}`, ready: j % 3 !== 0 })),
+};
+const bare = cel.plan(cel.celEnv({ funcs: strings }), cel.parse(FILTER)) as (
+  vars: Record<string, unknown>,
+) => unknown;
+const { CelExpression, CelConversionCache } = trees.after.cel;
+const budgeted = new CelExpression(FILTER, { fastPath: false });
+const unlimited = new CelExpression(FILTER, { fastPath: false, costLimit: 0 });
+const variants: [string, () => void][] = [
+  [
+    'the library, no hooks (floor)',
+    () => {
+      const conversions = new CelConversionCache();
+      bare({ object: conversions.convert(listObject), self: conversions.convert(listObject) });
+    },
+  ],
+  [
+    'with the hooks (the budget)',
+    () => {
+      budgeted.evaluate(listObject, listObject, new CelConversionCache());
+    },
+  ],
+  [
+    'with the hooks, celCost 0 (no deadline)',
+    () => {
+      unlimited.evaluate(listObject, listObject, new CelConversionCache());
+    },
+  ],
+];
+const bestPerTurn = new Map<string, number>();
+for (let round = 0; round < 60; round++)
+  for (const [name, run] of variants) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < 5; i++) run();
+    const micros = Number(process.hrtime.bigint() - start) / 1e3 / 5 / 1_000;
+    bestPerTurn.set(name, Math.min(bestPerTurn.get(name) ?? Infinity, micros));
+  }
+console.log('\nA 1,000-turn filter through the library, µs per turn (wall, best of 60)\n');
+console.log('| variant | µs per turn | over the floor |');
+console.log('|---|---:|---:|');
+const floor = bestPerTurn.get(variants[0]![0])!;
+for (const [name] of variants) {
+  const v = bestPerTurn.get(name)!;
+  console.log(`| ${name} | ${v.toFixed(2)} | ${(v / floor).toFixed(2)} |`);
 }
