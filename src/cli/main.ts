@@ -27,6 +27,7 @@ const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
   familySeries: 'series one family may hold across objects',
   resourceObjects: 'objects kept per resource',
   aggregateGroups: 'groups one aggregate family may expose; more fold into one overflow series',
+  celCost: 'cost of one CEL evaluation (one per node evaluated and per list element iterated)',
 };
 
 /** The `--limits.*` flags, shared by `render` and `run` (a resource's config `limits` win). */

@@ -121,6 +121,8 @@ export interface LimitsConfig {
   readonly resourceObjects?: number;
   /** Groups one aggregate family of this resource may expose; more fold into one overflow series. */
   readonly aggregateGroups?: number;
+  /** Cost of one CEL evaluation. */
+  readonly celCost?: number;
 }
 
 /** The keys of `limits`, in documentation order. */
@@ -131,6 +133,7 @@ export const LIMITS_FIELDS = [
   'familySeries',
   'resourceObjects',
   'aggregateGroups',
+  'celCost',
 ] as const satisfies readonly (keyof LimitsConfig)[];
 
 export interface MetricConfig extends LabelSources {

@@ -3,7 +3,14 @@ import type { LimitKind } from './limits.ts';
 
 /** Why an object produced fewer series than configured; counted per resource and metric. */
 export type ObjectErrorKind =
-  'nil-value' | 'conversion' | 'not-a-string' | 'cel' | 'duplicate-series' | 'internal' | LimitKind;
+  | 'nil-value'
+  | 'conversion'
+  | 'not-a-string'
+  | 'cel'
+  | 'duplicate-series'
+  | 'invalid-label-name'
+  | 'internal'
+  | LimitKind;
 
 export interface ObjectErrorSummary {
   readonly resource: string;

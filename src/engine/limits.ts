@@ -19,6 +19,11 @@ export interface SeriesLimits {
    * overflow series labelled `otel_metric_overflow="true"`. @default 10000
    */
   readonly aggregateGroups: number;
+  /**
+   * Cost of one CEL evaluation, in Kubernetes' unit (cel/CelCost.ts): resource-state-metrics'
+   * `--cel-cost-limit`. 0 also lifts the CPU-time deadline of one evaluation. @default 100000
+   */
+  readonly celCost: number;
 }
 
 export const DEFAULT_LIMITS: SeriesLimits = {
@@ -28,6 +33,7 @@ export const DEFAULT_LIMITS: SeriesLimits = {
   familySeries: 1_000_000,
   resourceObjects: 500_000,
   aggregateGroups: 10_000,
+  celCost: 100_000,
 };
 
 export const LIMIT_NAMES = [
@@ -37,6 +43,7 @@ export const LIMIT_NAMES = [
   'familySeries',
   'resourceObjects',
   'aggregateGroups',
+  'celCost',
 ] as const satisfies readonly (keyof SeriesLimits)[];
 
 export type LimitName = (typeof LIMIT_NAMES)[number];
@@ -48,7 +55,8 @@ export type LimitKind =
   | 'limit-label-value-length'
   | 'limit-family-series'
   | 'limit-resource-objects'
-  | 'limit-aggregate-groups';
+  | 'limit-aggregate-groups'
+  | 'limit-cel-cost';
 
 /** `objectSeries` → `object-series` (flag and error-kind spelling). */
 export function limitKebab(name: LimitName): string {

@@ -9,3 +9,16 @@ export function sanitizeLabelName(name: string): string {
   const replaced = name.replace(/[^a-zA-Z0-9_]/gu, '_');
   return /^[0-9]/.test(replaced) ? `_${replaced}` : replaced;
 }
+
+/**
+ * The one rule for label names that come from data rather than from the config (the keys of a map
+ * copied by a star key, the attributes of `target_info`): sanitized as sanitizeLabelName does; a
+ * result that is empty or starts with `__` (reserved for Prometheus' own labels, `__name__` among
+ * them) gives undefined, and the caller drops that label. Such a name in one object would
+ * otherwise make the whole scrape invalid (`{="x"}`, a second `__name__`), every other object's
+ * series with it.
+ */
+export function labelNameFromData(key: string): string | undefined {
+  const name = sanitizeLabelName(key);
+  return name === '' || name.startsWith('__') ? undefined : name;
+}

@@ -1,4 +1,4 @@
-import { sanitizeLabelName } from './labelNames.ts';
+import { labelNameFromData } from './labelNames.ts';
 import type { ExpositionFormat } from './ExpositionFormat.ts';
 import { escapeLabelValue } from './escape.ts';
 
@@ -18,8 +18,8 @@ export function targetInfoFamily(
     const value = attributes[key];
     if (value === undefined || value === null) continue;
     const text = typeof value === 'string' ? value : JSON.stringify(value);
-    const name = sanitizeLabelName(key);
-    if (name === '' || name.startsWith('__')) continue;
+    const name = labelNameFromData(key);
+    if (name === undefined) continue;
     const earlier = labels.get(name);
     labels.set(name, earlier === undefined ? text : `${earlier};${text}`);
   }

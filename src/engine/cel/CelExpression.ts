@@ -4,7 +4,10 @@ import type * as CelExtensions from '@bufbuild/cel/ext';
 import { GoFloat64 } from '../../go/GoFloat64.ts';
 import { compileFastPath, DEFER } from './CelFastPath.ts';
 import type { FastOutcome } from './CelFastPath.ts';
+import { CEL_DEADLINE_MS, checkCost, costFunctions, estimateCost, instrument, meter } from './CelCost.ts';
+import type { CostFinding, CostPolynomial } from './CelCost.ts';
 import { formatGoFloat } from '../../go/goFormat.ts';
+import { DEFAULT_LIMITS, LimitExceeded } from '../limits.ts';
 
 interface CelRuntime {
   readonly lib: typeof CelLibrary;
@@ -25,7 +28,7 @@ function cel(): CelRuntime {
     const { strings } = require(
       bundled ? './bufbuild-cel-ext.js' : '@bufbuild/cel/ext',
     ) as typeof CelExtensions;
-    runtime = { lib, env: lib.celEnv({ funcs: strings }) };
+    runtime = { lib, env: lib.celEnv({ funcs: [...strings, ...costFunctions(lib)] }) };
   }
   return runtime;
 }
@@ -55,36 +58,63 @@ interface ProtoLike {
  * conformance suite) and evaluated when an object changes. Variables: `object` is the whole
  * object, `self` the element under the metric's `path` (the object itself when there is none).
  * Integers in the object are CEL `int`, as in Kubernetes' own CEL; other numbers are `double`.
+ * Each evaluation has a cost budget (CelCost.ts); one over it throws LimitExceeded, and the object
+ * is dropped whole.
  */
 export class CelExpression {
   readonly source: string;
+  /** The budget of one evaluation (`limits.celCost`; 0 is unlimited). */
+  readonly costLimit: number;
   private readonly _program: (vars: Record<string, unknown>) => unknown;
   /** The direct evaluator (CelFastPath.ts), when the expression is in its subset. */
   private readonly _fast: ((object: unknown, self: unknown) => FastOutcome | typeof DEFER) | undefined;
+  /** What every evaluation costs before any loop: the nodes outside comprehensions. */
+  private readonly _staticCost: number;
+  private readonly _estimate: CostPolynomial;
 
   /**
    * Throws with the parser's message when the expression does not compile.
    * @param options.fastPath evaluate the everyday subset directly (CelFastPath.ts); @default true
+   * @param options.costLimit the budget of one evaluation; @default DEFAULT_LIMITS.celCost
    */
-  constructor(source: string, options: { fastPath?: boolean } = {}) {
+  constructor(source: string, options: { fastPath?: boolean; costLimit?: number } = {}) {
     this.source = source;
+    this.costLimit = options.costLimit ?? DEFAULT_LIMITS.celCost;
     const { lib, env } = cel();
     const parsed = lib.parse(source);
-    this._program = lib.plan(env, parsed) as (vars: Record<string, unknown>) => unknown;
     this._fast = options.fastPath === false ? undefined : compileFastPath(parsed.expr);
+    // Estimated on the expression as written, then instrumented for the runtime budget.
+    this._estimate = parsed.expr ? estimateCost(parsed.expr) : [1];
+    this._staticCost = parsed.expr ? instrument(parsed.expr) : 1;
+    this._program = lib.plan(env, parsed) as (vars: Record<string, unknown>) => unknown;
   }
 
+  /** What `check` says about the estimated cost under the given budget (CelCost.ts, checkCost). */
+  costFinding(limit = this.costLimit): CostFinding | undefined {
+    return checkCost(this._estimate, limit);
+  }
+
+  /**
+   * Evaluates the expression for one element. Throws CelEvaluationError when CEL fails, and
+   * LimitExceeded (`celCost`) when the evaluation goes over its budget or its CPU-time deadline.
+   */
   evaluate(object: unknown, self: unknown, conversions: CelConversionCache): CelOutcome {
+    const limit = this.costLimit;
+    // The fast path evaluates no loops: its cost is the static cost, checked here for both paths.
+    if (limit > 0 && this._staticCost > limit) throw this._overBudget('cost');
     if (this._fast) {
       const outcome = this._fast(object, self);
       if (outcome !== DEFER) return outcome;
     }
+    meter.begin(limit, this._staticCost);
     let result: unknown;
     try {
       result = this._program({ object: conversions.convert(object), self: conversions.convert(self) });
     } catch (err) {
       throw new CelEvaluationError((err as Error).message);
     }
+    // Checked before the result: an expression may swallow the hook's error (`a || b`, `?:`).
+    if (meter.exceeded) throw this._overBudget(meter.exceeded);
     if (cel().lib.isCelError(result)) throw new CelEvaluationError(result.message);
     switch (typeof result) {
       case 'number':
@@ -108,6 +138,15 @@ export class CelExpression {
     throw new CelEvaluationError(
       `expression returned a ${typeName ?? 'list or map'}, expected a number, string or bool`,
     );
+  }
+
+  private _overBudget(reason: 'cost' | 'time'): LimitExceeded {
+    const expression = this.source.length > 200 ? `${this.source.slice(0, 200)}…` : this.source;
+    const why =
+      reason === 'cost'
+        ? `costs more than ${this.costLimit} (limits.celCost)`
+        : `ran for more than ${CEL_DEADLINE_MS} ms of CPU time (the deadline of one evaluation)`;
+    return new LimitExceeded('celCost', '*', `CEL expression ${expression} ${why}; object dropped whole`);
   }
 }
 

@@ -54,6 +54,8 @@ export class ConfigCompiler {
   private readonly _families = new Map<string, MutableFamily>();
   private readonly _seenGvk = new Map<string, SourceLocation>();
   private readonly _health: HealthJudges | undefined;
+  /** The CEL budget of the resource being compiled (its `limits.celCost`, else the flag's). */
+  private _celCost = DEFAULT_LIMITS.celCost;
 
   constructor(_file: string, limits?: Partial<SeriesLimits>, health?: HealthJudges) {
     this._limits = limits;
@@ -75,6 +77,7 @@ export class ConfigCompiler {
         `${gvkKey} is configured again (first at line ${earlier.line}); as in kube-state-metrics, this later entry replaces the earlier one`,
       );
     this._seenGvk.set(gvkKey, resource.location);
+    this._celCost = mergeLimits(DEFAULT_LIMITS, this._limits, resource.limits).celCost;
     this._commonLabelNames(resource);
     const pathLabels = this._pathLabels(resource);
     const expressionLabels = this._expressionLabels(resource);
@@ -295,7 +298,14 @@ export class ConfigCompiler {
 
   private _expression(e: ExpressionConfig): CelExpression | undefined {
     try {
-      return new CelExpression(e.source);
+      const expression = new CelExpression(e.source, { costLimit: this._celCost });
+      const cost = expression.costFinding();
+      if (cost)
+        (cost.severity === 'error' ? this.problems : this.warnings).push({
+          location: e.location,
+          message: cost.message,
+        });
+      return expression;
     } catch (err) {
       this._problem(e.location, `CEL expression does not compile: ${(err as Error).message.split('\n')[0]}`);
       return undefined;

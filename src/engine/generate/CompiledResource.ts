@@ -336,7 +336,7 @@ export class CompiledResource {
     context: EachContext,
   ): Map<string, string> {
     const base = new Map(common);
-    addPathLabels(object, family.pathLabels, base);
+    addPathLabels(object, family.pathLabels, base, context.errors);
     if (family.expressionLabels.length > 0)
       addExpressionLabels(object, family.expressionLabels, context, base);
     return base;

@@ -102,7 +102,7 @@ export class GaugeGenerator implements EachGenerator {
   }
 
   private _addLabels(element: unknown, labels: Map<string, string>, context: EachContext): void {
-    addPathLabels(element, this._o.labelsFromPath, labels);
+    addPathLabels(element, this._o.labelsFromPath, labels, context.errors);
     if (this._o.labelsFromExpression.length > 0)
       addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
   }

@@ -37,7 +37,7 @@ export class NestedGenerator implements EachGenerator {
     for (const element of elements) {
       if (element === undefined || element === null) continue;
       const labels = new Map<string, string>();
-      addPathLabels(element, this._level.labelsFromPath, labels);
+      addPathLabels(element, this._level.labelsFromPath, labels, context.errors);
       if (this._level.labelsFromExpression.length > 0)
         addExpressionLabels(element, this._level.labelsFromExpression, context, labels);
       for (const value of this._inner.values(this._level.innerPath.get(element), context)) {

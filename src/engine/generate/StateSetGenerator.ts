@@ -42,7 +42,7 @@ export class StateSetGenerator implements EachGenerator {
     if (state === undefined) return [];
     return this._o.list.map((entry) => {
       const labels = new Map<string, string>([[this._o.labelName, entry]]);
-      addPathLabels(element, this._o.labelsFromPath, labels);
+      addPathLabels(element, this._o.labelsFromPath, labels, context.errors);
       if (this._o.labelsFromExpression.length > 0)
         addExpressionLabels(element, this._o.labelsFromExpression, context, labels);
       context.budget.add(labels);

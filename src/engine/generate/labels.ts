@@ -1,6 +1,7 @@
 import { formatGoValue } from '../../go/goFormat.ts';
-import { sanitizeLabelName } from '../../exposition/labelNames.ts';
+import { labelNameFromData, sanitizeLabelName } from '../../exposition/labelNames.ts';
 import { isMap } from '../../go/kubeJson.ts';
+import type { ErrorSink } from './EachGenerator.ts';
 import type { ValuePath } from './ValuePath.ts';
 
 /** A label whose value is read from the object by path; `star` keys copy a whole map. */
@@ -29,17 +30,36 @@ export function compilePathLabels(entries: Iterable<PathLabel>): CompiledPathLab
 }
 
 /**
+ * The error sinks (one per object and family) that were already told about a dropped name: a map
+ * with many bad keys, or a list whose every element has one, is counted once per object and
+ * family, not once per label, so that it cannot use up the object's series budget with errors.
+ */
+const toldOfDroppedNames = new WeakSet<ErrorSink>();
+
+/**
  * KSM's addPathLabels: star keys first (so explicit keys override them), nil values skipped,
  * values formatted like Go's `%v`. Map entries are visited in key order, where Go's map order is
- * random, so collisions resolve the same way every time.
+ * random, so collisions resolve the same way every time. A map key that gives no valid label name
+ * (labelNameFromData: empty, or reserved) is dropped and reported to `errors` as
+ * `invalid-label-name`, once per object and family.
  */
-export function addPathLabels(value: unknown, labels: CompiledPathLabels, result: Map<string, string>): void {
+export function addPathLabels(
+  value: unknown,
+  labels: CompiledPathLabels,
+  result: Map<string, string>,
+  errors: ErrorSink,
+): void {
   for (const star of labels.stars) {
     const map = star.path.get(value);
     if (!isMap(map)) continue;
     const prefix = star.name.endsWith('*') ? star.name.slice(0, -1) : '';
     for (const key of Object.keys(map).sort()) {
-      result.set(sanitizeLabelName(prefix + key), formatGoValue(map[key]));
+      const name = labelNameFromData(prefix + key);
+      if (name !== undefined) result.set(name, formatGoValue(map[key]));
+      else if (!toldOfDroppedNames.has(errors)) {
+        toldOfDroppedNames.add(errors);
+        errors.report('invalid-label-name', droppedNameMessage(star.path.text, prefix + key));
+      }
     }
   }
   for (const label of labels.plain) {
@@ -47,4 +67,9 @@ export function addPathLabels(value: unknown, labels: CompiledPathLabels, result
     if (found === undefined || found === null) continue;
     result.set(sanitizeLabelName(label.name), formatGoValue(found));
   }
+}
+
+function droppedNameMessage(path: string, name: string): string {
+  const shown = name.length > 100 ? `${name.slice(0, 100)}…` : name;
+  return `${path}: key ${JSON.stringify(shown)} gives no valid label name (empty, or reserved: starts with "__"); label dropped`;
 }

@@ -132,6 +132,7 @@ describe('limits', () => {
       familySeries: 1_000_000,
       resourceObjects: 500_000,
       aggregateGroups: 10_000,
+      celCost: 100_000,
     });
     assert.equal(t.ingestor.upsertNow('test', 'h', hostileFoo({ items: 50 })), 'upserted');
     assert.equal(t.cache.seriesCount(t.config.families[0]!), 50);
