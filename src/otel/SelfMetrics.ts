@@ -147,6 +147,14 @@ export class SelfMetrics {
         for (const t of targets()) r.observe(t.synced ? 1 : 0, { target: t.id, state: t.state });
       });
     meter
+      .createObservableGauge(`${prefix}watch_presumed_dead`, {
+        description:
+          "1 while a collection's watch is presumed dead (silent past its deadline) and no new one is established; /readyz is 503 meanwhile.",
+      })
+      .addCallback((r) => {
+        for (const t of targets()) r.observe(t.presumedDead ? 1 : 0, { target: t.id });
+      });
+    meter
       .createObservableGauge(`${prefix}last_sync_timestamp_seconds`, {
         description: 'When the last list of a collection completed.',
         unit: 's',

@@ -54,6 +54,11 @@ export interface TargetStatus {
   readonly lastSyncAt: number;
   /** Epoch ms of the last list, event or bookmark (0: never). */
   readonly lastActivityAt: number;
+  /**
+   * Set, with why, while the collection's watch is presumed dead (silent past its deadline) and no
+   * new one is established: its objects may be stale, so it is not ready.
+   */
+  readonly presumedDead?: string | undefined;
 }
 
 /** Counters a source reports as it lists and watches. */
