@@ -114,6 +114,8 @@ export class Reflector {
   private _state: ReflectorState = 'listing';
   private _loop: Promise<void> | undefined;
   private _lastEventAt = 0;
+  /** When the server last ended a watch at its timeout: a sign of life too. */
+  private _lastEndAt = 0;
   private _lastSyncAt = 0;
   /** Why the watch is presumed dead, from then until a new watch is established. */
   private _presumedDead: string | undefined;
@@ -159,9 +161,12 @@ export class Reflector {
     return this._resourceVersion;
   }
 
-  /** Epoch ms of the last event, bookmark or completed list (0: never), for staleness alerts. */
+  /**
+   * Epoch ms of the last event, bookmark, completed list or watch ended by the server at its
+   * timeout (0: never), for staleness alerts.
+   */
   get lastActivityAt(): number {
-    return Math.max(this._lastEventAt, this._lastSyncAt);
+    return Math.max(this._lastEventAt, this._lastSyncAt, this._lastEndAt);
   }
 
   /**
@@ -445,7 +450,9 @@ export class Reflector {
         if (turn) await turn;
       }
       if (presumedDead && !this._stopped) throw idleError(this._clock.now() - lastHeard, this._presumedDead);
-      return events === 0 && this._clock.now() - started < (timeoutSeconds * 1000) / 2;
+      const endedEarly = events === 0 && this._clock.now() - started < (timeoutSeconds * 1000) / 2;
+      if (!endedEarly) this._lastEndAt = this._clock.now();
+      return endedEarly;
     } catch (err) {
       if (this._stopped) return false;
       this._observer.watch(target.id, 'error');

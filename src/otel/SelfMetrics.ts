@@ -166,7 +166,7 @@ export class SelfMetrics {
     meter
       .createObservableGauge(`${prefix}seconds_since_last_activity`, {
         description:
-          'Seconds since the last list, watch event or bookmark of a collection (alert when it grows).',
+          'Seconds since the last list, watch event, bookmark or watch ended by the API server of a collection (alert when it grows).',
         // No unit: the name does not end with `_seconds`, and OTLP-to-Prometheus translations
         // that add unit suffixes would rename it (…_last_activity_seconds) on the push path only.
       })

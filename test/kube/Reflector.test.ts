@@ -172,6 +172,7 @@ describe('Reflector (fake lister-watcher, fake clock)', () => {
       await settle();
     }
     assert.equal(lw.watches.length, 6, 'each idle watch ended by the server is followed at once by the next');
+    assert.equal(h.reflector.lastActivityAt, h.clock.now(), 'a watch ended by the server is a sign of life');
     assert.ok(lw.watches.every((w) => w.request.resourceVersion === '10'));
     assert.deepEqual(h.restarts, []);
     assert.equal(h.reflector.presumedDead, undefined);
