@@ -37,6 +37,7 @@ if (process.env.BENCH_ONLY === 'scale') {
 }
 
 await (await import('./authFloodBench.ts')).authFloodSection(); // wrong-password flood; BENCH_ONLY=auth
+await (await import('./reloadStormBench.ts')).reloadStormSection(); // concurrent reloads; BENCH_ONLY=reload
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
 

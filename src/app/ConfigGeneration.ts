@@ -152,11 +152,18 @@ export class ConfigGeneration {
     });
   }
 
-  /** What is not synced yet, and why when known: `example.com/v1/widgets (forbidden)`. */
+  /**
+   * What is not ready, and why when known: not synced yet (`example.com/v1/widgets (forbidden)`),
+   * or synced but with its watch presumed dead (`example.com/v1/widgets (watch silent for 31 s,
+   * …; presumed dead, reconnecting)`), whose objects may be stale.
+   */
   notSynced(): string[] {
     const out: string[] = [];
     for (const source of this.sources) {
-      if (source.synced) continue;
+      if (source.synced) {
+        for (const t of source.targets?.() ?? []) if (t.presumedDead) out.push(`${t.id} (${t.presumedDead})`);
+        continue;
+      }
       const failed = this._startFailures.get(source);
       if (failed !== undefined) {
         out.push(`${source.name} (${failed})`);
@@ -164,7 +171,10 @@ export class ConfigGeneration {
       }
       let listed = false;
       for (const t of source.targets?.() ?? []) {
-        if (t.synced) continue;
+        if (t.synced) {
+          if (t.presumedDead) out.push(`${t.id} (${t.presumedDead})`);
+          continue;
+        }
         listed = true;
         const why = this._failures.get(t.id);
         out.push(`${t.id} (${why ?? t.state})`);

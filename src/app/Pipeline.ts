@@ -21,7 +21,7 @@ export type ReloadOutcome =
   | { readonly status: 'applied'; readonly notSynced: readonly string[] }
   /** A file event with the same bytes as the last attempt: nothing to do. */
   | { readonly status: 'unchanged' }
-  /** A newer reload (or shutdown) arrived before this one was applied. */
+  /** The bridge shut down before this reload was applied. */
   | { readonly status: 'superseded' }
   /** Invalid config: the running one stays. */
   | { readonly status: 'failed'; readonly problems: readonly string[] };
@@ -45,26 +45,44 @@ export interface PipelineOptions {
   readonly accept?: () => ((object: unknown) => boolean) | undefined;
 }
 
+/** Triggers that arrived while a reload ran: they share the next reload and its outcome. */
+interface QueuedReload {
+  readonly triggers: Set<ReloadTrigger>;
+  readonly outcome: Promise<ReloadOutcome>;
+  readonly resolve: (outcome: ReloadOutcome) => void;
+}
+
+function queuedReload(trigger: ReloadTrigger): QueuedReload {
+  let resolve!: (outcome: ReloadOutcome) => void;
+  const outcome = new Promise<ReloadOutcome>((r) => (resolve = r));
+  return { triggers: new Set([trigger]), outcome, resolve };
+}
+
 /**
  * The config → cache ← ingestor ← sources pipeline that serves, and its replacement on reload.
  * A reload builds a new generation beside the running one and swaps as soon as each new collection
- * has synced or failed once (or after a bound), never waiting on one that cannot sync; a reload
- * that arrives meanwhile supersedes it. The reload metrics and hash always describe the config
- * that is serving.
+ * has synced or failed once (or after a bound), never waiting on one that cannot sync.
+ *
+ * Reloads are single-flight: one runs at a time, and every trigger that arrives meanwhile (HTTP,
+ * SIGHUP, the file watch, a shard change) joins one queued reload, which reads the file after all
+ * of them and so covers them all; each caller gets the outcome of that reload. A storm of triggers
+ * therefore costs at most two reloads, and at most one new generation exists beside the serving
+ * one. The reload metrics and hash always describe the config that is serving.
  */
 export class Pipeline {
   private readonly _o: PipelineOptions;
   private _current: ConfigGeneration;
   private _pending: ConfigGeneration | undefined;
-  /** Bumped by every reload that gets past reading and by stop: the newest one wins. */
-  private _seq = 0;
   private _lastAttemptHash: number;
   private _watcher: FSWatcher | undefined;
   private _debounce: NodeJS.Timeout | undefined;
   private _stopped = false;
-  private _fileReloads: Promise<unknown> = Promise.resolve();
-  /** Ends the wait of the reload in progress (a newer reload or stop supersedes it). */
-  private _superseded: (() => void) | undefined;
+  /** The reload in progress, if any. */
+  private _running: Promise<void> | undefined;
+  /** The one reload waiting for the running one to end; later triggers join it. */
+  private _queued: QueuedReload | undefined;
+  /** Ends the settle wait of the reload in progress (stop). */
+  private _interruptSettle: (() => void) | undefined;
 
   constructor(options: PipelineOptions) {
     this._o = options;
@@ -113,18 +131,58 @@ export class Pipeline {
   /** Stops watching, abandons a pending reload and stops the sources. */
   async stop(): Promise<void> {
     this._stopped = true;
-    this._seq++;
-    this._superseded?.();
+    this._interruptSettle?.();
+    const queued = this._queued;
+    this._queued = undefined;
+    queued?.resolve({ status: 'superseded' });
     this._watcher?.close();
     clearTimeout(this._debounce);
     await Promise.all([this._pending?.stop(), this._current.stop()]);
+    await this._running;
   }
 
-  /** Re-reads the config file and applies it (see the class comment). Never throws. */
-  async reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+  /**
+   * Re-reads the config file and applies it (see the class comment); resolves with the outcome
+   * of the reload that covers this trigger. Never rejects.
+   */
+  reload(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    if (this._stopped) return Promise.resolve({ status: 'superseded' });
+    if (this._queued) {
+      this._queued.triggers.add(trigger);
+      return this._queued.outcome;
+    }
+    const request = queuedReload(trigger);
+    this._queued = request;
+    this._running ??= this._drain();
+    return request.outcome;
+  }
+
+  /** Runs queued reloads one after the other until none is left. */
+  private async _drain(): Promise<void> {
+    for (;;) {
+      const request = this._queued;
+      this._queued = undefined;
+      if (!request) break;
+      let outcome: ReloadOutcome;
+      try {
+        outcome = await this._reloadOnce(request.triggers);
+      } catch (err) {
+        this._o.logger.error({ err }, 'config reload failed unexpectedly; keeping the running config');
+        outcome = { status: 'failed', problems: [(err as Error).message] };
+      }
+      request.resolve(outcome);
+    }
+    this._running = undefined;
+  }
+
+  /** One reload, for the triggers it covers. */
+  private async _reloadOnce(triggers: ReadonlySet<ReloadTrigger>): Promise<ReloadOutcome> {
     const { logger, selfMetrics } = this._o;
     const file = this._o.initial.file;
     if (this._stopped) return { status: 'superseded' };
+    // Only file events may find nothing to do: a signal, a request or a shard change always applies.
+    const onlyFileEvents = [...triggers].every((t) => t === 'file');
+    const trigger = [...triggers].join(',');
     let loaded: LoadedConfig;
     try {
       loaded = await readConfigFile(file, this._o.initial.options, this._o.initial.text);
@@ -132,32 +190,26 @@ export class Pipeline {
       if (!(err instanceof InvalidConfigFile)) throw err;
       const problems = err.problems.map(formatProblem);
       const hash = err.hash;
-      if (trigger === 'file' && hash === this._lastAttemptHash) return { status: 'unchanged' };
+      if (onlyFileEvents && hash === this._lastAttemptHash) return { status: 'unchanged' };
       this._lastAttemptHash = hash;
       logger.error({ config: file, trigger, problems }, 'config reload failed; keeping the running config');
       selfMetrics.configLoaded(file, false);
       return { status: 'failed', problems };
     }
-    if (trigger === 'file' && loaded.hash === this._lastAttemptHash) return { status: 'unchanged' };
+    if (onlyFileEvents && loaded.hash === this._lastAttemptHash) return { status: 'unchanged' };
     this._lastAttemptHash = loaded.hash;
     if (this._stopped) return { status: 'superseded' };
     for (const w of loaded.config.warnings) logger.warn({ config: file }, formatProblem(w));
 
-    const seq = ++this._seq;
-    this._superseded?.();
-    if (this._pending) {
-      logger.info({ trigger }, 'a newer config reload supersedes the pending one');
-      void this._pending.stop();
-    }
     const next = this._generation(loaded.config);
     this._pending = next;
     void next.start();
-    await this._settledOrSuperseded(next, seq);
-    if (seq !== this._seq) {
+    await this._settled(next);
+    this._pending = undefined;
+    if (this._stopped) {
       await next.stop();
       return { status: 'superseded' };
     }
-    this._pending = undefined;
     const previous = this._current;
     this._current = next;
     selfMetrics.configLoaded(file, true, loaded.hash);
@@ -178,24 +230,18 @@ export class Pipeline {
     return { status: 'applied', notSynced };
   }
 
-  /**
-   * Waits until the new generation has settled, a newer reload or stop supersedes it, or
-   * `reloadSettleTimeoutMs` has passed.
-   */
-  private async _settledOrSuperseded(next: ConfigGeneration, seq: number): Promise<void> {
+  /** Waits until the new generation has settled, stop interrupts, or `reloadSettleTimeoutMs` has passed. */
+  private async _settled(next: ConfigGeneration): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    let end!: () => void;
     const bounded = new Promise<void>((resolve) => {
-      end = resolve;
+      this._interruptSettle = resolve;
       timer = setTimeout(resolve, this._o.reloadSettleTimeoutMs ?? 10_000);
     });
-    this._superseded = end;
     try {
-      if (seq === this._seq) await Promise.race([next.whenSettled(), bounded]);
+      if (!this._stopped) await Promise.race([next.whenSettled(), bounded]);
     } finally {
       clearTimeout(timer);
-      // A newer reload may have put its own here already.
-      if (this._superseded === end) this._superseded = undefined;
+      this._interruptSettle = undefined;
     }
   }
 
@@ -235,12 +281,7 @@ export class Pipeline {
         if (this._stopped) return;
         clearTimeout(this._debounce);
         this._debounce = setTimeout(() => {
-          // One file-triggered reload at a time; signals and POST /-/reload supersede as usual.
-          this._fileReloads = this._fileReloads
-            .then(() => this.reload('file'))
-            .catch((err: unknown) => {
-              logger.error({ err }, 'config reload on file change failed');
-            });
+          void this.reload('file');
         }, this._o.watchDebounceMs ?? 500);
       });
       this._watcher.on('error', (err) =>

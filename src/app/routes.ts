@@ -49,6 +49,8 @@ export function healthRoutes(status: BridgeStatus): Map<string, Route> {
 /**
  * `/-/reload` as Prometheus has it: GET is 405; POST and PUT reload when the lifecycle API is
  * enabled (200 once applied, 500 with the problems otherwise) and are 403 when it is not.
+ * Concurrent requests share one reload (see Pipeline): each answers with the outcome of the
+ * reload that read the file after it arrived.
  */
 function reloadRoute(status: BridgeStatus, enabled: boolean): Route {
   return {
@@ -66,9 +68,10 @@ function reloadRoute(status: BridgeStatus, enabled: boolean): Route {
           );
         case 'failed':
           return plain(500, `failed to reload config: ${outcome.problems.join('; ')}\n`);
+        case 'unchanged':
+          return plain(200, 'config unchanged\n');
         default:
-          // A later reload (which read the file again) took over; shutdown also lands here.
-          return plain(200, `config reload ${outcome.status} by a newer one\n`);
+          return plain(503, 'config reload abandoned: shutting down\n');
       }
     },
   };

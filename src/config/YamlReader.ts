@@ -1,5 +1,5 @@
-import { isMap, isScalar, isSeq } from 'yaml';
-import type { LineCounter, Node, Pair, Scalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Document, LineCounter, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { didYouMean } from './didYouMean.ts';
 import type { ConfigProblem } from './ConfigError.ts';
 import type { SourceLocation } from './SourceLocation.ts';
@@ -175,4 +175,115 @@ function describe(node: Node | null | undefined): string {
     return `${typeof v === 'string' ? 'the string' : typeof v} ${JSON.stringify(scalarText(node))}`;
   }
   return 'an unsupported YAML node';
+}
+
+/**
+ * Most nodes that aliases may add to a config by expansion: far beyond any real config, and
+ * small enough that an alias bomb (each level repeating the one before) fails in milliseconds.
+ */
+export const MAX_ALIAS_NODES = 100_000;
+
+/**
+ * Replaces every alias in `doc` with a copy of the node its anchor names, and applies merge keys
+ * (`<<: *defaults`, explicit keys winning), as Go's yaml.v3 does when kube-state-metrics decodes
+ * its config; the copies keep the anchor's positions for messages. Returns a problem, with the
+ * node it is at, when an alias names no anchor before it, or when the copies would add more than
+ * `maxNodes` nodes: that is measured first, in one walk, so an alias bomb is refused before
+ * anything is copied.
+ */
+export function expandAliases(
+  doc: Document,
+  maxNodes = MAX_ALIAS_NODES,
+): { node: Node; message: string } | undefined {
+  const contents = doc.contents;
+  if (!contents) return undefined;
+  const problem = measureAliases(contents, maxNodes);
+  if (problem) return problem;
+  const anchors = new Map<string, Node>();
+  const expand = (node: Node): Node => {
+    if (isAlias(node)) return anchors.get(node.source)!.clone() as Node;
+    if (isSeq(node)) node.items = node.items.map((item) => expand(item as Node));
+    if (isMap(node)) {
+      for (const pair of node.items as Pair<Node | null, Node | null>[]) {
+        if (pair.key) pair.key = expand(pair.key);
+        if (pair.value) pair.value = expand(pair.value);
+      }
+      applyMergeKeys(node as YAMLMap<Node, Node | null>);
+    }
+    // Set after its children: an alias inside the node it names is unresolved, as in YAML.
+    if (node.anchor) anchors.set(node.anchor, node);
+    return node;
+  };
+  doc.contents = expand(contents);
+  return undefined;
+}
+
+/** The first unresolved alias, or the alias whose expansion crosses `maxNodes` added nodes. */
+function measureAliases(root: Node, maxNodes: number): { node: Node; message: string } | undefined {
+  const sizes = new Map<string, number>();
+  let added = 0;
+  let problem: { node: Node; message: string } | undefined;
+  const size = (node: Node | null): number => {
+    if (problem || !node) return 1;
+    if (isAlias(node)) {
+      const n = sizes.get(node.source);
+      if (n === undefined) {
+        problem = {
+          node,
+          message: `YAML: unresolved alias *${node.source} (no anchor &${node.source} before it)`,
+        };
+        return 1;
+      }
+      added += n;
+      if (added > maxNodes)
+        problem = {
+          node,
+          message: `YAML: aliases expand to more than ${maxNodes} nodes; refusing the config (an alias bomb?)`,
+        };
+      return n;
+    }
+    let n = 1;
+    if (isSeq(node)) for (const item of node.items) n += size(item as Node);
+    if (isMap(node))
+      for (const pair of node.items as Pair<Node | null, Node | null>[])
+        n += size(pair.key) + size(pair.value);
+    if (node.anchor) sizes.set(node.anchor, n);
+    return n;
+  };
+  size(root);
+  return problem;
+}
+
+/** yaml.v3's merge: `<<: map` or `<<: [map, ...]` adds the keys the mapping lacks, earlier maps first. */
+function applyMergeKeys(map: YAMLMap<Node, Node | null>): void {
+  if (!map.items.some(isMergePair)) return;
+  const explicit = new Set(
+    map.items.filter((p) => !isMergePair(p) && isScalar(p.key)).map((p) => String((p.key as Scalar).value)),
+  );
+  const items: Pair<Node, Node | null>[] = [];
+  for (const pair of map.items) {
+    if (!isMergePair(pair)) {
+      items.push(pair);
+      continue;
+    }
+    const sources = isSeq(pair.value) ? (pair.value.items as Node[]) : [pair.value];
+    for (const source of sources) {
+      // Anything else than a mapping stays as a `<<` key, which the reader reports as unknown.
+      if (!isMap(source)) {
+        items.push(pair);
+        break;
+      }
+      for (const merged of source.items as Pair<Node, Node | null>[]) {
+        const key = isScalar(merged.key) ? String(merged.key.value) : undefined;
+        if (key === undefined || explicit.has(key)) continue;
+        explicit.add(key);
+        items.push(merged);
+      }
+    }
+  }
+  map.items = items;
+}
+
+function isMergePair(pair: Pair<unknown, unknown>): boolean {
+  return isScalar(pair.key) && pair.key.type === 'PLAIN' && pair.key.value === '<<';
 }

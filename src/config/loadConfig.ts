@@ -2,7 +2,7 @@ import { isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Node } from 'yaml';
 import { ConfigError } from './ConfigError.ts';
 import type { ConfigProblem } from './ConfigError.ts';
-import { joinKey, YamlReader } from './YamlReader.ts';
+import { expandAliases, joinKey, YamlReader } from './YamlReader.ts';
 import type {
   AggregateConfig,
   BridgeConfig,
@@ -99,6 +99,10 @@ export function readConfigText(
       const message = err.message.split('\n')[0] ?? err.message;
       reader.reportAt({ file, line: pos.line, column: pos.col, keyPath: '' }, `YAML: ${message}`);
     }
+  }
+  for (const doc of reader.problems.length > 0 ? [] : documents) {
+    const aliasProblem = expandAliases(doc);
+    if (aliasProblem) reader.report(aliasProblem.node, '', aliasProblem.message);
   }
   const nothing = { config: { file, resources: [] }, problems: reader.problems };
   if (reader.problems.length > 0) return nothing;

@@ -91,6 +91,7 @@ export class KubeSource implements Source {
         objects: r.objectCount,
         lastSyncAt: r.lastSyncAt,
         lastActivityAt: r.lastActivityAt,
+        presumedDead: r.presumedDead,
       };
     }
   }

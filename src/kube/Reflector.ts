@@ -48,10 +48,20 @@ export interface ReflectorOptions {
   readonly initialSync?: InitialSyncMode | undefined;
   /** Page size of lists. @default 500 */
   readonly pageSize?: number | undefined;
-  /** Watch timeouts are random in [min, 2*min) seconds, as client-go does. @default 300 */
+  /**
+   * The server ends each watch after a random [min, 2*min) seconds (client-go spreads its watch
+   * timeouts the same way, over 5 to 10 minutes). Kept short because the end of a watch is the
+   * one thing an idle watch is sure to carry: the API server sends a bookmark on a watch only
+   * once a minute, starting a minute after the watch began, and only if the collection's
+   * resourceVersion moved (see docs/kubernetes.md). @default 20
+   */
   readonly minWatchTimeoutSeconds?: number | undefined;
-  /** A watch silent this long past its own timeout is presumed dead. @default 60 */
-  readonly idleGraceSeconds?: number | undefined;
+  /**
+   * A watch not ended by the server this long after its timeout (and silent for as long), or a
+   * streaming list silent for two minimum watch timeouts plus this, is presumed dead: it is abandoned and watched again from the last resourceVersion,
+   * and the target counts as not ready until a new watch is established. @default 10
+   */
+  readonly watchGraceSeconds?: number | undefined;
   /** @default a Backoff on `clock` */
   readonly backoff?: Backoff | undefined;
   /** @default the system clock */
@@ -75,12 +85,18 @@ const noopObserver: ReflectorObserver = {
 /** The bookmark annotation that ends a streaming list's initial events. */
 const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
+/** A streaming list's server-side timeout: its initial events (a whole collection) must fit in it. */
+const STREAMING_LIST_TIMEOUT_SECONDS = 600;
+
 /**
  * client-go's reflector, for one collection, as a state machine over a ListerWatcher: an initial
- * sync (streaming watch-list, or a paginated list), then a watch with bookmarks and a randomised
- * timeout, resumed from the last resourceVersion after transient errors; a relist on 410 Gone or
- * "too large resource version", which also finds objects deleted during the gap (the sink's
- * relist diff, as client-go's Store.Replace).
+ * sync (streaming watch-list, or a paginated list), then watches with bookmarks and short
+ * randomised timeouts, each resumed from the last resourceVersion (also after transient errors);
+ * a relist on 410 Gone or "too large resource version", which also finds objects deleted during
+ * the gap (the sink's relist diff, as client-go's Store.Replace).
+ * A watch the server has not ended by its timeout plus a grace is presumed dead (a proxy or NAT
+ * that keeps the connection but no longer forwards it): client-go finds those with HTTP/2 pings,
+ * which an HTTP/1.1 watch cannot send.
  * Failures are classified by `classifyError` and retried forever; `stop()` really stops (nothing
  * is delivered afterwards and no timer is left).
  */
@@ -98,7 +114,11 @@ export class Reflector {
   private _state: ReflectorState = 'listing';
   private _loop: Promise<void> | undefined;
   private _lastEventAt = 0;
+  /** When the server last ended a watch at its timeout: a sign of life too. */
+  private _lastEndAt = 0;
   private _lastSyncAt = 0;
+  /** Why the watch is presumed dead, from then until a new watch is established. */
+  private _presumedDead: string | undefined;
   /** Set once the server refused a streaming list: use paginated lists from then on. */
   private _watchListRefused = false;
   /** The next attempt fetches the whole collection (at start, after a 410 or a 403/404). */
@@ -141,9 +161,20 @@ export class Reflector {
     return this._resourceVersion;
   }
 
-  /** Epoch ms of the last event, bookmark or completed list (0: never), for staleness alerts. */
+  /**
+   * Epoch ms of the last event, bookmark, completed list or watch ended by the server at its
+   * timeout (0: never), for staleness alerts.
+   */
   get lastActivityAt(): number {
-    return Math.max(this._lastEventAt, this._lastSyncAt);
+    return Math.max(this._lastEventAt, this._lastSyncAt, this._lastEndAt);
+  }
+
+  /**
+   * Set while the watch is presumed dead (silent past its deadline), with why, until a new watch
+   * is established or a list completes: the data may be stale, so the target is not ready.
+   */
+  get presumedDead(): string | undefined {
+    return this._presumedDead;
   }
 
   /** Epoch ms of the last completed list (0: never). */
@@ -191,8 +222,8 @@ export class Reflector {
           await this._list();
         }
         this._state = 'watching';
-        const events = await this._watch({});
-        await this._shortWatchPause(events);
+        const endedEarly = await this._watch({});
+        if (endedEarly) await this._shortWatchPause();
       } catch (err) {
         if (this._stopped) break;
         const action = classifyError(err);
@@ -209,9 +240,9 @@ export class Reflector {
     this._state = 'stopped';
   }
 
-  /** A watch that ends at once with nothing delivered is a symptom (a proxy cutting it): back off. */
-  private async _shortWatchPause(events: number): Promise<void> {
-    if (events === 0 && !this._stopped) await sleep(this._clock, this._backoff.next(), this._abort.signal);
+  /** A watch that ends early with nothing delivered is a symptom (a proxy cutting it): back off. */
+  private async _shortWatchPause(): Promise<void> {
+    if (!this._stopped) await sleep(this._clock, this._backoff.next(), this._abort.signal);
   }
 
   private async _retryAfter(err: unknown, action: FailureAction): Promise<void> {
@@ -285,6 +316,7 @@ export class Reflector {
     this._resourceVersion = resourceVersion;
     this._observer.list(this._o.target.id, 'success', listed);
     this._synced = true;
+    this._presumedDead = undefined;
     this._resolveFirstSync(true);
     this._needSync = false;
     this._lastSyncAt = this._clock.now();
@@ -293,8 +325,9 @@ export class Reflector {
 
   /**
    * A streaming list: the initial ADDED events, then the end bookmark (where vanished objects are
-   * deleted and the collection counts as synced), then the same stream goes on as a normal watch.
-   * When the server refuses it, paginated lists are used from then on.
+   * deleted and the collection counts as synced); the stream is closed there, and a plain watch
+   * with a short timeout goes on from the bookmark's resourceVersion. When the server refuses
+   * streaming lists, paginated lists are used from then on.
    */
   private async _watchList(): Promise<void> {
     let ended = false;
@@ -316,49 +349,69 @@ export class Reflector {
       // The stream ended before its initial events did (the server timed it out, or ignores
       // sendInitialEvents): not synced; try again, like any short watch.
       this._o.logger.info({ target: this._o.target.id }, 'streaming list ended before its initial events');
-      await this._shortWatchPause(0);
+      await this._shortWatchPause();
     }
   }
 
   /**
-   * Watches until the server ends the stream (returns the number of events) or an error. With
-   * `initialEvents`, it is a streaming list: keys are collected until the end bookmark.
+   * Watches until the server ends the stream or an error; returns true when it ended early (well
+   * before its timeout) with nothing delivered. With `initialEvents`, it is a streaming list: keys
+   * are collected until the end bookmark, where the stream is closed.
    */
   private async _watch(sync: {
     /** A streaming list: its initial events are counted here until the end bookmark. */
     initialEvents?: { listed: number };
     onInitialEventsEnd?: () => void;
-  }): Promise<number> {
+  }): Promise<boolean> {
     const { target } = this._o;
-    const min = this._o.minWatchTimeoutSeconds ?? 300;
-    const timeoutSeconds = Math.floor(min * (1 + this._clock.random()));
-    const idleMs = (timeoutSeconds + (this._o.idleGraceSeconds ?? 60)) * 1000;
+    const initial = sync.initialEvents;
+    const minSeconds = this._o.minWatchTimeoutSeconds ?? 20;
+    const timeoutSeconds = initial
+      ? STREAMING_LIST_TIMEOUT_SECONDS
+      : Math.floor(minSeconds * (1 + this._clock.random()));
+    const graceMs = (this._o.watchGraceSeconds ?? 10) * 1000;
+    const started = this._clock.now();
     const watchAbort = new AbortController();
     const onStop = () => watchAbort.abort();
     this._abort.signal.addEventListener('abort', onStop, { once: true });
-    // The server ends the watch at timeoutSeconds; silence well past that means a dead connection.
-    // Events only note the time; the timer, when it fires, waits out the rest of the silence from
-    // the last event (re-arming a timer per event was ~3% of an initial sync's CPU).
-    let idle: unknown;
-    let idleFired = false;
-    let lastHeard = this._clock.now();
-    const heard = () => {
-      lastHeard = this._clock.now();
+    // When the watch must have shown life by: the server ends a plain watch at timeoutSeconds (a
+    // stream still being read past that has the grace from its last event); a streaming list sends
+    // its initial events without pause, so silence as long as a whole watch means a dead
+    // connection. The same holds before the response headers: a proxy may hold them until the
+    // first bytes of the body, so an unanswered request is no sooner presumed dead. Events only
+    // note the time; the timer, when it fires, waits out the rest (re-arming a timer per event was
+    // ~3% of an initial sync's CPU).
+    let lastHeard = started;
+    let established = false;
+    const dueAt = () =>
+      initial
+        ? lastHeard + 2 * minSeconds * 1000 + graceMs
+        : Math.max(started + timeoutSeconds * 1000, lastHeard) + graceMs;
+    let deadline: unknown;
+    let presumedDead = false;
+    const arm = () => {
+      deadline = this._clock.setTimeout(
+        () => {
+          const now = this._clock.now();
+          if (now < dueAt()) {
+            arm();
+            return;
+          }
+          presumedDead = true;
+          const silentMs = now - lastHeard;
+          const seconds = Math.round(silentMs / 1000);
+          this._presumedDead = !established
+            ? `watch request unanswered for ${seconds} s; presumed dead, reconnecting`
+            : initial
+              ? `streaming list silent for ${seconds} s; presumed dead, reconnecting`
+              : `watch silent for ${seconds} s, not ended by the server at its ${timeoutSeconds} s timeout; presumed dead, reconnecting`;
+          watchAbort.abort(idleError(silentMs, this._presumedDead));
+        },
+        Math.max(0, dueAt() - this._clock.now()),
+      );
     };
-    const armIdle = (delayMs = idleMs) => {
-      idle = this._clock.setTimeout(() => {
-        const silentMs = this._clock.now() - lastHeard;
-        if (silentMs < idleMs) {
-          armIdle(idleMs - silentMs);
-          return;
-        }
-        idleFired = true;
-        watchAbort.abort(new WatchIdleError(idleMs));
-      }, delayMs);
-    };
-    armIdle();
+    arm();
     let events = 0;
-    let initial = sync.initialEvents;
     try {
       const stream = await this._lw.watch(
         {
@@ -368,38 +421,45 @@ export class Reflector {
         },
         watchAbort.signal,
       );
+      // The server answered: the connection carries traffic again.
+      established = true;
+      this._presumedDead = undefined;
+      lastHeard = this._clock.now();
       // Counted when established, as kube-state-metrics' watch_total does; a later failure of the
       // stream counts an error too.
       this._observer.watch(target.id, 'success');
       if (!initial) this._backoff.reset();
       const slicer = new Slicer({ sliceMs: this._o.sliceMs, clock: this._clock });
       for await (const event of stream) {
-        if (this._stopped || idleFired) break;
-        heard();
+        if (this._stopped || presumedDead) break;
+        lastHeard = this._clock.now();
         events++;
         if (initial && event.type === 'BOOKMARK' && isInitialEventsEnd(event.object)) {
           this._lastEventAt = this._clock.now();
           this._observer.event(target.id, event.type);
           this._finishSync(initial.listed, event.object.metadata?.resourceVersion ?? this._resourceVersion);
-          initial = undefined;
           this._state = 'watching';
           sync.onInitialEventsEnd?.();
-          continue;
+          // Closed here (the finally block aborts the request): the plain watch that follows has
+          // a short timeout, which the streaming list's could not have.
+          return false;
         }
         const busy = this._handleEvent(event, initial);
         if (busy) await busy;
         const turn = slicer.turn();
         if (turn) await turn;
       }
-      if (idleFired && !this._stopped) throw new WatchIdleError(idleMs);
-      return events;
+      if (presumedDead && !this._stopped) throw idleError(this._clock.now() - lastHeard, this._presumedDead);
+      const endedEarly = events === 0 && this._clock.now() - started < (timeoutSeconds * 1000) / 2;
+      if (!endedEarly) this._lastEndAt = this._clock.now();
+      return endedEarly;
     } catch (err) {
-      if (this._stopped) return events;
+      if (this._stopped) return false;
       this._observer.watch(target.id, 'error');
-      if (idleFired) throw new WatchIdleError(idleMs);
+      if (presumedDead) throw idleError(this._clock.now() - lastHeard, this._presumedDead);
       throw err;
     } finally {
-      this._clock.clearTimeout(idle);
+      this._clock.clearTimeout(deadline);
       this._abort.signal.removeEventListener('abort', onStop);
       watchAbort.abort();
     }
@@ -447,6 +507,13 @@ export class Reflector {
       return undefined;
     }
   }
+}
+
+/** The error of a watch presumed dead, saying why (the log line and /readyz then agree). */
+function idleError(silentMs: number, why: string | undefined): WatchIdleError {
+  const err = new WatchIdleError(silentMs);
+  if (why) err.message = why;
+  return err;
 }
 
 function isInitialEventsEnd(object: KubeObject): boolean {

@@ -171,6 +171,14 @@ export class SelfMetrics {
         for (const t of targets()) r.observe(t.synced ? 1 : 0, { target: t.id, state: t.state });
       });
     meter
+      .createObservableGauge(`${prefix}watch_presumed_dead`, {
+        description:
+          "1 while a collection's watch is presumed dead (silent past its deadline) and no new one is established; /readyz is 503 meanwhile.",
+      })
+      .addCallback((r) => {
+        for (const t of targets()) r.observe(t.presumedDead ? 1 : 0, { target: t.id });
+      });
+    meter
       .createObservableGauge(`${prefix}last_sync_timestamp_seconds`, {
         description: 'When the last list of a collection completed.',
         unit: 's',
@@ -182,7 +190,7 @@ export class SelfMetrics {
     meter
       .createObservableGauge(`${prefix}seconds_since_last_activity`, {
         description:
-          'Seconds since the last list, watch event or bookmark of a collection (alert when it grows).',
+          'Seconds since the last list, watch event, bookmark or watch ended by the API server of a collection (alert when it grows).',
         // No unit: the name does not end with `_seconds`, and OTLP-to-Prometheus translations
         // that add unit suffixes would rename it (…_last_activity_seconds) on the push path only.
       })

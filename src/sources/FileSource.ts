@@ -1,6 +1,8 @@
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { objectGvk } from '../model/gvk.ts';
 import { objectRef } from '../model/objectRef.ts';
@@ -39,12 +41,26 @@ export interface FileSourceOptions {
    * before it lets scrapes and probes in. @default 10
    */
   readonly sliceMs?: number;
+  /**
+   * A changed file is read only once it has not changed for this long (size, mtime and inode
+   * the same at two looks this far apart, or its mtime already this old), and its objects are
+   * used only if it did not change while it was read, so a file being written is never served
+   * half-written. @default 500
+   */
+  readonly stableMs?: number;
 }
 
 interface FileState {
   readonly mtimeMs: number;
   readonly size: number;
+  readonly ino: number;
 }
+
+/** Looks at a file still changing before it is skipped until its next change. */
+const MAX_LOOKS = 20;
+
+const sameVersion = (a: FileState, b: FileState): boolean =>
+  a.mtimeMs === b.mtimeMs && a.size === b.size && a.ino === b.ino;
 
 /**
  * Objects from YAML/JSON files. Each file is a scope of the sink: a file read again is a full
@@ -64,6 +80,8 @@ export class FileSource implements Source {
   private _rescanRequested = false;
   private _synced = false;
   private _stopped = false;
+  /** Ends the wait for a file to settle when the source stops. */
+  private readonly _stop = new AbortController();
 
   constructor(options: FileSourceOptions) {
     this._o = options;
@@ -97,6 +115,7 @@ export class FileSource implements Source {
 
   async stop(): Promise<void> {
     this._stopped = true;
+    this._stop.abort();
     for (const watcher of this._watchers) watcher.close();
     clearInterval(this._timer);
     clearTimeout(this._debounce);
@@ -160,16 +179,59 @@ export class FileSource implements Source {
         continue; // removed between listing and stat; the next scan drops it
       }
       const previous = this._files.get(file);
-      if (previous && previous.mtimeMs === info.mtimeMs && previous.size === info.size) continue;
-      const { objects, problems: fileProblems } = await readObjectFile(file, this._o.sliceMs ?? 10);
+      if (previous && sameVersion(previous, info)) continue;
+      const read = await this._readStable(file, info);
+      if (this._stopped) return;
+      if (!read) continue; // removed meanwhile (the next scan drops it), or still being written
+      const { objects, problems: fileProblems, version } = read;
       // Remember this version either way, so a bad one is not re-read until it changes again.
-      this._files.set(file, { mtimeMs: info.mtimeMs, size: info.size });
+      this._files.set(file, version);
       if (fileProblems.length > 0) {
         for (const p of fileProblems) this._problem(p, 'skipping file: ');
         continue; // its previous objects stay
       }
       if (!(await this._deliver(file, objects))) return;
     }
+  }
+
+  /**
+   * Reads a file once it is stable (see `stableMs`): undefined when it vanished, the source
+   * stopped, or it was still changing after MAX_LOOKS looks (a problem; the next change of the
+   * file, or the periodic rescan, tries again).
+   */
+  private async _readStable(
+    file: string,
+    first: Stats,
+  ): Promise<(Awaited<ReturnType<typeof readObjectFile>> & { version: FileState }) | undefined> {
+    const stableMs = this._o.stableMs ?? 500;
+    let before: FileState = first;
+    for (let look = 0; look < MAX_LOOKS; look++) {
+      if (Date.now() - before.mtimeMs < stableMs) {
+        try {
+          await sleep(stableMs, undefined, { signal: this._stop.signal });
+        } catch {
+          return undefined; // stopped
+        }
+        const again = await stat(file).catch(() => undefined);
+        if (!again) return undefined;
+        if (!sameVersion(again, before)) {
+          before = again;
+          continue;
+        }
+      }
+      const read = await readObjectFile(file, this._o.sliceMs ?? 10);
+      const after = await stat(file).catch(() => undefined);
+      if (!after) return undefined;
+      if (sameVersion(after, before) && read.bytes === before.size) {
+        return { ...read, version: { mtimeMs: before.mtimeMs, size: before.size, ino: before.ino } };
+      }
+      before = after;
+    }
+    this._problem({
+      file,
+      message: `still being written after ${MAX_LOOKS} looks; its previous objects stay until it is stable`,
+    });
+    return undefined;
   }
 
   /** Hands a file's objects to the sink as one full listing of the file; false when stopped meanwhile. */

@@ -56,8 +56,13 @@ export interface TargetStatus {
   readonly objects: number;
   /** Epoch ms of the last completed list (0: never). */
   readonly lastSyncAt: number;
-  /** Epoch ms of the last list, event or bookmark (0: never). */
+  /** Epoch ms of the last list, event, bookmark or watch ended by the server (0: never). */
   readonly lastActivityAt: number;
+  /**
+   * Set, with why, while the collection's watch is presumed dead (silent past its deadline) and no
+   * new one is established: its objects may be stale, so it is not ready.
+   */
+  readonly presumedDead?: string | undefined;
 }
 
 /** Counters a source reports as it lists and watches. */

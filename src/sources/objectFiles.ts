@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { Composer, isAlias, isCollection, isScalar, LineCounter, Parser, Scalar, visit } from 'yaml';
-import type { Document, ScalarTag, Tags } from 'yaml';
+import { Composer, isAlias, isCollection, isPair, isScalar, LineCounter, Parser, Scalar, visit } from 'yaml';
+import type { Document, Node, ScalarTag, Tags } from 'yaml';
 import { GoFloat64 } from '../go/GoFloat64.ts';
 import { isBeyondInt64, parseKubeJson } from '../go/kubeJson.ts';
 import { formatGoFloat } from '../go/goFormat.ts';
@@ -103,7 +103,8 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
 }
 
 /**
- * Reads and parses one file as `parseObjects` does, a YAML document at a time, letting the event
+ * Reads and parses one file as `parseObjects` does (with the number of bytes read, -1 when it
+ * could not be read), a YAML document at a time, letting the event
  * loop run whenever `sliceMs` of work is spent: a YAML file of 10,000 documents takes about a
  * second to parse, which would stall scrapes and probes. (One document is still converted in one
  * go: a single `kind: List` of many items is not split.)
@@ -111,18 +112,18 @@ export function parseObjects(text: string, file: string): { objects: FileObject[
 export async function readObjectFile(
   file: string,
   sliceMs = 10,
-): Promise<{ objects: FileObject[]; problems: FileProblem[] }> {
-  let text: string;
+): Promise<{ objects: FileObject[]; problems: FileProblem[]; bytes: number }> {
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
-    return { objects: [], problems: [{ file, message: (err as Error).message }] };
+    return { objects: [], problems: [{ file, message: (err as Error).message }], bytes: -1 };
   }
-  const steps = parseObjectSteps(text, file);
+  const steps = parseObjectSteps(bytes.toString('utf8'), file);
   const slicer = new Slicer({ sliceMs });
   for (;;) {
     const step = steps.next();
-    if (step.done) return step.value;
+    if (step.done) return { ...step.value, bytes: bytes.length };
     const turn = slicer.turn();
     if (turn) await turn;
   }
@@ -164,7 +165,13 @@ export function* parseObjectSteps(
   // logLevel 'error': the library would otherwise write its warnings to stderr (process.emitWarning),
   // outside the structured logs; the one it has for documents (a collection as a mapping key) is
   // reported as this file's problem below instead.
-  const composer = new Composer({ customTags: markIntegralFloats, uniqueKeys: true, logLevel: 'error' });
+  // merge: `<<: *defaults` is merged, as Kubernetes' own YAML decoding (yaml.v2) does.
+  const composer = new Composer({
+    customTags: markIntegralFloats,
+    uniqueKeys: true,
+    logLevel: 'error',
+    merge: true,
+  });
   let i = 0;
   const documents = composer.compose(new Parser(lines.addNewLine).parse(text));
   for (;;) {
@@ -190,18 +197,61 @@ export function* parseObjectSteps(
     } else if (!prepareMappingKeys(doc)) {
       // JSON (and so a Kubernetes object) has only string keys; the library would stringify it.
       problems.push({ file, message: `invalid YAML in document ${i}: a mapping key is a list or a mapping` });
+    } else if (aliasExpansion(doc) > MAX_ALIAS_NODES) {
+      problems.push({
+        file,
+        message: `invalid YAML in document ${i}: aliases expand to more than ${MAX_ALIAS_NODES} nodes (an alias bomb?)`,
+      });
     } else {
       try {
-        add(doc.toJS({ maxAliasCount: 100 }), `document ${i}`);
+        // The expansion is bounded above; the library's own check counts references instead, and
+        // refuses an ordinary list whose items share one anchor more than 100 times.
+        add(doc.toJS({ maxAliasCount: -1 }), `document ${i}`);
       } catch (err) {
-        // The yaml library reports an unresolved alias, and an alias bomb (more than
-        // maxAliasCount expansions), by throwing here rather than in doc.errors.
+        // The yaml library reports an unresolved alias, or a merge of something else than a
+        // mapping, by throwing here rather than in doc.errors.
         problems.push({ file, message: `invalid YAML in document ${i}: ${(err as Error).message}` });
       }
     }
     yield;
   }
   return { objects, problems };
+}
+
+/**
+ * Most nodes that aliases may add to one document by expansion: far more than any object the API
+ * server would store, and small enough that an alias bomb is refused before it is expanded.
+ */
+export const MAX_ALIAS_NODES = 100_000;
+
+/**
+ * How many nodes the document's aliases would add if expanded, without expanding them: each
+ * anchored node's size is known when its alias is met (an alias names the last anchor before
+ * it), so this is one walk, however large the expansion. Unresolved aliases count as nothing
+ * (the conversion reports them).
+ */
+export function aliasExpansion(doc: Document): number {
+  const anchors = new Map<string, number>();
+  let added = 0;
+  const size = (node: unknown): number => {
+    if (isAlias(node)) {
+      const n = anchors.get(node.source) ?? 0;
+      added += n;
+      return n;
+    }
+    let n = 1;
+    if (isCollection(node)) {
+      for (const item of node.items) {
+        if (isPair(item)) n += size(item.key) + size(item.value);
+        else n += size(item);
+      }
+    }
+    const anchor = (node as Node | null)?.anchor;
+    if (anchor) anchors.set(anchor, n);
+    return n;
+  };
+  size(doc.contents);
+  return added;
 }
 
 /**

@@ -7,6 +7,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { pino } from 'pino';
 import { SelfMetrics } from '../../src/otel/SelfMetrics.ts';
 import { Pipeline } from '../../src/app/Pipeline.ts';
+import type { ReloadTrigger } from '../../src/app/Pipeline.ts';
 import { readConfigFile } from '../../src/app/readConfigFile.ts';
 import type { SourceFactory } from '../../src/app/createSources.ts';
 import type { ObjectSink, Source, SourceTelemetry, TargetStatus } from '../../src/sources/Source.ts';
@@ -110,21 +111,74 @@ describe('Pipeline reload', () => {
     await p.stop();
   });
 
-  it('a reload that arrives while another waits supersedes it; the waiting generation is stopped', async () => {
-    const { p, made } = await pipeline(['sync', 'hang', 'sync']);
+  it('100 concurrent triggers cost two reloads: one running, one queued that covers the rest', async () => {
+    const { p, made } = await pipeline(['sync']);
+    writeFileSync(file, config('second'));
+    const triggers: ReloadTrigger[] = ['http', 'signal', 'file', 'shards'];
+    const outcomes = await Promise.all(Array.from({ length: 100 }, (_, i) => p.reload(triggers[i % 4]!)));
+    assert.equal(made.length, 3, 'the initial generation and two reloads, not one per trigger');
+    assert.ok(
+      outcomes.every((o) => o.status === 'applied'),
+      JSON.stringify(outcomes.filter((o) => o.status !== 'applied')),
+    );
+    assert.ok(made[0]!.stopped && made[1]!.stopped && !made[2]!.stopped, 'only the newest generation runs');
+    assert.deepEqual(
+      p.config.families.map((f) => f.name),
+      ['kube_customresource_second'],
+    );
+    await p.stop();
+  });
+
+  it('a trigger that arrives while a reload waits to swap gets the outcome of the next reload, which reads the file after it', async () => {
+    const { p, made } = await pipeline(['sync', 'hang', 'sync'], 300);
     writeFileSync(file, config('second'));
     const first = p.reload('signal');
     await new Promise((r) => setTimeout(r, 100));
-    writeFileSync(file, config('third'));
-    const second = await p.reload('http');
-    assert.deepEqual(await first, { status: 'superseded' });
-    assert.deepEqual(second, { status: 'applied', notSynced: [] });
-    assert.ok(made[1]!.stopped, 'the superseded generation is stopped');
+    writeFileSync(
+      file,
+      'spec: {resources: [{groupVersionKind: {group: x}, metrics: [{name: m, each: {type: Nope}}]}]}\n',
+    );
+    const second = p.reload('http');
+    const third = p.reload('file');
+    assert.deepEqual(await first, { status: 'applied', notSynced: ['example.com/v1/widgets (listing)'] });
+    const failed = await second;
+    assert.equal(failed.status, 'failed');
+    assert.deepEqual(await third, failed, 'both queued triggers share one reload');
+    assert.equal(made.length, 2, 'the invalid config built no generation');
     assert.deepEqual(
       p.config.families.map((f) => f.name),
-      ['kube_customresource_third'],
+      ['kube_customresource_second'],
     );
+    writeFileSync(file, config('third'));
+    assert.deepEqual(await p.reload('http'), { status: 'applied', notSynced: [] });
+    assert.ok(made[1]!.stopped, 'the replaced generation is stopped');
     await p.stop();
+  });
+
+  it('a file event queued with a request applies even when the bytes are unchanged', async () => {
+    const { p, made } = await pipeline(['sync', 'hang', 'sync'], 200);
+    writeFileSync(file, config('second'));
+    const first = p.reload('file');
+    const [fileOnly, fileAndHttp] = [p.reload('file'), p.reload('http')];
+    assert.equal((await first).status, 'applied');
+    assert.deepEqual(await fileOnly, { status: 'applied', notSynced: [] });
+    assert.equal(await fileAndHttp, await fileOnly);
+    assert.equal(made.length, 3);
+    assert.deepEqual(await p.reload('file'), { status: 'unchanged' });
+    await p.stop();
+  });
+
+  it('stop abandons the running and the queued reload; their callers hear so', async () => {
+    const { p, made } = await pipeline(['sync', 'hang']);
+    writeFileSync(file, config('second'));
+    const first = p.reload('signal');
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = p.reload('http');
+    await p.stop();
+    assert.deepEqual(await first, { status: 'superseded' });
+    assert.deepEqual(await queued, { status: 'superseded' });
+    assert.ok(made.every((s) => s.stopped));
+    assert.deepEqual(await p.reload('http'), { status: 'superseded' });
   });
 
   it('swaps after the settle bound even when a collection neither syncs nor fails', async () => {

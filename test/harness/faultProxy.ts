@@ -37,6 +37,15 @@ export interface FaultProxyHandle {
   cutConnections(): void;
   /** While down, new connections are reset at once. */
   setDown(down: boolean): void;
+  /**
+   * Silently stops forwarding every response in progress (a watch's included), both ways, while
+   * keeping its connection open: as a proxy or NAT whose upstream side died without a word, the
+   * client's TCP connection stays healthy (its keepalive probes are answered) but nothing more
+   * arrives on it. Requests that arrive later are forwarded as usual (see `setBlackHole`).
+   */
+  freezeOpenResponses(): void;
+  /** While on, new requests are accepted and never answered nor forwarded (a black hole). */
+  setBlackHole(on: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -60,6 +69,11 @@ export async function startFaultProxy(options: {
   const sockets = new Set<Socket>();
   const upstreamRequests = new Set<ReturnType<typeof https.request>>();
   let down = false;
+  let blackHole = false;
+  /** Forwarding in progress: stop() on each cuts the pipes both ways, leaving the sockets open. */
+  const forwarding = new Set<{ freeze(): void }>();
+  /** Requests swallowed by the black hole, kept open until the proxy stops. */
+  const swallowed = new Set<ServerResponse>();
 
   const server = https.createServer(
     { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) },
@@ -70,6 +84,12 @@ export async function startFaultProxy(options: {
       }
       const url = new URL(req.url ?? '/', upstream);
       const method = req.method ?? 'GET';
+      if (blackHole) {
+        requests.push({ method, url: url.pathname + url.search, status: 0, injected: true, at: Date.now() });
+        swallowed.add(res);
+        res.on('close', () => swallowed.delete(res));
+        return;
+      }
       const fault = faults.find((f) => f.left > 0 && (f.match?.(method, url) ?? true));
       if (fault) {
         fault.left--;
@@ -102,16 +122,43 @@ export async function startFaultProxy(options: {
       };
       requests.push(record);
       const headers = { ...req.headers, host: upstream.host };
+      let frozen = false;
       const upstreamRequest = https.request(url, { method, headers, ca, agent: false }, (upstreamRes) => {
         record.status = upstreamRes.statusCode ?? 0;
+        if (frozen) return;
         res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        // At once, as proxies do: Node would hold them until the first bytes of the body, which an
+        // idle watch may not send before it ends.
+        res.flushHeaders();
         upstreamRes.pipe(res);
-        upstreamRes.on('error', () => res.destroy());
+        upstreamRes.on('error', () => {
+          if (!frozen) res.destroy();
+        });
+        flow.upstreamRes = upstreamRes;
       });
+      const flow: { freeze(): void; upstreamRes?: IncomingMessage } = {
+        freeze: () => {
+          frozen = true;
+          req.unpipe(upstreamRequest);
+          flow.upstreamRes?.unpipe(res);
+          // Read and drop what the API server still sends (its bookmarks, the end of the watch):
+          // none of it reaches the client.
+          flow.upstreamRes?.resume();
+        },
+      };
+      forwarding.add(flow);
       upstreamRequests.add(upstreamRequest);
-      upstreamRequest.on('close', () => upstreamRequests.delete(upstreamRequest));
-      upstreamRequest.on('error', () => res.destroy());
-      res.on('close', () => upstreamRequest.destroy());
+      upstreamRequest.on('close', () => {
+        upstreamRequests.delete(upstreamRequest);
+        if (!frozen) forwarding.delete(flow);
+      });
+      upstreamRequest.on('error', () => {
+        if (!frozen) res.destroy();
+      });
+      res.on('close', () => {
+        forwarding.delete(flow);
+        upstreamRequest.destroy();
+      });
       req.pipe(upstreamRequest);
     },
   );
@@ -142,7 +189,14 @@ export async function startFaultProxy(options: {
       down = value;
       if (value) cutConnections();
     },
+    freezeOpenResponses: () => {
+      for (const flow of forwarding) flow.freeze();
+    },
+    setBlackHole: (on) => {
+      blackHole = on;
+    },
     stop: async () => {
+      for (const res of swallowed) res.destroy();
       cutConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

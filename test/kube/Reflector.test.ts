@@ -9,9 +9,10 @@ import { CallbackSink } from '../../src/sources/CallbackSink.ts';
 import { bookmark, FakeClock, FakeListerWatcher, obj, page, settle } from './fakes.ts';
 
 const TARGET = { id: 'example.com/v1/foos', path: '/apis/example.com/v1/foos' };
-// With the fake clock's random() = 0.5, every watch asks for 450 s and is idle after 510 s.
-const WATCH_TIMEOUT_S = 450;
-const IDLE_MS = (WATCH_TIMEOUT_S + 60) * 1000;
+// With the fake clock's random() = 0.5, every watch asks the server to end it after 30 s, and is
+// presumed dead if it has not ended 10 s after that.
+const WATCH_TIMEOUT_S = 30;
+const DEAD_AFTER_MS = (WATCH_TIMEOUT_S + 10) * 1000;
 
 interface Harness {
   reflector: Reflector;
@@ -161,31 +162,115 @@ describe('Reflector (fake lister-watcher, fake clock)', () => {
     assert.deepEqual(h.restarts, []);
   });
 
-  it('a watch silent past its timeout is abandoned and resumed from the same resourceVersion', async () => {
+  it('a watch the server ends at its timeout is resumed at once from the last resourceVersion, never presumed dead', async () => {
+    const lw = new FakeListerWatcher().onList(() => page([obj('a')], '10'));
+    const h = start(lw);
+    await settle();
+    for (let i = 0; i < 5; i++) {
+      await h.clock.advance(WATCH_TIMEOUT_S * 1000);
+      lw.lastWatch.end();
+      await settle();
+    }
+    assert.equal(lw.watches.length, 6, 'each idle watch ended by the server is followed at once by the next');
+    assert.equal(h.reflector.lastActivityAt, h.clock.now(), 'a watch ended by the server is a sign of life');
+    assert.ok(lw.watches.every((w) => w.request.resourceVersion === '10'));
+    assert.deepEqual(h.restarts, []);
+    assert.equal(h.reflector.presumedDead, undefined);
+  });
+
+  it('a watch the server has not ended 10 s after its timeout is presumed dead: abandoned, not ready, resumed from the same resourceVersion', async () => {
     const lw = new FakeListerWatcher().onList(() => page([obj('a')], '10'));
     const h = start(lw);
     await settle();
     const first = lw.lastWatch;
-    await h.clock.advance(IDLE_MS - 1000);
-    assert.equal(first.aborted, false, 'not idle before its timeout plus grace');
+    await h.clock.advance(DEAD_AFTER_MS - 1000);
+    assert.equal(first.aborted, false, 'not dead before its timeout plus the grace');
+    assert.equal(h.reflector.presumedDead, undefined);
     await h.clock.advance(1000);
     assert.equal(first.aborted, true);
     assert.deepEqual(h.restarts, ['idle']);
-    await h.clock.advance(2000); // the backoff: 800 ms × (1 + 0.5)
+    assert.match(
+      h.reflector.presumedDead ?? '',
+      /^watch silent for 40 s, not ended by the server at its 30 s timeout; presumed dead, reconnecting$/,
+    );
+    assert.equal(h.reflector.synced, true, 'its objects stay served');
+    await h.clock.advance(1300); // the backoff: 800 ms × (1 + 0.5)
     assert.equal(lw.watches.length, 2);
     assert.equal(lw.lastWatch.request.resourceVersion, '10');
     assert.equal(lw.lists.length, 1);
+    assert.equal(h.reflector.presumedDead, undefined, 'ready again once a new watch is established');
   });
 
-  it('events keep a watch alive: the idle timer restarts with each one', async () => {
+  it('a watch lost behind a dead proxy is found within 50 s and replaced; its missed events then arrive', async () => {
+    // The worst case: the connection goes dead right after the watch began, with the longest
+    // timeout (random() = 0.999 gives 39 s).
+    const lw = new FakeListerWatcher().onList(() => page([obj('a'), obj('b')], '10'));
+    const h = start(lw);
+    h.clock.random = () => 0.999;
+    await settle();
+    const dead = lw.lastWatch;
+    assert.equal(dead.request.timeoutSeconds, 39);
+    await h.clock.advance(48_900);
+    assert.equal(dead.aborted, false);
+    await h.clock.advance(100);
+    assert.equal(dead.aborted, true, 'presumed dead 49 s after it began');
+    await h.clock.advance(1_600); // the backoff: 800 ms × (1 + 0.999)
+    assert.equal(lw.watches.length, 2, 'watched again within 51 s');
+    lw.lastWatch.push('DELETED', obj('b', '15'));
+    await settle();
+    assert.deepEqual(names(h.store), ['a']);
+  });
+
+  it('a stream still being read past its timeout has the grace from its last event', async () => {
     const lw = new FakeListerWatcher().onList(() => page([obj('a')], '10'));
     const h = start(lw);
     await settle();
-    await h.clock.advance(IDLE_MS - 1000);
+    await h.clock.advance(DEAD_AFTER_MS - 2000);
     lw.lastWatch.push('BOOKMARK', bookmark('11'));
-    await h.clock.advance(IDLE_MS - 1000);
+    await h.clock.advance(9000);
     assert.equal(lw.lastWatch.aborted, false);
     assert.deepEqual(h.restarts, []);
+    await h.clock.advance(1000);
+    assert.equal(lw.lastWatch.aborted, true);
+    assert.deepEqual(h.restarts, ['idle']);
+  });
+
+  it('a re-watch that gets no answer is given up at the same deadline; the target stays presumed dead until one is established', async () => {
+    const lw = new FakeListerWatcher().onList(() => page([obj('a')], '10'));
+    const h = start(lw);
+    await settle();
+    lw.onWatch(
+      () => 'hang',
+      () => 'hang',
+    );
+    await h.clock.advance(DEAD_AFTER_MS);
+    assert.deepEqual(h.restarts, ['idle']);
+    await h.clock.advance(1300);
+    assert.equal(lw.watches.length, 2, 'the re-watch is sent');
+    assert.notEqual(h.reflector.presumedDead, undefined, 'and gets no answer');
+    await h.clock.advance(DEAD_AFTER_MS - 200); // it was sent after 1200 ms of backoff
+    assert.deepEqual(h.restarts, ['idle']);
+    await h.clock.advance(200);
+    assert.deepEqual(h.restarts, ['idle', 'idle']);
+    assert.equal(h.reflector.presumedDead, 'watch request unanswered for 40 s; presumed dead, reconnecting');
+    await h.clock.advance(2_500); // backoff 1600 ms × 1.5, then a third watch, which hangs too
+    assert.equal(lw.watches.length, 3);
+    await h.clock.advance(DEAD_AFTER_MS + 5_000); // given up; after 3200 ms × 1.5 the fourth is answered
+    assert.equal(lw.watches.length, 4);
+    assert.equal(h.reflector.presumedDead, undefined);
+    assert.equal(lw.lastWatch.request.resourceVersion, '10');
+  });
+
+  it('a watch cut early with nothing delivered backs off before the next one', async () => {
+    const lw = new FakeListerWatcher().onList(() => page([obj('a')], '10'));
+    const h = start(lw);
+    await settle();
+    await h.clock.advance(1000);
+    lw.lastWatch.end();
+    await settle();
+    assert.equal(lw.watches.length, 1, 'no watch before the backoff');
+    await h.clock.advance(1300);
+    assert.equal(lw.watches.length, 2);
   });
 
   it('429 waits at least Retry-After, then resumes the watch from the same resourceVersion', async () => {
@@ -342,7 +427,7 @@ describe('Reflector (fake lister-watcher, fake clock)', () => {
 });
 
 describe('Reflector streaming list (watch-list)', () => {
-  it('syncs from the initial events and the end bookmark, then goes on as a watch on the same stream', async () => {
+  it('syncs from the initial events and the end bookmark, then closes the stream and watches from its resourceVersion with a short timeout', async () => {
     const lw = new FakeListerWatcher();
     const h = start(lw, 'watch-list');
     await settle();
@@ -360,16 +445,36 @@ describe('Reflector streaming list (watch-list)', () => {
     assert.equal(h.reflector.state, 'watching');
     assert.equal(h.reflector.resourceVersion, '9');
     assert.deepEqual(h.lists, ['success:2']);
-    stream.push('MODIFIED', obj('a', '12')).push('DELETED', obj('b', '13'));
+    assert.equal(stream.aborted, true, 'the streaming list is closed at its end bookmark');
+    assert.equal(lw.watches.length, 2);
+    assert.equal(lw.lastWatch.request.sendInitialEvents, false, 'followed by a plain watch');
+    assert.equal(lw.lastWatch.request.resourceVersion, '9');
+    assert.equal(lw.lastWatch.request.timeoutSeconds, WATCH_TIMEOUT_S);
+    assert.equal(stream.request.timeoutSeconds, 600, 'a whole collection must fit in a streaming list');
+    lw.lastWatch.push('MODIFIED', obj('a', '12')).push('DELETED', obj('b', '13'));
     await settle();
     assert.deepEqual(
       [...h.store.entries()].map(([k, v]) => `${k.split('/').pop()}=${v}`),
       ['a=12'],
     );
-    stream.end();
+    lw.lastWatch.end();
     await settle();
-    assert.equal(lw.lastWatch.request.sendInitialEvents, false, 'resumed as a plain watch');
+    assert.equal(lw.lastWatch.request.sendInitialEvents, false);
     assert.equal(lw.lastWatch.request.resourceVersion, '13');
+  });
+
+  it('a streaming list silent for 50 s is presumed dead and started again', async () => {
+    const lw = new FakeListerWatcher();
+    const h = start(lw, 'watch-list');
+    await settle();
+    lw.lastWatch.push('ADDED', obj('a', '5'));
+    await h.clock.advance(49_000);
+    assert.deepEqual(h.restarts, []);
+    await h.clock.advance(1_000);
+    assert.deepEqual(h.restarts, ['idle']);
+    assert.match(h.reflector.presumedDead ?? '', /^streaming list silent for 50 s; presumed dead/);
+    await h.clock.advance(1_300);
+    assert.equal(lw.lastWatch.request.sendInitialEvents, true, 'a streaming list again: it never synced');
   });
 
   it('410 on the watch relists by streaming list and deletes objects not in the new initial events', async () => {
@@ -434,15 +539,14 @@ describe('Reflector streaming list (watch-list)', () => {
     const lw = new FakeListerWatcher();
     const h = start(lw, 'watch-list');
     await settle();
-    lw.lastWatch
-      .push('ADDED', obj('a'))
-      .push('BOOKMARK', bookmark('9', true))
-      .push('MODIFIED', obj('a', '11'));
+    lw.lastWatch.push('ADDED', obj('a')).push('BOOKMARK', bookmark('9', true));
+    await settle();
+    lw.lastWatch.push('MODIFIED', obj('a', '11'));
     await settle();
     lw.lastWatch.fail(new TypeError('terminated'));
     await settle();
     await h.clock.advance(1300);
-    assert.equal(lw.watches.length, 2);
+    assert.equal(lw.watches.length, 3);
     assert.equal(lw.lastWatch.request.sendInitialEvents, false);
     assert.equal(lw.lastWatch.request.resourceVersion, '11');
   });

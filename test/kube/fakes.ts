@@ -116,7 +116,8 @@ export class FakeWatchStream implements AsyncIterable<WatchEvent> {
 }
 
 type ListAnswer = (request: ListRequest) => ListPage | Promise<ListPage>;
-type WatchAnswer = (request: WatchRequest, stream: FakeWatchStream) => void;
+/** Returning 'hang' keeps the watch request unanswered (no response headers) until it is aborted. */
+type WatchAnswer = (request: WatchRequest, stream: FakeWatchStream) => void | 'hang';
 
 /** A scripted ListerWatcher: each call takes the next answer queued by the test (or the default). */
 export class FakeListerWatcher implements ListerWatcher {
@@ -159,7 +160,10 @@ export class FakeListerWatcher implements ListerWatcher {
     const stream = new FakeWatchStream(request, signal);
     this.watches.push(stream);
     try {
-      this._watchAnswers.shift()?.(request, stream);
+      if (this._watchAnswers.shift()?.(request, stream) === 'hang')
+        return new Promise((_resolve, reject) =>
+          signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+        );
     } catch (err) {
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
