@@ -29,7 +29,7 @@ const LAYERS = {
 const ENGINE_PARTS = {
   cel: [],
   generate: ['cel'],
-  compile: ['cel', 'generate'],
+  compile: ['cel', 'generate', 'health'],
   store: ['generate'],
   health: ['cel'],
 };

@@ -145,6 +145,7 @@ export class Bridge implements BridgeStatus {
       sources: parts.sources.factory,
       accept: () => parts.sharding.accept(),
       selfMetrics: this._telemetry.selfMetrics,
+      healthEvents: this._telemetry.healthMetrics,
       logger,
       watchConfigFile: options.watchConfigFile,
       reloadSettleTimeoutMs: options.reloadSettleTimeoutMs,

@@ -3,6 +3,7 @@ import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
 import type { ObjectErrors } from '../engine/ObjectErrors.ts';
 import { ObjectIngestor } from '../engine/store/ObjectIngestor.ts';
 import type { IngestListener, IngestSlicing } from '../engine/store/ObjectIngestor.ts';
+import type { HealthEvents } from '../engine/store/HealthTracker.ts';
 import { SeriesCache } from '../engine/store/SeriesCache.ts';
 import type { ObjectSink, Source, SourceTelemetry } from '../sources/Source.ts';
 import type { SourceFactory } from './createSources.ts';
@@ -25,6 +26,8 @@ export interface ConfigGenerationOptions {
   readonly accept?: ((object: unknown) => boolean) | undefined;
   /** Told when an object's share of an aggregate group folds into the overflow series. @default none */
   readonly onAggregateOverflow?: (family: string) => void;
+  /** Told of health transitions and first times to healthy, seen in watch events. @default none */
+  readonly healthEvents?: HealthEvents | undefined;
 }
 
 /**
@@ -53,10 +56,10 @@ export class ConfigGeneration {
     this.errors = options.errors;
     this._logger = options.logger;
     const onOverflow = options.onAggregateOverflow;
-    this.cache = new SeriesCache(
-      config.families,
-      onOverflow ? { onAggregateFold: (family) => onOverflow(family.name) } : {},
-    );
+    this.cache = new SeriesCache(config.families, {
+      ...(onOverflow ? { onAggregateFold: (family) => onOverflow(family.name) } : {}),
+      ...(options.healthEvents ? { healthEvents: options.healthEvents } : {}),
+    });
     this.ingestor = new ObjectIngestor(config, this.cache, options.errors, {
       ...(options.onEvent ? { listener: options.onEvent } : {}),
       ...(options.slicing ? { slicing: options.slicing } : {}),

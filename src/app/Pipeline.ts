@@ -11,6 +11,7 @@ import type { SelfMetrics } from '../otel/SelfMetrics.ts';
 import type { Source } from '../sources/Source.ts';
 import { ConfigGeneration } from './ConfigGeneration.ts';
 import type { SourceFactory } from './createSources.ts';
+import type { HealthEvents } from '../engine/store/HealthTracker.ts';
 import { InvalidConfigFile, readConfigFile } from './readConfigFile.ts';
 import type { LoadedConfig } from './readConfigFile.ts';
 
@@ -43,6 +44,8 @@ export interface PipelineOptions {
   readonly watchDebounceMs?: number;
   /** The objects each new generation serves (sharding; asked again per generation). @default every object */
   readonly accept?: () => ((object: unknown) => boolean) | undefined;
+  /** Counts the health transitions each generation's store sees (they outlive a reload). @default none */
+  readonly healthEvents?: HealthEvents;
 }
 
 /** Triggers that arrived while a reload ran: they share the next reload and its outcome. */
@@ -261,6 +264,7 @@ export class Pipeline {
       sources: this._o.sources,
       accept: this._o.accept?.(),
       onAggregateOverflow: (family) => selfMetrics.aggregateOverflow(family),
+      healthEvents: this._o.healthEvents,
       telemetry: selfMetrics.sourceTelemetry,
       logger,
       // Large objects are generated across event-loop turns, so scrapes and probes never wait long.

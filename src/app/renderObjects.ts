@@ -3,6 +3,7 @@ import { ObjectErrors } from '../engine/ObjectErrors.ts';
 import type { ObjectErrorSummary } from '../engine/ObjectErrors.ts';
 import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import { healthFamiliesText, healthSpecs } from '../exposition/healthFamilies.ts';
 import { familyPieces } from '../exposition/renderFamilies.ts';
 import { objectGvk } from '../model/gvk.ts';
 import type { ObjectRef } from '../model/objectRef.ts';
@@ -79,7 +80,13 @@ export async function renderObjects(
   // The files source reports bad inputs as problems; failing to start at all is a bug.
   if (!generation.synced) throw new Error(`reading the objects failed: ${generation.notSynced().join(', ')}`);
   return {
-    pieces: familyPieces(config.families, (f) => generation.cache.blocks(f), format),
+    // The health counters count watch events; a render sees none, so they are headers only.
+    pieces: familyPieces(
+      config.families,
+      (f) => generation.cache.blocks(f),
+      format,
+      () => healthFamiliesText(healthSpecs(config.families), () => undefined, format),
+    ),
     report: { problems, drops, errors: errors.summaries(), unmatched, matched },
   };
 }

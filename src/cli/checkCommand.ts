@@ -14,17 +14,23 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
     return 1;
   }
   for (const warning of compiled.warnings) io.stderr(`warning: ${formatProblem(warning)}\n`);
-  const metrics = compiled.resources.reduce((n, r) => n + r.families.length, 0);
+  // The health counter and histogram are families too, fed by watch events rather than objects.
+  const namesOf = (r: (typeof compiled.resources)[number]) =>
+    r.families.flatMap((f) =>
+      f.meta.health
+        ? [f.meta.name, `${f.meta.health.transitions}_total`, f.meta.health.timeToHealthy]
+        : [f.meta.name],
+    );
+  const metrics = compiled.resources.reduce((n, r) => n + namesOf(r).length, 0);
+  const families = new Set(compiled.resources.flatMap(namesOf)).size;
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   io.stdout(
     `${options.config}: OK: ${plural(compiled.resources.length, 'resource', 'resources')}, ` +
-      `${plural(metrics, 'metric', 'metrics')} in ${plural(compiled.families.length, 'family', 'families')}\n`,
+      `${plural(metrics, 'metric', 'metrics')} in ${plural(families, 'family', 'families')}\n`,
   );
   for (const r of compiled.resources) {
     const gvk = r.groupVersionKind;
-    io.stdout(
-      `  ${gvk.group}/${gvk.version || '*'} ${gvk.kind || '*'}: ${r.families.map((f) => f.meta.name).join(', ')}\n`,
-    );
+    io.stdout(`  ${gvk.group}/${gvk.version || '*'} ${gvk.kind || '*'}: ${namesOf(r).join(', ')}\n`);
   }
   return 0;
 }

@@ -63,7 +63,11 @@ export class YamlReader {
           keyNode,
           childPath,
           `unknown field "${key}"` +
-            (suggestion ? ` (did you mean "${suggestion}"?)` : `; known fields: ${known.join(', ')}`),
+            (suggestion
+              ? ` (did you mean "${suggestion}"?)`
+              : known.length === 0
+                ? '; this mapping takes no fields (write {})'
+                : `; known fields: ${known.join(', ')}`),
         );
         continue;
       }

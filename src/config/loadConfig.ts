@@ -1,4 +1,4 @@
-import { isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { Node } from 'yaml';
 import { ConfigError } from './ConfigError.ts';
 import type { ConfigProblem } from './ConfigError.ts';
@@ -324,9 +324,32 @@ function readHealth(
   return {
     overrides:
       rules || complete ? { rules: rules?.value?.toJSON(), complete: complete?.value?.toJSON() } : undefined,
+    overrideLocations: valueLocations(r, entry.value, keyPath),
     buckets,
     location: r.locate(entry.key, keyPath),
   };
+}
+
+/**
+ * The location of every value in a subtree, by key path relative to it: `rules[0].when` (a key
+ * that is not an identifier is quoted, as the health rules name key paths).
+ */
+function valueLocations(r: YamlReader, root: Node | null, keyPath: string): Map<string, SourceLocation> {
+  const out = new Map<string, SourceLocation>();
+  const walk = (node: unknown, relative: string): void => {
+    if (!isNode(node)) return;
+    if (relative !== '') out.set(relative, r.locate(node, `${keyPath}.${relative}`));
+    if (isMap(node))
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key === undefined) continue;
+        const part = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : JSON.stringify(key);
+        walk(pair.value ?? pair.key, relative === '' ? part : `${relative}.${part}`);
+      }
+    else if (isSeq(node)) node.items.forEach((item, i) => walk(item, `${relative}[${i}]`));
+  };
+  walk(root, '');
+  return out;
 }
 
 function readLimits(

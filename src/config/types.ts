@@ -94,6 +94,11 @@ export interface HealthConfig {
    * generic ones; the health evaluator checks them. @default none
    */
   readonly overrides: { readonly rules: unknown; readonly complete?: unknown } | undefined;
+  /**
+   * Where each value under `health` is written, by key path relative to it (`rules[0].when`), so
+   * a problem the evaluator finds in an override points at its line.
+   */
+  readonly overrideLocations: ReadonlyMap<string, SourceLocation>;
   /** Upper bounds (seconds) of the time-to-healthy histogram's buckets in the Prometheus exposition. */
   readonly buckets: readonly number[];
   readonly location: SourceLocation;

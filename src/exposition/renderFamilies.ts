@@ -7,11 +7,13 @@ import type { SeriesBlock } from './SeriesBlock.ts';
 /**
  * The pieces of an exposition, in order: each family as one contiguous group under one HELP/TYPE,
  * whatever number of resources and objects feed it. Families without samples are left out.
+ * `after`: complete families written elsewhere (the health counters), before OpenMetrics' EOF.
  */
 export function* familyPieces(
   families: readonly FamilyMeta[],
   blocksOf: (family: FamilyMeta) => Iterable<SeriesBlock>,
   format: ExpositionFormat,
+  after: () => string = () => '',
 ): Generator<string> {
   for (const family of families) {
     let header: string | undefined = familyHeader(family, format);
@@ -24,6 +26,8 @@ export function* familyPieces(
       yield block.text;
     }
   }
+  const tail = after();
+  if (tail !== '') yield tail;
   if (format === 'openmetrics') yield OPENMETRICS_EOF;
 }
 
@@ -32,8 +36,9 @@ export function renderFamilies(
   families: readonly FamilyMeta[],
   blocksOf: (family: FamilyMeta) => Iterable<SeriesBlock>,
   format: ExpositionFormat,
+  after?: () => string,
 ): string {
-  return [...familyPieces(families, blocksOf, format)].join('');
+  return [...familyPieces(families, blocksOf, format, after)].join('');
 }
 
 export interface StreamOptions {

@@ -1,5 +1,5 @@
 import type { ResourceConfig } from '../config/types.ts';
-import { matchesPart } from '../model/gvk.ts';
+import { isWildcard, matchesPart } from '../model/gvk.ts';
 
 /** The parts of a CustomResourceDefinition that decide what to watch. */
 export interface CrdInfo {
@@ -8,6 +8,8 @@ export interface CrdInfo {
   readonly plural: string;
   readonly namespaced: boolean;
   readonly servedVersions: readonly string[];
+  /** The version objects are stored in, when it is served (else the first served one). */
+  readonly preferredVersion: string | undefined;
   readonly established: boolean;
 }
 
@@ -29,18 +31,20 @@ export function crdInfo(crd: Record<string, unknown>): CrdInfo | undefined {
         group?: string;
         scope?: string;
         names?: { kind?: string; plural?: string };
-        versions?: { name?: string; served?: boolean }[];
+        versions?: { name?: string; served?: boolean; storage?: boolean }[];
       }
     | undefined;
   const status = crd.status as { conditions?: { type?: string; status?: string }[] } | undefined;
   if (!spec?.group || !spec.names?.kind || !spec.names.plural) return undefined;
+  // A version without `served` counts as served (KSM's extractGVKPs).
+  const served = (spec.versions ?? []).filter((v) => v.name && v.served !== false);
   return {
     group: spec.group,
     kind: spec.names.kind,
     plural: spec.names.plural,
     namespaced: spec.scope !== 'Cluster',
-    // A version without `served` counts as served (KSM's extractGVKPs).
-    servedVersions: (spec.versions ?? []).filter((v) => v.name && v.served !== false).map((v) => v.name!),
+    servedVersions: served.map((v) => v.name!),
+    preferredVersion: (served.find((v) => v.storage === true) ?? served[0])?.name,
     established: (status?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'),
   };
 }
@@ -48,7 +52,9 @@ export function crdInfo(crd: Record<string, unknown>): CrdInfo | undefined {
 /**
  * The collections to watch for the configured resources, given the installed CRDs: wildcards
  * expand to every served version and every kind of the group, as in kube-state-metrics; a
- * resource with `namespaces` gets one watch per namespace.
+ * resource with `namespaces` gets one watch per namespace. A group wildcard (an extension, for
+ * whole-cluster health) takes one version per kind, the stored one: every served version of a
+ * kind holds the same objects, and watching each would count every object once per version.
  */
 export function resolveTargets(
   resources: readonly ResourceConfig[],
@@ -60,7 +66,12 @@ export function resolveTargets(
     const gvk = resource.groupVersionKind;
     for (const crd of installed) {
       if (!matchesPart(gvk.group, crd.group) || !matchesPart(gvk.kind, crd.kind)) continue;
-      const versions = crd.servedVersions.filter((v) => matchesPart(gvk.version, v));
+      const versions =
+        isWildcard(gvk.group) && isWildcard(gvk.version)
+          ? crd.preferredVersion === undefined
+            ? []
+            : [crd.preferredVersion]
+          : crd.servedVersions.filter((v) => matchesPart(gvk.version, v));
       for (const version of versions) {
         const namespaces =
           crd.namespaced && resource.namespaces.length > 0 ? resource.namespaces : [undefined];

@@ -14,9 +14,19 @@ export interface FamilyMeta {
   readonly aggregate?: AggregateSpec;
   /**
    * Set for `<prefix>_health_last_transition_timestamp_seconds`: the store makes its series from
-   * each object's health history.
+   * each object's health history, and reports what it sees change to the families named here.
    */
-  readonly tracksHealth?: boolean;
+  readonly health?: HealthHistorySpec;
+}
+
+/** The families fed by the objects' health history, beside the per-object timestamp. */
+export interface HealthHistorySpec {
+  /** The transition counter, named without `_total`: `<prefix>_health_transitions`. */
+  readonly transitions: string;
+  /** The histogram of the time from creation to the first healthy state: `<prefix>_time_to_healthy_seconds`. */
+  readonly timeToHealthy: string;
+  /** The histogram's bucket boundaries in seconds, increasing (+Inf implied). */
+  readonly buckets: readonly number[];
 }
 
 /** How an aggregate family combines the series of each group. */

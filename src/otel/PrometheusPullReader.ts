@@ -4,10 +4,11 @@ import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
 import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
-import type { FamilyMeta } from '../model/FamilyMeta.ts';
+import type { FamilyMeta, HealthHistorySpec } from '../model/FamilyMeta.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
 import { CUSTOM_RESOURCE_SCOPE, isPrerendered, PRERENDERED } from './CustomResourceMetricProducer.ts';
+import { collectedHealthFamilies, HEALTH_SCOPE } from './HealthMetrics.ts';
 import { ProcessMetrics } from './processMetrics.ts';
 
 export interface PrometheusPullReaderOptions {
@@ -24,6 +25,13 @@ export interface PrometheusPullReaderOptions {
    * ProcessMetrics) to the bridge's own metrics. @default true
    */
   readonly processMetrics?: boolean;
+  /**
+   * The health specs of the serving config: their transition counters and time-to-healthy
+   * histograms follow the custom-resource families. @default none
+   */
+  readonly healthFamilies?: () => readonly HealthHistorySpec[];
+  /** Series per counter or histogram; more fold into an overflow series. @default 2000 (the SDK's) */
+  readonly cardinalityLimit?: number;
 }
 
 /**
@@ -36,6 +44,7 @@ export class PrometheusPullReader extends MetricReader {
   private readonly _onCollectError: (error: unknown) => void;
   private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
   private readonly _processMetrics: ProcessMetrics | undefined;
+  private readonly _healthFamilies: () => readonly HealthHistorySpec[];
 
   constructor(options: PrometheusPullReaderOptions) {
     super({
@@ -47,10 +56,19 @@ export class PrometheusPullReader extends MetricReader {
         type === InstrumentType.OBSERVABLE_GAUGE || type === InstrumentType.GAUGE
           ? AggregationTemporality.DELTA
           : AggregationTemporality.CUMULATIVE,
+      ...(options.cardinalityLimit === undefined
+        ? {}
+        : {
+            cardinalitySelector: (type: InstrumentType) =>
+              type === InstrumentType.COUNTER || type === InstrumentType.HISTOGRAM
+                ? options.cardinalityLimit!
+                : 2000,
+          }),
     });
     this._targetInfo = options.targetInfo ?? false;
     this._onCollectError = options.onCollectError ?? (() => undefined);
     if (options.processMetrics ?? true) this._processMetrics = new ProcessMetrics();
+    this._healthFamilies = options.healthFamilies ?? (() => []);
   }
 
   /**
@@ -72,7 +90,9 @@ export class PrometheusPullReader extends MetricReader {
     this._reportErrors(errors);
     const own = this._selfSerializer.serialize({
       resource: resourceMetrics.resource,
-      scopeMetrics: resourceMetrics.scopeMetrics.filter((s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name),
+      scopeMetrics: resourceMetrics.scopeMetrics.filter(
+        (s) => s.scope.name !== CUSTOM_RESOURCE_SCOPE.name && s.scope.name !== HEALTH_SCOPE.name,
+      ),
     });
     const text = this._processMetrics
       ? (own === '' || own.endsWith('\n') ? own : own + '\n') + (await this._processMetrics.text())
@@ -98,7 +118,13 @@ export class PrometheusPullReader extends MetricReader {
     // Written here, not by the SDK's serializer: given no metrics, that one appends
     // "# no registered metrics" without a line end, which glued it to the next HELP line.
     if (this._targetInfo) yield targetInfoFamily(resourceMetrics.resource.attributes, format);
-    yield* familyPieces([...blocksByFamily.keys()], (f) => blocksByFamily.get(f)!(), format);
+    const health = this._healthFamilies();
+    yield* familyPieces(
+      [...blocksByFamily.keys()],
+      (f) => blocksByFamily.get(f)!(),
+      format,
+      health.length > 0 ? () => collectedHealthFamilies(health, resourceMetrics, format) : undefined,
+    );
   }
 
   protected override onForceFlush(): Promise<void> {

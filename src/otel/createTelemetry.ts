@@ -13,6 +13,8 @@ import type * as OtlpExporterModule from './createOtlpExporter.ts';
 import { CustomResourceMetricProducer } from './CustomResourceMetricProducer.ts';
 import { ObservedMetricExporter } from './ObservedMetricExporter.ts';
 import type { OtelSettings } from './OtelSettings.ts';
+import { healthSpecs } from '../exposition/healthFamilies.ts';
+import { HEALTH_SCOPE, HealthMetrics } from './HealthMetrics.ts';
 import { PrometheusPullReader } from './PrometheusPullReader.ts';
 import { SELF_METRICS_SCOPE, SelfMetrics } from './SelfMetrics.ts';
 import type { SelfMetricsState } from './SelfMetrics.ts';
@@ -34,6 +36,8 @@ export interface Telemetry {
   /** undefined when OTEL_METRICS_EXPORTER leaves out prometheus. */
   readonly pullReader: PrometheusPullReader | undefined;
   readonly selfMetrics: SelfMetrics;
+  /** Counts the health transitions and times to healthy the series store reports. */
+  readonly healthMetrics: HealthMetrics;
   /** The OTLP push targets, for the startup log (written once the bridge is sure to run). */
   readonly pushTargets: readonly Record<string, unknown>[];
   /**
@@ -45,6 +49,14 @@ export interface Telemetry {
   /** Final OTLP export and shutdown, bounded by `timeoutMillis` (never throws). */
   shutdown(timeoutMillis: number): Promise<void>;
 }
+
+/**
+ * Series per counter or histogram (the SDK's default is 2,000); more fold into one
+ * `otel_metric_overflow="true"` series. The health counters have a series per namespace,
+ * resource and state pair, so only clusters with thousands of namespaces holding health-tracked
+ * kinds come near it.
+ */
+export const HEALTH_SERIES_LIMIT = 10_000;
 
 /**
  * The OTLP push (OTel's HTTP transport and serializers, a measurable share of start-up), loaded
@@ -74,6 +86,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     pullReader = new PrometheusPullReader({
       producers: [producer],
       targetInfo: options.targetInfo ?? false,
+      cardinalityLimit: HEALTH_SERIES_LIMIT,
+      healthFamilies: () => healthSpecs(observed?.cache()?.families ?? []),
       onCollectError: (err) => logger.warn({ err }, 'metric collection reported an error'),
     });
     readers.push(pullReader);
@@ -92,6 +106,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         // No maxExportBatchSize: the exporter splits requests itself, in time slices, without
         // materialising every data point first (see OtlpMetricExporter).
         metricProducers: [producer],
+        // Per reader, not a View: a View would override the exporter's histogram aggregation.
+        cardinalityLimits: { counter: HEALTH_SERIES_LIMIT, histogram: HEALTH_SERIES_LIMIT },
       }),
     );
     pushTargets.push({
@@ -116,10 +132,16 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     revision: options.revision ?? 'unknown',
     otlpExports: () => exportResults,
   });
+  const healthMetrics = new HealthMetrics(
+    meterProvider.getMeter(HEALTH_SCOPE.name, options.version),
+    (name) =>
+      logger.warn({ histogram: name }, 'health.buckets changed by a reload take effect at the next restart'),
+  );
   return {
     meterProvider,
     pullReader,
     selfMetrics,
+    healthMetrics,
     pushTargets,
     observe(state) {
       observed = state;

@@ -57,6 +57,43 @@ describe('resolveTargets (what to list and watch)', () => {
     );
   });
 
+  it('a group wildcard watches every established CRD once, in its stored version', () => {
+    const stored = crdInfo({
+      spec: {
+        group: 'stored.io',
+        scope: 'Namespaced',
+        names: { kind: 'Thing', plural: 'things' },
+        versions: [
+          { name: 'v1beta1', served: true },
+          { name: 'v1', served: true, storage: true },
+          { name: 'v2', served: false },
+        ],
+      },
+      status: { conditions: [{ type: 'Established', status: 'True' }] },
+    })!;
+    const ids = [
+      ...resolveTargets(
+        config(`    - groupVersionKind: {group: "*", version: "*", kind: "*"}\n      health: {}\n`),
+        [...crds, stored],
+      ).keys(),
+    ].sort();
+    // Without `storage` on any version (as these test CRDs), the first served one.
+    assert.deepEqual(ids, [
+      'example.com/v1/gadgets',
+      'example.com/v1/widgets',
+      'other.io/v1/widgets',
+      'stored.io/v1/things',
+    ]);
+    // An explicit version still selects that version of every kind that serves it.
+    const v1beta1 = [
+      ...resolveTargets(
+        config(`    - groupVersionKind: {group: "*", version: v1beta1, kind: "*"}\n      health: {}\n`),
+        [...crds, stored],
+      ).keys(),
+    ].sort();
+    assert.deepEqual(v1beta1, ['example.com/v1beta1/widgets', 'stored.io/v1beta1/things']);
+  });
+
   it('builds namespaced and cluster paths, one watch per configured namespace, with selectors', () => {
     const targets = resolveTargets(
       config(

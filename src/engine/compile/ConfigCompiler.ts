@@ -369,7 +369,11 @@ export class ConfigCompiler {
           if (!(err instanceof HealthOverrideProblems)) throw err;
           for (const p of err.problems)
             this._problem(
-              { ...health.location, keyPath: `${health.location.keyPath}.${p.keyPath}` },
+              health.overrideLocations.get(p.keyPath) ?? {
+                ...health.location,
+                keyPath:
+                  p.keyPath === '' ? health.location.keyPath : `${health.location.keyPath}.${p.keyPath}`,
+              },
               p.message,
             );
         }
@@ -393,11 +397,17 @@ export class ConfigCompiler {
             'gauge',
             "When each object entered its current health state: the deciding condition's lastTransitionTime, else when the state was first seen.",
             health.location,
-            { tracksHealth: true },
+            {
+              health: {
+                transitions: `${prefix}health_transitions`,
+                timeToHealthy: `${prefix}time_to_healthy_seconds`,
+                buckets: health.buckets,
+              },
+            },
           ),
           metricName: 'health_last_transition_timestamp_seconds',
           each: new HealthStateGenerator(judge),
-          healthTracker: judge,
+          healthJudge: judge,
         });
       }
     }
@@ -440,10 +450,15 @@ export class ConfigCompiler {
   ): FamilyMeta {
     const existing = this._families.get(name);
     if (existing) {
-      if (existing.type !== type || !!existing.tracksHealth !== !!extra.tracksHealth || existing.aggregate)
+      if (existing.type !== type || !!existing.health !== !!extra.health || existing.aggregate)
         this._problem(
           location,
           `family "${name}" is also defined at line ${existing.location.line}; rename that metric or set another metricNamePrefix`,
+        );
+      else if (existing.health && extra.health && !sameNumbers(existing.health.buckets, extra.health.buckets))
+        this._problem(
+          location,
+          `health.buckets differ from those at line ${existing.location.line}, whose resource shares the histogram ${extra.health.timeToHealthy}; give both the same buckets or set another metricNamePrefix`,
         );
       return existing;
     }
@@ -532,4 +547,8 @@ function sanitizedKeys(labels: ReadonlyMap<string, string>): ReadonlyMap<string,
 function didYouMeanText(name: string, known: readonly string[]): string {
   const guess = didYouMean(name, known);
   return guess ? ` (did you mean "${guess}"?)` : '';
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

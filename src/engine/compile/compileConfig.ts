@@ -4,6 +4,7 @@ import type { BridgeConfig } from '../../config/types.ts';
 import type { CompiledConfig } from '../generate/CompiledConfig.ts';
 import type { HealthJudges } from '../generate/HealthJudge.ts';
 import type { SeriesLimits } from '../limits.ts';
+import { builtInHealthJudges } from './builtInHealthJudges.ts';
 import { ConfigCompiler } from './ConfigCompiler.ts';
 
 export interface CompileOptions {
@@ -17,7 +18,7 @@ export interface CompileOptions {
    * together with the compiler's, so one run names every problem. @default []
    */
   readonly readProblems?: readonly ConfigProblem[];
-  /** The health rules, for resources with `health`. @default none: `health` is a problem */
+  /** The health rules, for resources with `health`. @default the shipped rules (rules/health/) */
   readonly health?: HealthJudges;
 }
 
@@ -26,7 +27,11 @@ export interface CompileOptions {
  * problem, the reader's and the compiler's, in file order.
  */
 export function compileConfig(config: BridgeConfig, options: CompileOptions = {}): CompiledConfig {
-  const compiler = new ConfigCompiler(config.file, options.limits, options.health);
+  const compiler = new ConfigCompiler(
+    config.file,
+    options.limits,
+    options.health ?? builtInHealthJudges(config.file),
+  );
   const resources = config.resources.map((resource, index) => compiler.resource(resource, index));
   const problems = [...(options.readProblems ?? []), ...compiler.problems];
   if (problems.length > 0) throw new ConfigError(inFileOrder(problems));

@@ -1,5 +1,5 @@
 import type { ResourceConfig } from '../../config/types.ts';
-import { formatGvk, matchesGvk } from '../../model/gvk.ts';
+import { formatGvk, isWildcard, matchesGvk, objectGvk } from '../../model/gvk.ts';
 import type { GroupVersionKind } from '../../model/gvk.ts';
 import { AttributeInterner, renderBlock, SeriesBlockWriter } from '../../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../../exposition/SeriesBlock.ts';
@@ -42,7 +42,7 @@ export interface CompiledFamily {
    * slot is the object's HealthObservation, which the store turns into the series (it needs the
    * object's history), not a block.
    */
-  readonly healthTracker?: HealthJudge;
+  readonly healthJudge?: HealthJudge;
 }
 
 /**
@@ -66,6 +66,9 @@ export interface SeriesRequest {
   /** How many series each family may still take (the family limit across objects). */
   readonly headroom?: FamilyHeadroom | undefined;
 }
+
+/** Concrete group/version/kind bindings kept per resource (a wildcard resource sees many). */
+const MAX_BOUND_KINDS = 4096;
 
 const CUSTOM_RESOURCE_LABELS = [
   'customresource_group',
@@ -130,7 +133,7 @@ export class CompiledResource {
     headroom?: FamilyHeadroom,
     sliceAbove?: SliceThreshold,
   ): ObjectSeries {
-    const bound = this._boundLabels(version, kind);
+    const bound = this._boundLabels(object, version, kind);
     const budget = new SeriesBudget(this.limits, headroom, sliceAbove);
     const cel = new CelConversionCache();
     const memo: GenerationMemo = {};
@@ -142,8 +145,8 @@ export class CompiledResource {
       const context = this._context(family, object, { cel, memo, budget, errors, ref });
       shared = this._base(family, bound.common[i]!, object, context, shared);
       budget.startFamily(family.meta, shared.base);
-      out[i] = family.healthTracker
-        ? this._observation(family.healthTracker, shared, object, context, bound.common[i]!)
+      out[i] = family.healthJudge
+        ? this._observation(family.healthJudge, shared, object, context, bound.common[i]!)
         : this._family(family, shared, object, context, interner, bound.groupLabels[i]);
     }
     return out;
@@ -185,7 +188,7 @@ export class CompiledResource {
     request: SeriesRequest,
     sliceOver: SliceOver,
   ): Generator<void, ObjectSeries, void> {
-    const bound = this._boundLabels(request.version, request.kind);
+    const bound = this._boundLabels(object, request.version, request.kind);
     const budget = new SeriesBudget(this.limits, request.headroom);
     const cel = new CelConversionCache();
     const memo: GenerationMemo = {};
@@ -203,8 +206,8 @@ export class CompiledResource {
       });
       shared = this._base(family, bound.common[i]!, object, context, shared);
       budget.startFamily(family.meta, shared.base);
-      if (family.healthTracker) {
-        out[i] = this._observation(family.healthTracker, shared, object, context, bound.common[i]!);
+      if (family.healthJudge) {
+        out[i] = this._observation(family.healthJudge, shared, object, context, bound.common[i]!);
         continue;
       }
       const values = family.each.values(family.path.get(object), context);
@@ -354,14 +357,16 @@ export class CompiledResource {
     });
   }
 
-  private _boundLabels(version: string, kind: string): BoundLabels {
-    const key = `${version}/${kind}`;
+  private _boundLabels(object: unknown, version: string, kind: string): BoundLabels {
+    const configured = this.config.groupVersionKind.group;
+    // A group wildcard (an extension) names the object's own group, as version and kind do.
+    const group = isWildcard(configured) ? (objectGvk(object)?.group ?? '') : configured;
+    const key = `${group}/${version}/${kind}`;
     let bound = this._bound.get(key);
     if (!bound) {
-      const gvk = this.config.groupVersionKind;
       const injected: [string, string][] = this.config.customResourceLabels
         ? [
-            [CUSTOM_RESOURCE_LABELS[0], gvk.group],
+            [CUSTOM_RESOURCE_LABELS[0], group],
             [CUSTOM_RESOURCE_LABELS[1], version],
             [CUSTOM_RESOURCE_LABELS[2], kind],
           ]
@@ -386,6 +391,8 @@ export class CompiledResource {
           return by ? new Set([...common[i]!.keys(), ...by]) : undefined;
         }),
       };
+      // Wildcards bind once per concrete kind; objects that name made-up kinds cannot grow this.
+      if (this._bound.size >= MAX_BOUND_KINDS) this._bound.clear();
       this._bound.set(key, bound);
     }
     return bound;

@@ -1,7 +1,7 @@
-/** The five health states, in the order a state set lists them. */
-export const HEALTH_STATES = ['healthy', 'progressing', 'degraded', 'suspended', 'unknown'] as const;
+import type { HealthState } from '../../model/HealthState.ts';
 
-export type HealthState = (typeof HEALTH_STATES)[number];
+export { HEALTH_STATES } from '../../model/HealthState.ts';
+export type { HealthState } from '../../model/HealthState.ts';
 
 /** What decides an object's health (the rules of engine/health), seen from the generators. */
 export interface HealthJudge {

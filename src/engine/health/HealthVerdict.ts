@@ -1,11 +1,7 @@
-/** The five health states an object can be in, as Argo CD names them (Missing aside). */
-export const HEALTH_STATES = ['healthy', 'progressing', 'degraded', 'suspended', 'unknown'] as const;
+import type { HealthState } from '../../model/HealthState.ts';
 
-export type HealthState = (typeof HEALTH_STATES)[number];
-
-export function isHealthState(value: unknown): value is HealthState {
-  return typeof value === 'string' && (HEALTH_STATES as readonly string[]).includes(value);
-}
+export { HEALTH_STATES, isHealthState } from '../../model/HealthState.ts';
+export type { HealthState } from '../../model/HealthState.ts';
 
 /** What the rules decided for one object, and why. */
 export interface HealthVerdict {

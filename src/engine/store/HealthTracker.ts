@@ -39,7 +39,12 @@ export class HealthTracker {
   private readonly _now: () => number;
   private readonly _objects = new Map<string, Remembered>();
 
-  constructor(family: FamilyMeta, events?: HealthEvents, now: () => number = () => Date.now() / 1000) {
+  /** `now`: epoch seconds; whole seconds by default, as lastTransitionTime has them. */
+  constructor(
+    family: FamilyMeta,
+    events?: HealthEvents,
+    now: () => number = () => Math.floor(Date.now() / 1000),
+  ) {
     this._family = family;
     this._events = events;
     this._now = now;

@@ -18,7 +18,7 @@ export interface SeriesCacheOptions {
   readonly onAggregateFold?: (family: FamilyMeta) => void;
   /** Told of health transitions and first times to healthy. @default none */
   readonly healthEvents?: HealthEvents;
-  /** Epoch seconds, for when a health state was first seen. @default Date.now() / 1000 */
+  /** Epoch seconds, for when a health state was first seen. @default the current second */
   readonly now?: () => number;
 }
 
@@ -50,7 +50,7 @@ export class SeriesCache {
       f.aggregate ? new AggregateTable(f, onFold ? () => onFold(f) : undefined) : undefined,
     );
     this._trackers = families.map((f) =>
-      f.tracksHealth ? new HealthTracker(f, options.healthEvents, options.now) : undefined,
+      f.health ? new HealthTracker(f, options.healthEvents, options.now) : undefined,
     );
   }
 

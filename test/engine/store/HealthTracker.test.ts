@@ -4,7 +4,13 @@ import type { HealthObservation, HealthState } from '../../../src/engine/generat
 import { HealthTracker } from '../../../src/engine/store/HealthTracker.ts';
 import type { FamilyMeta } from '../../../src/model/FamilyMeta.ts';
 
-const FAMILY: FamilyMeta = { index: 0, name: 'h_ts', type: 'gauge', help: '', tracksHealth: true };
+const FAMILY: FamilyMeta = {
+  index: 0,
+  name: 'h_ts',
+  type: 'gauge',
+  help: '',
+  health: { transitions: 'h_transitions', timeToHealthy: 'h_tth', buckets: [1, 10] },
+};
 
 function observe(state: HealthState, since?: number, createdAt = 1000): HealthObservation {
   return {
