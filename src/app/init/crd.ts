@@ -81,7 +81,7 @@ export function crdVersion(crd: Record<string, unknown>, requested?: string): Cr
   const name = isMap(crd.metadata) && typeof crd.metadata.name === 'string' ? crd.metadata.name : '';
   if (crd.apiVersion !== 'apiextensions.k8s.io/v1')
     throw new CrdInputError(
-      `${name || 'CustomResourceDefinition'}: ${String(crd.apiVersion)} is not supported (apiextensions.k8s.io/v1beta1 was removed in Kubernetes 1.22); use the apiextensions.k8s.io/v1 CRD (kubectl get crd ${name || 'NAME'} -o yaml)`,
+      `${name || 'CustomResourceDefinition'}: ${String(crd.apiVersion)} is not supported, only apiextensions.k8s.io/v1 (v1beta1 was removed in Kubernetes 1.22; kubectl get crd ${name || 'NAME'} -o yaml gives v1)`,
     );
   const spec = isMap(crd.spec) ? crd.spec : {};
   const names = isMap(spec.names) ? spec.names : {};

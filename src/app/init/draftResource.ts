@@ -156,7 +156,7 @@ const isConditionsList = (node: SchemaNode | undefined): boolean =>
 
 const KIND_TEXT: Readonly<Record<FieldKind, string>> = {
   number: 'a number',
-  boolean: 'a boolean (1 or 0)',
+  boolean: 'a boolean, 1 or 0',
   timestamp: 'a date-time',
   enum: 'an enum',
   quantity: 'a quantity',
@@ -286,6 +286,7 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
   const labelNames = new NameScope(RESERVED_LABELS);
   const familyOf = new Map<string, string>();
   const conditionsFamily = conditionTypes ? metricNames.claim('status_condition') : undefined;
+  const conditionColumns: string[] = [];
 
   for (const c of sorted) {
     const node = nodeAt(schema, c.steps);
@@ -299,6 +300,7 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
     }
     if (decision.use === 'condition' && conditionsFamily) {
       familyOf.set(c.key, conditionsFamily);
+      conditionColumns.push(`${c.key} (${where})`);
       continue;
     }
     if (decision.use === 'label') {
@@ -312,11 +314,10 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
       const name = labelNames.claim(
         candidate !== '' && !labelNames.has(candidate) ? candidate : namePart(pathName(c.steps), 'field'),
       );
-      infoLabels.push({
-        name,
-        path,
-        why: `${c.key} (${KIND_TEXT[decision.kind]}, ${where}): one value per object`,
-      });
+      const enumSize = decision.kind === 'enum' && node ? enumStrings(node).length : 0;
+      const what =
+        enumSize > 0 ? `an enum of ${enumSize}, too many for a state set` : KIND_TEXT[decision.kind];
+      infoLabels.push({ name, path, why: `${c.key} (${what}; ${where}): one value per object` });
       familyOf.set(c.key, 'info');
       continue;
     }
@@ -379,7 +380,10 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
     metrics.push({
       name: conditionsFamily,
       help: `The status of each condition (${conditionTypes.join(', ')}), one series per possible status (1 for the current one).`,
-      why: ['status.conditions: the schema lists the condition types, so their number is bounded.'],
+      why: [
+        'status.conditions: the schema lists the condition types, so their number is bounded.',
+        ...conditionColumns.map((c) => `It also covers ${c}.`),
+      ],
       each: {
         type: 'StateSet',
         path: ['status', 'conditions'],
@@ -452,6 +456,8 @@ function decide(c: Candidate, node: SchemaNode | undefined, conditionStatuses: r
     if (columnType === 'date') kind = 'timestamp';
     else if (kind === 'unknown' && (columnType === 'integer' || columnType === 'number')) kind = 'number';
     else if (kind === 'unknown' && columnType === 'boolean') kind = 'boolean';
+    // The scale subresource's replica paths hold integers by definition.
+    else if (kind === 'unknown' && c.fromScale === true && c.column === undefined) kind = 'number';
     else if (kind === 'unknown' && columnType === 'string' && node === undefined) kind = 'string';
   }
   const shown = c.column !== undefined || c.fromScale === true;

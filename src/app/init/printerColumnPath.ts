@@ -63,11 +63,15 @@ function closingBracket(text: string, start: number): number {
   return -1;
 }
 
-/** The steps as the dotted text used in comments: `status.conditions[type=Ready].status`. */
+/**
+ * The steps as the text used in comments: `status.conditions[type=Ready].status`,
+ * `metadata.labels['example.com/tier']`.
+ */
 export function formatSteps(steps: readonly JsonPathStep[]): string {
   let out = '';
   for (const step of steps) {
-    if (step.kind === 'field') out += out === '' ? step.name : `.${step.name}`;
+    if (step.kind === 'field')
+      out += /^[A-Za-z0-9_-]+$/.test(step.name) ? `${out === '' ? '' : '.'}${step.name}` : `['${step.name}']`;
     else if (step.kind === 'index') out += `[${step.index}]`;
     else out += `[${step.key}=${step.value}]`;
   }

@@ -73,6 +73,8 @@ export function writeConfig(resources: readonly DraftResource[]): string {
       spec: {
         resources: resources.map((r) => ({
           groupVersionKind: { group: r.crd.group, version: r.crd.version, kind: r.crd.kind },
+          // Read by `rbac` (the run itself asks discovery): a guessed plural would be wrong for `podchaos`.
+          ...(r.crd.plural !== '' ? { resourcePlural: r.crd.plural } : {}),
           metricNamePrefix: r.prefix,
           labelsFromPath: labelsMap(r.labels),
           ...Object.fromEntries(r.extraKeys.map((k) => [k.key, k.value])),
