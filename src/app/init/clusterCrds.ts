@@ -91,7 +91,7 @@ export async function readClusterCrds(
           if (isMap(object)) crds.push({ object, where });
         } catch (err) {
           if (err instanceof KubeApiError && err.status === 404) {
-            const line = `${target.group}/${resource.kind}: not a custom resource (no CRD ${crdName}; the group is served by an aggregated API)`;
+            const line = `${target.group}/${resource.kind}: not a custom resource (no CRD ${crdName}: a built-in or aggregated API)`;
             if (target.kind === '*') notes.push(`skipped ${line}`);
             else problems.push(line);
           } else if (err instanceof KubeApiError && err.status === 403) {
