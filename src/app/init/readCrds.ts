@@ -60,13 +60,11 @@ export async function readCrdFiles(
   const explicit = new Set(paths);
   const listed = await listObjectFiles(files);
   listed.problems.forEach(fileProblem);
-  for (const path of paths) {
-    if (path === '-') {
-      const text = stdin ? await stdin() : '';
-      const parsed = parseObjects(text, STDIN_NAME);
-      parsed.problems.forEach(fileProblem);
-      if (parsed.problems.length === 0) take(STDIN_NAME, parsed.objects);
-    }
+  // Standard input can be read once: `-` given twice is read once.
+  if (paths.includes('-')) {
+    const parsed = parseObjects(stdin ? await stdin() : '', STDIN_NAME);
+    parsed.problems.forEach(fileProblem);
+    if (parsed.problems.length === 0) take(STDIN_NAME, parsed.objects);
   }
   for (const file of listed.files) {
     const parsed = await readObjectFile(file);
