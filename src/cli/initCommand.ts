@@ -61,7 +61,7 @@ export async function initCommand(options: InitOptions, io: CommandIo): Promise<
   let resources = 0;
   let metrics = 0;
   try {
-    const drafted = draftConfig(read.crds, { version: options.version });
+    const drafted = await draftConfig(read.crds, { version: options.version });
     text = drafted.text;
     resources = drafted.resources.length;
     metrics = drafted.resources.reduce((n, r) => n + r.metrics.length, 0);

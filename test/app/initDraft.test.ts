@@ -390,7 +390,7 @@ describe('what a schema field becomes', () => {
 });
 
 describe('drafted configs', () => {
-  it('check accepts them without a warning, whatever the field names (property)', () => {
+  it('check accepts them without a warning, whatever the field names (property)', async () => {
     const names = fc.constantFrom(
       'a',
       'b',
@@ -424,11 +424,11 @@ describe('drafted configs', () => {
           .map((properties) => ({ type: 'object', properties })),
       ),
     })).node;
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.dictionary(names, node, { maxKeys: 5 }),
         fc.dictionary(names, node, { maxKeys: 3 }),
-        (status, spec) => {
+        async (status, spec) => {
           const schema: SchemaNode = {
             type: 'object',
             properties: {
@@ -442,7 +442,7 @@ describe('drafted configs', () => {
             jsonPath: `.status["${k}"]`,
           }));
           // draftConfig throws if check would reject or warn about its text.
-          const { text } = draftConfig([{ object: crd(schema, columns), where: 'test' }]);
+          const { text } = await draftConfig([{ object: crd(schema, columns), where: 'test' }]);
           const read = readConfigText(text, 'draft.yaml');
           assert.deepEqual(read.problems, []);
           const compiled = compileConfig(read.config);
@@ -484,7 +484,7 @@ describe('drafted configs', () => {
       { name: 'Shard', type: 'integer', jsonPath: '.status.shards[0].size' },
       { name: 'Since', type: 'date', jsonPath: '.status.conditions[?(@.type=="Ready")].lastTransitionTime' },
     ];
-    const { text } = draftConfig([{ object: crd(schema, columns), where: 'test' }]);
+    const { text } = await draftConfig([{ object: crd(schema, columns), where: 'test' }]);
     const object = (name: string, status?: unknown) => ({
       apiVersion: 'acme.io/v1',
       kind: 'Thing',

@@ -1,7 +1,6 @@
 import { formatProblem } from '../../config/ConfigError.ts';
 import { ConfigError } from '../../config/ConfigError.ts';
-import { readConfigText } from '../../config/loadConfig.ts';
-import { compileConfig } from '../../engine/compile/compileConfig.ts';
+import { readConfigFile } from '../readConfigFile.ts';
 import { CrdInputError, crdVersion } from './crd.ts';
 import type { CrdVersion } from './crd.ts';
 import { draftResource } from './draftResource.ts';
@@ -38,7 +37,10 @@ export class InitInputError extends Error {
  * that `check` would reject or warn about is a bug here, and throws.
  * @throws InitInputError for CRDs that cannot be drafted from (all of them listed).
  */
-export function draftConfig(inputs: readonly CrdInput[], options: InitOptions = {}): DraftedConfig {
+export async function draftConfig(
+  inputs: readonly CrdInput[],
+  options: InitOptions = {},
+): Promise<DraftedConfig> {
   const problems: string[] = [];
   const versions: { crd: CrdVersion; where: string }[] = [];
   for (const input of inputs) {
@@ -64,7 +66,7 @@ export function draftConfig(inputs: readonly CrdInput[], options: InitOptions = 
   const prefixes = assignPrefixes(crds);
   const resources = uniqueFamilies(crds.map((crd, i) => draftResource(crd, prefixes[i]!)));
   const text = writeConfig(resources);
-  selfCheck(text);
+  await selfCheck(text);
   return { text, resources };
 }
 
@@ -102,13 +104,14 @@ function uniqueFamilies(resources: readonly DraftResource[]): DraftResource[] {
   }));
 }
 
-/** Fails loudly if the draft is not a config `check` accepts without a warning. */
-function selfCheck(text: string): void {
-  const file = 'drafted config';
-  const read = readConfigText(text, file);
+/**
+ * Fails loudly if the draft is not a config `check` accepts without a warning: it is read the one
+ * way every command reads a config.
+ */
+async function selfCheck(text: string): Promise<void> {
   let warnings;
   try {
-    warnings = compileConfig(read.config, { readProblems: read.problems }).warnings;
+    warnings = (await readConfigFile('drafted config', {}, text)).config.warnings;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new Error(
