@@ -148,6 +148,39 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
   );
 
   root
+    .command('init')
+    .description(
+      'Draft a commented config from CRDs: from manifest files (multi-document YAML, kind: List, directories; - reads standard input) or, with --from-cluster, for GROUP/KIND (or GROUP/*) from the cluster. Same CRDs in, same config out.',
+    )
+    .argument(
+      '<inputs...>',
+      'CRD files or directories (- for standard input), or GROUP/KIND with --from-cluster',
+    )
+    .option('--from-cluster', 'read the CRDs of the GROUP/KIND arguments from the cluster', false)
+    .option('--version <version>', "draft for this version of each CRD (default: the CRD's storage version)")
+    .option('-o, --output <file>', 'write the config to this file instead of standard output')
+    .option(
+      '--kubeconfig <file>',
+      'with --from-cluster: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
+    )
+    .option('--context <name>', 'with --from-cluster: kubeconfig context to use')
+    .action(
+      async (
+        inputs: string[],
+        opts: {
+          fromCluster: boolean;
+          version?: string;
+          output?: string;
+          kubeconfig?: string;
+          context?: string;
+        },
+      ) => {
+        const { initCommand } = await import('./initCommand.ts');
+        result.code = await initCommand({ inputs, ...opts }, io);
+      },
+    );
+
+  root
     .command('rbac')
     .description(
       'Print the least-privilege ClusterRole for a config: get/list/watch on the configured resources plus CRDs.',
