@@ -323,7 +323,7 @@ describe('what a schema field becomes', () => {
     ]);
   });
 
-  it('conditions: a state set per condition type a column names; one with a type label when the schema lists the types', () => {
+  it('conditions: `conditions: {}` carries every condition, and a column naming one maps to its family', () => {
     const conditions = (typeEnum?: string[]): SchemaNode => ({
       type: 'array',
       items: {
@@ -339,31 +339,50 @@ describe('what a schema field becomes', () => {
       { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
       { name: 'Why', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
     ];
-    const open = draft(statusOf({ conditions: conditions() }), columns);
-    assert.ok(families(open).includes('status_condition_ready'));
-    assert.ok(!families(open).includes('status_condition'));
-    assert.deepEqual(
-      open.columns.map((c) => c.family),
-      ['status_condition_ready', undefined],
-    );
+    for (const types of [undefined, ['Ready', 'Stalled']]) {
+      const d = draft(statusOf({ conditions: conditions(types) }), columns);
+      assert.deepEqual(
+        d.extraKeys.map((k) => k.key),
+        ['health', 'conditions'],
+      );
+      assert.ok(
+        !families(d).some((f) => f.startsWith('status_condition')),
+        `no state set of the draft's own: ${families(d).join(', ')}`,
+      );
+      assert.deepEqual(
+        d.columns.map((c) => c.family),
+        ['status_condition', undefined],
+      );
+      assert.ok(!d.leftOut.some((l) => l.startsWith('status.conditions:')), d.leftOut.join('\n'));
+    }
+  });
 
-    const listed = draft(statusOf({ conditions: conditions(['Ready', 'Stalled']) }), columns);
-    const family = listed.metrics.find((m) => m.name === 'status_condition')!;
-    assert.deepEqual(family.each.type === 'StateSet' && family.each.labelsFromPath?.map((l) => l.name), [
-      'type',
-    ]);
-    assert.ok(
-      !families(listed).includes('status_condition_ready'),
-      'the Ready column is covered by the family with the type label',
-    );
+  it('health for every kind; conditions only for kinds whose status has conditions', () => {
     assert.deepEqual(
-      listed.columns.map((c) => c.family),
-      ['status_condition', undefined],
+      conditionsKeys(crdVersion(crd(statusOf({})))).map((k) => k.key),
+      ['health'],
+    );
+    const withConditions = statusOf({
+      conditions: {
+        type: 'array',
+        items: { type: 'object', properties: { type: { type: 'string' }, status: { type: 'string' } } },
+      },
+    });
+    assert.deepEqual(
+      conditionsKeys(crdVersion(crd(withConditions))).map((k) => k.key),
+      ['health', 'conditions'],
     );
   });
 
-  it('health/conditions keys are not drafted until the engine has them', () => {
-    assert.deepEqual(conditionsKeys(crdVersion(crd(statusOf({})))), []);
+  it('names no family of its own as health or conditions name theirs', () => {
+    const d = draft(
+      statusOf({
+        health: { type: 'string', enum: ['Green', 'Red'] },
+        statusCondition: { type: 'integer' },
+      }),
+    );
+    for (const reserved of ['health', 'status_condition'])
+      assert.ok(!families(d).includes(reserved), `${reserved} in ${families(d).join(', ')}`);
   });
 
   it('lists, maps, open objects and deep objects are left out with the reason', () => {
@@ -506,7 +525,13 @@ describe('drafted configs', () => {
         { type: 'Ready', status: 'True', lastTransitionTime: '2026-01-02T00:00:00Z' },
       ],
     });
-    const { lines, report } = await render(text, [...partial, full]);
+    const rendered = await render(text, [...partial, full]);
+    const report = rendered.report;
+    // The families the draft reads from fields; health and conditions have their own tests.
+    const lines = rendered.lines.filter(
+      (l) => !/^acme_thing_(health|status_condition)(_last_transition_timestamp_seconds)?\{/.test(l),
+    );
+    assert.ok(rendered.lines.some((l) => l.startsWith('acme_thing_health{') && l.includes('name="none"')));
     assert.deepEqual(report.errors, []);
     for (const p of ['none', 'empty', 'a', 'b'])
       assert.deepEqual(

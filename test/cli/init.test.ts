@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { assertGolden } from '../support/golden.ts';
+import { assertGolden, withRenderTime } from '../support/golden.ts';
 import { runCli } from '../support/runCli.ts';
 
 const dir = join('test', 'fixtures', 'init');
@@ -41,7 +41,7 @@ describe('init drafts a config from CRD files', () => {
       const render = await runCli(['render', '--config', golden, fixture(objects)]);
       assert.equal(render.code, 0);
       assert.equal(render.stderr, '', 'rendering the sample objects counts object errors');
-      assertGolden(render.stdout, fixture(`${base}.render.txt`));
+      assertGolden(withRenderTime(render.stdout), fixture(`${base}.render.txt`));
 
       // Every resource gets its real plural into the ClusterRole (not a guess from the kind).
       const rbac = await runCli(['rbac', '--config', golden]);
@@ -57,7 +57,7 @@ describe('init drafts a config from CRD files', () => {
     });
   }
 
-  it('a new object without status gives its info, age-free and spec series and no object error', async () => {
+  it('a new object without status gives its info, age-free and spec series, is healthy, and no object error', async () => {
     const render = await runCli([
       'render',
       '--config',
@@ -66,9 +66,11 @@ describe('init drafts a config from CRD files', () => {
     ]);
     const green = series(render.stdout).filter((l) => l.includes('name="green"'));
     assert.deepEqual(
-      green.map((l) => l.slice(0, l.indexOf('{'))),
+      green.filter((l) => !l.startsWith('acme_widget_health')).map((l) => l.slice(0, l.indexOf('{'))),
       ['acme_widget_info', 'acme_widget_spec_replicas'],
     );
+    // kstatus: an object with no status is current.
+    assert.ok(green.some((l) => l.startsWith('acme_widget_health{') && l.includes('state="healthy"} 1')));
     assert.equal(render.stderr, '');
   });
 
@@ -130,7 +132,7 @@ describe('init drafts a config from CRD files', () => {
     const r = await runCli(['init', WIDGETS, '--output', out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `wrote ${out}: 1 resource, 15 metrics\n`);
+    assert.equal(r.stderr, `wrote ${out}: 1 resource, 14 metrics\n`);
     assert.equal(readFileSync(out, 'utf8'), readFileSync(fixture('widgets.config.yaml'), 'utf8'));
     const bad = await runCli(['init', WIDGETS, '-o', join(work, 'missing', 'config.yaml')]);
     assert.equal(bad.code, 1);

@@ -2,24 +2,11 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertGolden } from '../support/golden.ts';
+import { assertGolden, withRenderTime } from '../support/golden.ts';
 import { runCli } from '../support/runCli.ts';
 
 // Relative paths keep file names in the golden stderr independent of where the repo is cloned.
 const root = relative(process.cwd(), join(import.meta.dirname, '..', 'fixtures', 'render'));
-
-/**
- * A health state with no deciding condition is timed from when it was first seen: the render's
- * own time, written as `<render time>` in the goldens (within a minute of now, or the test fails).
- */
-function withRenderTime(exposition: string): string {
-  const now = Date.now() / 1000;
-  return exposition.replace(
-    /^(\S*health_last_transition_timestamp_seconds\{.*\}) (\S+)$/gm,
-    (line, series: string, value: string) =>
-      Math.abs(Number(value) - now) < 60 ? `${series} <render time>` : line,
-  );
-}
 
 // Each fixture directory holds config.yaml and objects; the expectations sit next to them:
 // expected.prom (text 0.0.4), expected.om (OpenMetrics 1.0) and expected.stderr.

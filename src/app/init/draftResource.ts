@@ -91,11 +91,39 @@ export const MAX_BOOLEAN_DEPTH = 2;
 const CONDITION_STATUSES = ['True', 'False', 'Unknown'];
 
 /**
- * Resource-level keys for the conditions of kinds that have `status.conditions` (a health summary
- * and one series per condition). health/conditions keys: added when the engine supports them.
+ * The families `health` and `conditions` give a resource (engine/compile), under its prefix: the
+ * draft names none of its own families so.
  */
-export function conditionsKeys(_crd: CrdVersion): ResourceKey[] {
-  return [];
+const HEALTH_AND_CONDITION_FAMILIES = [
+  'health',
+  'health_last_transition_timestamp_seconds',
+  'health_transitions',
+  'time_to_healthy_seconds',
+  'status_condition',
+  'status_condition_last_transition_timestamp_seconds',
+];
+
+/**
+ * Resource-level keys: `health: {}` for every kind (the generic rules read generation, phase and
+ * conditions, and an object with no status is healthy as kstatus has it), and `conditions: {}` for
+ * kinds whose schema has `status.conditions` (one series per condition, whatever its type).
+ */
+export function conditionsKeys(crd: CrdVersion): ResourceKey[] {
+  const keys: ResourceKey[] = [
+    {
+      key: 'health',
+      value: {},
+      comment:
+        'Health of each object (healthy, progressing, degraded, suspended, unknown), its transitions and time to healthy: docs/health.md.',
+    },
+  ];
+  if (isConditionsList(crd.schema.properties?.status?.properties?.conditions))
+    keys.push({
+      key: 'conditions',
+      value: {},
+      comment: 'Every entry of status.conditions: its status and lastTransitionTime, by condition type.',
+    });
+  return keys;
 }
 
 /** A field the draft looks at, and why it is looked at. */
@@ -215,6 +243,9 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
     'the creation time of every object',
   );
 
+  const extraKeys = conditionsKeys(crd);
+  // With `conditions: {}`, its family carries every condition: no state set of the draft's own.
+  const conditionsKey = extraKeys.some((k) => k.key === 'conditions');
   const status = schema.properties?.status;
   let conditionTypes: readonly string[] | undefined;
   let conditionStatuses = CONDITION_STATUSES;
@@ -233,7 +264,7 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
       (steps, node, kind) => {
         const key = formatSteps(steps);
         if (key === 'status.conditions' && isConditionsList(node)) {
-          if (!conditionTypes)
+          if (!conditionTypes && !conditionsKey)
             leave(
               key,
               'the schema does not list the condition types (no enum); a printer column naming one gives a state set',
@@ -280,12 +311,16 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
 
   // Decide, in path order (stable whatever the order of the CRD's properties and columns).
   const sorted = [...candidates.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const metricNames = new NameScope(['info']);
+  const metricNames = new NameScope(['info', ...HEALTH_AND_CONDITION_FAMILIES]);
   const metrics: DraftMetric[] = [];
   const infoLabels: DraftLabel[] = [];
   const labelNames = new NameScope(RESERVED_LABELS);
   const familyOf = new Map<string, string>();
-  const conditionsFamily = conditionTypes ? metricNames.claim('status_condition') : undefined;
+  const conditionsFamily = conditionsKey
+    ? 'status_condition'
+    : conditionTypes
+      ? metricNames.claim('status_condition')
+      : undefined;
   const conditionColumns: string[] = [];
 
   for (const c of sorted) {
@@ -376,7 +411,7 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
     familyOf.set(c.key, name);
   }
 
-  if (conditionTypes && conditionsFamily) {
+  if (conditionTypes && conditionsFamily && !conditionsKey) {
     metrics.push({
       name: conditionsFamily,
       help: `The status of each condition (${conditionTypes.join(', ')}), one series per possible status (1 for the current one).`,
@@ -422,7 +457,7 @@ export function draftResource(crd: CrdVersion, prefix: string): DraftResource {
     crd,
     prefix,
     labels: identity,
-    extraKeys: conditionsKeys(crd),
+    extraKeys,
     metrics: [info, ...metrics.sort((a, b) => metricOrder(a, b))],
     leftOut: leftOut.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((l) => l.line),
     columns,
