@@ -92,6 +92,7 @@ describe('npm package', () => {
       'LICENSE',
       'bin',
       'docs',
+      'rules',
       'scripts',
       'src',
     ])
@@ -126,6 +127,7 @@ describe('npm package', () => {
       'dist/bufbuild-cel.js',
       'dist/bufbuild-cel-ext.js',
       'dist/bcryptWorker.js',
+      'rules/health/generic.yaml',
     ];
     for (const p of shipped) assert.ok(paths.includes(p), `${p} in the tarball`);
     assert.ok(paths.includes('dist/build-info.json'), 'build info with the git revision');

@@ -156,9 +156,10 @@ describe('CEL cost budget at runtime', () => {
     const some = items.slice(0, 200);
     const object = { spec: { items, some, copy: some.map((x) => ({ ...x })) } };
     const source = 'size(object.spec.items.filter(x, object.spec.some == object.spec.copy))';
-    // Warm, as in a running bridge: 50 turns complete.
-    const small = { spec: { ...object.spec, items: items.slice(0, 50) } };
-    assert.deepEqual(evaluate(source, small), { kind: 'number', value: 50 });
+    // Warm, as in a running bridge: a few turns complete (a cold first run on a busy machine can
+    // itself take tens of milliseconds, so the warm-up stays small).
+    const small = { spec: { ...object.spec, items: items.slice(0, 10) } };
+    for (let i = 0; i < 3; i++) assert.deepEqual(evaluate(source, small), { kind: 'number', value: 10 });
     const before = threadCpuMs();
     const over = evaluate(source, object);
     const cpuMs = threadCpuMs() - before;
@@ -167,7 +168,8 @@ describe('CEL cost budget at runtime', () => {
     // The deadline, the few turns (a comparison each) before the first look at the CPU clock, and
     // the conversion of the lists.
     t.diagnostic(`stopped after ${cpuMs.toFixed(1)} ms of CPU`);
-    assert.ok(cpuMs < 150, `${cpuMs.toFixed(1)} ms of CPU`);
+    // Without the deadline the evaluation runs for a second or more; the margin is for a busy CI.
+    assert.ok(cpuMs < 300, `${cpuMs.toFixed(1)} ms of CPU`);
   });
 
   it('celCost 0 is unlimited', () => {
