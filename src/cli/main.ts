@@ -17,7 +17,7 @@ import type { RunOptions } from './runCommand.ts';
 import { addListenerSecurityFlags, listenerSecurityFlags } from './runFlags.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
-import { DEFAULT_LIMITS, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
+import { BUDGET_NAMES, DEFAULT_LIMITS, HEAP_LIMIT_BYTES, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
 import type { SeriesLimits } from '../engine/limits.ts';
 
 const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
@@ -28,18 +28,36 @@ const LIMIT_HELP: Readonly<Record<keyof SeriesLimits, string>> = {
   resourceObjects: 'objects kept per resource',
   aggregateGroups: 'groups one aggregate family may expose; more fold into one overflow series',
   celCost: 'cost of one CEL evaluation (one per node evaluated and per list element iterated)',
+  totalSeries: 'series served by the process; over it the newest objects of a namespace give way first',
+  totalSeriesBytes: 'bytes of sample lines served by the process (about a text scrape)',
+  namespaceSeries: 'series served for the objects of one namespace; over it its newest objects are dropped',
+  namespaceSeriesBytes: 'bytes of sample lines served for the objects of one namespace',
 };
+
+const isBudget = (name: string) => (BUDGET_NAMES as readonly string[]).includes(name);
 
 /** The `--limits.*` flags, shared by `render` and `run` (a resource's config `limits` win). */
 function addLimitOptions(command: Command): Command {
   for (const name of LIMIT_NAMES) {
     command.option(
       `--limits.${limitKebab(name)} <n>`,
-      `${LIMIT_HELP[name]}; over it the object is dropped (0 = unlimited; default ${DEFAULT_LIMITS[name]})`,
+      isBudget(name)
+        ? `${LIMIT_HELP[name]} (0 = unlimited; default ${DEFAULT_LIMITS[name]}, derived from the heap limit of ${Math.round(HEAP_LIMIT_BYTES / 2 ** 20)} MiB: see docs/config.md, "Budgets across objects")`
+        : `${LIMIT_HELP[name]}; over it the object is dropped (0 = unlimited; default ${DEFAULT_LIMITS[name]})`,
       parseNonNegativeInt,
     );
   }
   return command;
+}
+
+/** The startup log line that says which budgets across objects apply, and where they come from. */
+export function budgetNotice(flags: Partial<SeriesLimits>): string {
+  const parts = BUDGET_NAMES.map((name) => {
+    const value = flags[name] ?? DEFAULT_LIMITS[name];
+    const shown = value === 0 ? 'unlimited' : String(value);
+    return `${limitKebab(name)}=${shown}${flags[name] === undefined ? '' : ' (flag)'}`;
+  });
+  return `budgets across objects: ${parts.join(', ')}; defaults derived from the heap limit of ${Math.round(HEAP_LIMIT_BYTES / 2 ** 20)} MiB (--max-old-space-size)`;
 }
 
 function limitsFrom(opts: Record<string, unknown>): Partial<SeriesLimits> {
@@ -289,6 +307,7 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
       // client, OpenTelemetry SDK and HTTP stack take most of the start time.
       const runCommand = runner ?? (await import('./runCommand.ts')).runCommand;
       const security = listenerSecurityFlags(opts);
+      const limits = { ...limitsFrom(opts), ...ksm.limits };
       result.code = await runCommand(
         {
           config,
@@ -305,13 +324,13 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
           targetInfo: opts['otel.targetInfo'] as boolean,
           kubeconfig: opts.kubeconfig as string | undefined,
           context: opts.context as string | undefined,
-          limits: { ...limitsFrom(opts), ...ksm.limits },
+          limits,
           ...security,
           webConfigFile: ksm.webConfigFile ?? security.webConfigFile,
           namespaces: ksm.namespaces,
           namespacesDenylist: ksm.namespacesDenylist,
           clusterName: opts.clusterName as string | undefined,
-          notices: ksm.notices,
+          notices: [...ksm.notices, { level: 'info', message: budgetNotice(limits) }],
         },
         io,
       );

@@ -1,3 +1,5 @@
+import { getHeapStatistics } from 'node:v8';
+
 /**
  * Cut-offs that bound what one object (and one tenant) can cost. Every limit is a count; 0 means
  * unlimited. Lengths are counted in UTF-16 code units (JavaScript string length), which equal
@@ -24,7 +26,52 @@ export interface SeriesLimits {
    * `--cel-cost-limit`. 0 also lifts the CPU-time deadline of one evaluation. @default 100000
    */
   readonly celCost: number;
+  /**
+   * Budgets across objects (store/BudgetLedger.ts): series served by the whole process. Not
+   * settable per resource. @default derived from the heap limit (budgetDefaults)
+   */
+  readonly totalSeries: number;
+  /** Bytes of sample lines (the exposition text of the series) served by the whole process. @default derived from the heap limit */
+  readonly totalSeriesBytes: number;
+  /** Series served for the objects of one namespace (cluster-scoped objects: namespace ""). @default half of totalSeries */
+  readonly namespaceSeries: number;
+  /** Bytes of sample lines served for the objects of one namespace. @default half of totalSeriesBytes */
+  readonly namespaceSeriesBytes: number;
 }
+
+/**
+ * What one cached series costs on the V8 heap: a fixed part per series (its point and attributes)
+ * plus about one byte per byte of its sample line (kept rendered, Latin-1 strings). Measured by
+ * bench/budgetBench.ts; see docs/benchmarks.md, "Budgets across objects".
+ */
+export const HEAP_BYTES_PER_SERIES = 240;
+export const HEAP_BYTES_PER_TEXT_BYTE = 1;
+/**
+ * Share of the heap limit the series of one generation may take, split evenly between the series
+ * budget and the bytes budget; the rest is the runtime, scrapes in flight, list/watch buffers and
+ * a second generation during a reload.
+ */
+export const BUDGET_HEAP_SHARE = 0.4;
+/** Share of a process budget one namespace may take. */
+export const NAMESPACE_SHARE = 0.5;
+
+export type BudgetName = 'totalSeries' | 'totalSeriesBytes' | 'namespaceSeries' | 'namespaceSeriesBytes';
+
+/** The budgets across objects for a heap limit of `heapLimitBytes` (v8 heap_size_limit). */
+export function budgetDefaults(heapLimitBytes: number): Pick<SeriesLimits, BudgetName> {
+  const half = (heapLimitBytes * BUDGET_HEAP_SHARE) / 2;
+  const totalSeries = Math.floor(half / HEAP_BYTES_PER_SERIES);
+  const totalSeriesBytes = Math.floor(half / HEAP_BYTES_PER_TEXT_BYTE);
+  return {
+    totalSeries,
+    totalSeriesBytes,
+    namespaceSeries: Math.floor(totalSeries * NAMESPACE_SHARE),
+    namespaceSeriesBytes: Math.floor(totalSeriesBytes * NAMESPACE_SHARE),
+  };
+}
+
+/** This process's heap limit (`--max-old-space-size` plus the young generation). */
+export const HEAP_LIMIT_BYTES = getHeapStatistics().heap_size_limit;
 
 export const DEFAULT_LIMITS: SeriesLimits = {
   objectSeries: 2_000,
@@ -34,6 +81,7 @@ export const DEFAULT_LIMITS: SeriesLimits = {
   resourceObjects: 500_000,
   aggregateGroups: 10_000,
   celCost: 100_000,
+  ...budgetDefaults(HEAP_LIMIT_BYTES),
 };
 
 export const LIMIT_NAMES = [
@@ -44,9 +92,23 @@ export const LIMIT_NAMES = [
   'resourceObjects',
   'aggregateGroups',
   'celCost',
+  'totalSeries',
+  'totalSeriesBytes',
+  'namespaceSeries',
+  'namespaceSeriesBytes',
 ] as const satisfies readonly (keyof SeriesLimits)[];
 
 export type LimitName = (typeof LIMIT_NAMES)[number];
+
+/** The budgets across objects: process-wide, set by flags only (not per resource). */
+export const BUDGET_NAMES = [
+  'totalSeries',
+  'totalSeriesBytes',
+  'namespaceSeries',
+  'namespaceSeriesBytes',
+] as const satisfies readonly BudgetName[];
+
+export type Budgets = Pick<SeriesLimits, BudgetName>;
 
 /** The `kind` a cut-off is counted under in `crd_metrics_bridge_object_errors_total`. */
 export type LimitKind =
@@ -56,7 +118,11 @@ export type LimitKind =
   | 'limit-family-series'
   | 'limit-resource-objects'
   | 'limit-aggregate-groups'
-  | 'limit-cel-cost';
+  | 'limit-cel-cost'
+  | 'limit-total-series'
+  | 'limit-total-series-bytes'
+  | 'limit-namespace-series'
+  | 'limit-namespace-series-bytes';
 
 /** `objectSeries` → `object-series` (flag and error-kind spelling). */
 export function limitKebab(name: LimitName): string {

@@ -5,7 +5,11 @@ import { Slicer } from '../../runtime/Slicer.ts';
 import type { CompiledResource, ObjectSeries } from '../generate/CompiledResource.ts';
 import { SliceNeeded } from '../generate/SeriesBudget.ts';
 import type { FamilyHeadroom, SliceThreshold } from '../generate/SeriesBudget.ts';
-import { LimitExceeded } from '../limits.ts';
+import { BUDGET_NAMES, DEFAULT_LIMITS, LimitExceeded, limitKebab, limitKind } from '../limits.ts';
+import type { BudgetName, Budgets } from '../limits.ts';
+import { isMap } from '../../go/kubeJson.ts';
+import { BudgetLedger } from './BudgetLedger.ts';
+import type { BudgetAge, BudgetCost, BudgetEntry } from './BudgetLedger.ts';
 import { objectGvk } from '../../model/gvk.ts';
 import { objectRef } from '../../model/objectRef.ts';
 import type { ObjectRef } from '../../model/objectRef.ts';
@@ -69,7 +73,47 @@ export interface ObjectIngestorOptions {
    * that stops being accepted loses its series. @default every object
    */
   readonly accept?: (object: unknown) => boolean;
+  /**
+   * The budgets across objects (limits.ts). @default the config's (the `--limits.*` flags or the
+   * defaults derived from the heap limit; a resource cannot set them)
+   */
+  readonly budgets?: Budgets;
 }
+
+/** The budgets a compiled config carries: every resource has the same (flags or defaults). */
+export function budgetsOf(config: CompiledConfig): Budgets {
+  const limits = config.resources[0]?.limits ?? DEFAULT_LIMITS;
+  return Object.fromEntries(BUDGET_NAMES.map((n) => [n, limits[n]])) as unknown as Budgets;
+}
+
+/** What an object's series cost against the budgets: series served one each, and their text. */
+export function seriesCost(series: ObjectSeries): BudgetCost {
+  let count = 0;
+  let bytes = 0;
+  for (const slot of series) {
+    // Aggregate contributions and health observations are bounded by their own tables.
+    if (slot && 'points' in slot && 'text' in slot) {
+      count += slot.points.length;
+      bytes += slot.text.length;
+    }
+  }
+  return { series: count, bytes };
+}
+
+/** An object's age for the budgets: its creationTimestamp, then its name. */
+export function budgetAge(object: unknown, ref: ObjectRef): BudgetAge {
+  const metadata = isMap(object) && isMap(object.metadata) ? object.metadata : undefined;
+  const created = metadata?.creationTimestamp;
+  const ms = typeof created === 'string' ? Date.parse(created) : NaN;
+  return { createdMs: Number.isNaN(ms) ? -Infinity : ms, name: ref.name ?? '' };
+}
+
+const BUDGET_HELP: Readonly<Record<BudgetName, string>> = {
+  totalSeries: 'the series budget of the process',
+  totalSeriesBytes: 'the sample-line bytes budget of the process',
+  namespaceSeries: 'the series budget of its namespace',
+  namespaceSeriesBytes: 'the sample-line bytes budget of its namespace',
+};
 
 /**
  * The one place where object events become cache changes: it finds the resource an object belongs
@@ -99,6 +143,8 @@ export class ObjectIngestor {
   private readonly _keys = new SyncedKeys();
   /** Keys whose object `accept` refused (another shard's). */
   private readonly _refused = new Set<string>();
+  /** The budgets across objects; undefined when every budget is 0 (unlimited). */
+  private readonly _ledger: BudgetLedger | undefined;
 
   constructor(
     config: CompiledConfig,
@@ -111,6 +157,8 @@ export class ObjectIngestor {
     this._errors = errors;
     this._listener = options.listener ?? (() => undefined);
     this._accept = options.accept;
+    const ledger = new BudgetLedger(options.budgets ?? budgetsOf(config));
+    this._ledger = ledger.enabled ? ledger : undefined;
     const slicing = options.slicing;
     if (slicing) {
       this._slicing = {
@@ -177,6 +225,11 @@ export class ObjectIngestor {
     return this._keys.count(scope);
   }
 
+  /** The budgets across objects and their use; undefined when every budget is unlimited. */
+  get budgets(): BudgetLedger | undefined {
+    return this._ledger;
+  }
+
   /** Abandons every generation in progress (the generation this ingestor feeds is being stopped). */
   cancelAll(): void {
     for (const key of [...this._jobs.keys()]) this._supersede(key);
@@ -186,6 +239,7 @@ export class ObjectIngestor {
     this._supersede(key);
     // Another shard's object was never stored: forgetting it is no event.
     if (this._refused.delete(key)) return 'deleted';
+    this._ledger?.remove(key);
     const outcome = this._cache.delete(key) ? 'deleted' : 'unknown-delete';
     this._listener(outcome, undefined);
     return outcome;
@@ -225,6 +279,7 @@ export class ObjectIngestor {
     if (!gvk || !resource) {
       // An object that no longer matches (e.g. its kind changed in a file) must not keep old series.
       this._cache.delete(key);
+      this._ledger?.remove(key);
       this._listener('unmatched', undefined, object);
       return 'unmatched';
     }
@@ -243,6 +298,7 @@ export class ObjectIngestor {
         headroom,
         sliced ? this._slicing!.sliceAbove : undefined,
       );
+      if (this._ledger && !this._admit(this._ledger, key, object, resource.id, series, ref)) return 'limited';
       this._cache.upsert(key, resource, series, counting);
       this._listener('upserted', resource.id, object);
       return 'upserted';
@@ -256,6 +312,7 @@ export class ObjectIngestor {
           ref,
           headroom,
           counting,
+          object,
         });
       }
       return this._failed(key, resource.id, err, ref);
@@ -277,6 +334,8 @@ export class ObjectIngestor {
       ref: ObjectRef;
       headroom: FamilyHeadroom | undefined;
       counting: boolean;
+      /** Kept for its age only (the budgets), read when the generation commits. */
+      object: unknown;
     },
   ): Promise<IngestOutcome> {
     const { clock, sliceMs } = this._slicing!;
@@ -303,7 +362,7 @@ export class ObjectIngestor {
         return;
       }
       if (!step.done) clock.setImmediate(slice);
-      else end(this._commit(key, resource, step.value, request.ref, request.counting));
+      else end(this._commit(key, resource, step.value, request));
     };
     clock.setImmediate(slice);
     return done;
@@ -317,12 +376,14 @@ export class ObjectIngestor {
     key: string,
     resource: CompiledResource,
     series: ObjectSeries,
-    ref: ObjectRef,
-    counting: boolean,
+    request: { ref: ObjectRef; counting: boolean; object: unknown },
   ): IngestOutcome {
+    const { ref, counting } = request;
     const over =
       this._overResourceObjects(this._cache.has(key), resource) ?? this._overFamilies(key, resource, series);
     if (over) return this._limited(key, resource.id, over, ref);
+    if (this._ledger && !this._admit(this._ledger, key, request.object, resource.id, series, ref))
+      return 'limited';
     this._cache.upsert(key, resource, series, counting);
     this._listener('upserted', resource.id);
     return 'upserted';
@@ -392,10 +453,63 @@ export class ObjectIngestor {
     return 'failed';
   }
 
+  /**
+   * The budgets across objects, once the object's series are known: admitted (possibly in place
+   * of newer objects of its namespace, whose series go now), or refused (its previous series go,
+   * it is counted as a cut-off and reported `limited`).
+   */
+  private _admit(
+    ledger: BudgetLedger,
+    key: string,
+    object: unknown,
+    resourceId: string,
+    series: ObjectSeries,
+    ref: ObjectRef,
+  ): boolean {
+    const namespace = ref.namespace ?? '';
+    const admission = ledger.admit(key, resourceId, namespace, budgetAge(object, ref), seriesCost(series));
+    if (!admission.admitted) {
+      const limit = admission.limit;
+      this._cache.delete(key);
+      this._errors.record(
+        resourceId,
+        '*',
+        limitKind(limit),
+        budgetMessage(ledger.budgets, limit, namespace),
+        ref,
+      );
+      this._listener('limited', resourceId);
+      return false;
+    }
+    for (const evicted of admission.evicted) this._evicted(ledger, evicted);
+    return true;
+  }
+
+  /** A newer object of the namespace that gave its room to an older one. */
+  private _evicted(ledger: BudgetLedger, entry: BudgetEntry): void {
+    this._cache.delete(entry.key);
+    const limit = entry.droppedBy!;
+    this._errors.record(
+      entry.resource,
+      '*',
+      limitKind(limit),
+      `${budgetMessage(ledger.budgets, limit, entry.namespace)}; an older object of its namespace took its place`,
+      { namespace: entry.namespace || undefined, name: entry.name },
+    );
+  }
+
   private _limited(key: string, resourceId: string, cut: LimitExceeded, ref: ObjectRef): IngestOutcome {
     this._cache.delete(key);
+    this._ledger?.remove(key);
     this._errors.record(resourceId, cut.family, cut.kind, cut.message, ref);
     this._listener('limited', resourceId);
     return 'limited';
   }
+}
+
+function budgetMessage(budgets: Budgets, limit: BudgetName, namespace: string): string {
+  const where = limit.startsWith('namespace')
+    ? ` in namespace ${namespace === '' ? '(cluster-scoped)' : namespace}`
+    : '';
+  return `object not served: it would exceed ${BUDGET_HELP[limit]} (${budgets[limit]}${where}; --limits.${limitKebab(limit)}), where the newest objects of a namespace give way first`;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../../src/config/loadConfig.ts';
 import { compileConfig } from '../../../src/engine/compile/compileConfig.ts';
 import type { CompiledConfig } from '../../../src/engine/generate/CompiledConfig.ts';
+import { budgetDefaults, HEAP_LIMIT_BYTES } from '../../../src/engine/limits.ts';
 import type { SeriesLimits } from '../../../src/engine/limits.ts';
 import { ObjectErrors } from '../../../src/engine/ObjectErrors.ts';
 import { ObjectIngestor } from '../../../src/engine/store/ObjectIngestor.ts';
@@ -133,6 +134,7 @@ describe('limits', () => {
       resourceObjects: 500_000,
       aggregateGroups: 10_000,
       celCost: 100_000,
+      ...budgetDefaults(HEAP_LIMIT_BYTES),
     });
     assert.equal(t.ingestor.upsertNow('test', 'h', hostileFoo({ items: 50 })), 'upserted');
     assert.equal(t.cache.seriesCount(t.config.families[0]!), 50);
