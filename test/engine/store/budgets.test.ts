@@ -96,7 +96,7 @@ describe('budgets across objects (ingestor)', () => {
       assert.equal(b.bytes, bytes);
     };
     t.ingestor.beginSync('s');
-    for (let i = 0; i < 4; i++) t.ingestor.upsert('s', `a${i}`, foo(`a${i}`, 'ns', i));
+    for (let i = 0; i < 4; i++) t.ingestor.upsertNow('s', `a${i}`, foo(`a${i}`, 'ns', i));
     t.ingestor.endSync('s');
     exact();
     assert.equal(t.ingestor.budgets!.series, 40);
@@ -114,8 +114,8 @@ describe('budgets across objects (ingestor)', () => {
     exact();
     // A relist that no longer has a1 and a2: deleted (a1 served, a2 dropped), the ledger forgets both.
     t.ingestor.beginSync('s');
-    for (const i of [0, 3]) t.ingestor.upsert('s', `a${i}`, foo(`a${i}`, 'ns', i));
-    t.ingestor.upsert('s', 'a5', foo('a5', 'ns', 5));
+    for (const i of [0, 3]) t.ingestor.upsertNow('s', `a${i}`, foo(`a${i}`, 'ns', i));
+    t.ingestor.upsertNow('s', 'a5', foo('a5', 'ns', 5));
     t.ingestor.endSync('s');
     assert.deepEqual(t.served(), ['ns/a0', 'ns/a3', 'ns/a5']);
     exact();
