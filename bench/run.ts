@@ -38,6 +38,7 @@ if (process.env.BENCH_ONLY === 'scale') {
 
 await (await import('./authFloodBench.ts')).authFloodSection(); // wrong-password flood; BENCH_ONLY=auth
 await (await import('./reloadStormBench.ts')).reloadStormSection(); // concurrent reloads; BENCH_ONLY=reload
+await (await import('./budgetBench.ts')).budgetSection(); // budgets across objects; BENCH_ONLY=budgets
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
 

@@ -158,6 +158,7 @@ export class Bridge implements BridgeStatus {
       cache: () => pipeline.cache,
       config: () => pipeline.config,
       sources: () => pipeline.sources,
+      budgets: () => pipeline.budgets,
     });
     for (const w of parts.loaded.config.warnings)
       logger.warn({ config: parts.loaded.file }, formatProblem(w));

@@ -7,6 +7,7 @@ import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
 import { formatObjectRef } from '../model/objectRef.ts';
 import { ObjectErrors } from '../engine/ObjectErrors.ts';
 import type { SeriesCache } from '../engine/store/SeriesCache.ts';
+import type { BudgetLedger } from '../engine/store/BudgetLedger.ts';
 import type { SelfMetrics } from '../otel/SelfMetrics.ts';
 import type { Source } from '../sources/Source.ts';
 import { ConfigGeneration } from './ConfigGeneration.ts';
@@ -104,6 +105,11 @@ export class Pipeline {
 
   get sources(): readonly Source[] {
     return this._current.sources;
+  }
+
+  /** The serving generation's budgets across objects (undefined when all are unlimited). */
+  get budgets(): BudgetLedger | undefined {
+    return this._current.ingestor.budgets;
   }
 
   /** Objects the serving generation keeps, and those it leaves to other shards. */

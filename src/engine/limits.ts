@@ -44,7 +44,7 @@ export interface SeriesLimits {
  * plus about one byte per byte of its sample line (kept rendered, Latin-1 strings). Measured by
  * bench/budgetBench.ts; see docs/benchmarks.md, "Budgets across objects".
  */
-export const HEAP_BYTES_PER_SERIES = 240;
+export const HEAP_BYTES_PER_SERIES = 200;
 export const HEAP_BYTES_PER_TEXT_BYTE = 1;
 /**
  * Share of the heap limit the series of one generation may take, split evenly between the series

@@ -2,6 +2,9 @@ import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import type { ObjectErrorSummary } from '../engine/ObjectErrors.ts';
 import type { IngestOutcome } from '../engine/store/ObjectIngestor.ts';
 import type { SeriesCache } from '../engine/store/SeriesCache.ts';
+import type { BudgetLedger } from '../engine/store/BudgetLedger.ts';
+import { budgetsOf } from '../engine/store/ObjectIngestor.ts';
+import { BUDGET_NAMES, limitKebab } from '../engine/limits.ts';
 import type { CompiledConfig } from '../engine/generate/CompiledConfig.ts';
 import type { Source, SourceTelemetry } from '../sources/Source.ts';
 import { CounterTally } from './CounterTally.ts';
@@ -37,6 +40,8 @@ export interface SelfMetricsState {
   readonly cache: () => SeriesCache | undefined;
   readonly config: () => CompiledConfig | undefined;
   readonly sources: () => readonly Source[];
+  /** The serving generation's budgets across objects (undefined: all unlimited). @default none */
+  readonly budgets?: () => BudgetLedger | undefined;
 }
 
 /**
@@ -219,6 +224,7 @@ export class SelfMetrics {
         if (!cache) return;
         for (const family of cache.families) r.observe(cache.seriesCount(family), { family: family.name });
       });
+    this._observeBudgets(state);
     meter
       .createObservableGauge(`${prefix}source_synced`, {
         description: '1 once a source has delivered its initial state.',
@@ -226,6 +232,41 @@ export class SelfMetrics {
       .addCallback((r) => {
         for (const source of state.sources()) r.observe(source.synced ? 1 : 0, { source: source.name });
       });
+  }
+
+  /**
+   * The budgets across objects: what is in force, how much of the process budgets is used, and
+   * which namespaces have objects held out by which budget (only those: the cut-offs themselves
+   * are counted in object_errors with a `limit-*` kind).
+   */
+  private _observeBudgets(state: SelfMetricsState): void {
+    const meter = this._meter;
+    const limit = meter.createObservableGauge(`${PREFIX}budget_limit`, {
+      description:
+        'Budgets across objects in force (series, or bytes of sample lines), by budget: total-series, total-series-bytes, namespace-series, namespace-series-bytes; 0 = unlimited.',
+    });
+    const used = meter.createObservableGauge(`${PREFIX}budget_used`, {
+      description: 'Use of the process budgets across objects, by budget (total-series, total-series-bytes).',
+    });
+    const dropped = meter.createObservableGauge(`${PREFIX}budget_dropped_objects`, {
+      description:
+        'Objects whose series are not served because a budget across objects is full, by namespace and budget (namespaces with none are absent).',
+    });
+    meter.addBatchObservableCallback(
+      (r) => {
+        const config = state.config();
+        if (!config) return;
+        const budgets = budgetsOf(config);
+        for (const name of BUDGET_NAMES) r.observe(limit, budgets[name], { budget: limitKebab(name) });
+        const ledger = state.budgets?.();
+        r.observe(used, ledger?.series ?? 0, { budget: 'total-series' });
+        r.observe(used, ledger?.bytes ?? 0, { budget: 'total-series-bytes' });
+        if (!ledger) return;
+        for (const [namespace, byBudget] of ledger.use().dropped)
+          for (const [name, n] of byBudget) r.observe(dropped, n, { namespace, budget: limitKebab(name) });
+      },
+      [limit, used, dropped],
+    );
   }
 
   /** Records a config load or reload (KSM's config_hash and last_config_reload_* metrics). */
