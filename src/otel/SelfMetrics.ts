@@ -250,7 +250,7 @@ export class SelfMetrics {
     });
     const dropped = meter.createObservableGauge(`${PREFIX}budget_dropped_objects`, {
       description:
-        'Objects whose series are not served because a budget across objects is full, by namespace and budget (namespaces with none are absent).',
+        'Objects whose series are not served because a budget across objects is full, by their namespace (object_namespace) and budget; namespaces with none are absent.',
     });
     meter.addBatchObservableCallback(
       (r) => {
@@ -263,7 +263,8 @@ export class SelfMetrics {
         r.observe(used, ledger?.bytes ?? 0, { budget: 'total-series-bytes' });
         if (!ledger) return;
         for (const [namespace, byBudget] of ledger.use().dropped)
-          for (const [name, n] of byBudget) r.observe(dropped, n, { namespace, budget: limitKebab(name) });
+          for (const [name, n] of byBudget)
+            r.observe(dropped, n, { object_namespace: namespace, budget: limitKebab(name) });
       },
       [limit, used, dropped],
     );
