@@ -193,9 +193,14 @@ export interface FloodRun {
   readonly peakMB: number;
   /** Heap cap reached: the process died (exit code or signal), or undefined. */
   readonly died: string | undefined;
-  /** RSS 10 s after the objects were deleted (a scrape in between), and 60 s after. */
+  /** RSS and V8 heap used 15 s after the objects were deleted, and 90 s after (scrapes every 15 s). */
   readonly afterMB: number;
-  readonly after60MB: number;
+  readonly afterHeapMB: number;
+  readonly after90MB: number;
+  readonly after90HeapMB: number;
+  readonly beforeHeapMB: number;
+  /** V8 heap used after the flood was ingested (one sample, not a maximum). */
+  readonly peakHeapMB: number;
   /** Tenant objects served at the peak, of 300. */
   readonly tenantObjects: number;
   /** Other teams' series at the peak (and before: all of them). */
@@ -209,9 +214,6 @@ export interface FloodRun {
 }
 
 const INGEST_DEADLINE_MS = 240_000;
-
-/** Deletes of the tenant's objects the bridge reports: every object it kept, limited or not. */
-const tenantObjectsKept = (count: number) => count;
 
 const BUDGETS_OFF = [
   '--limits.total-series=0',
@@ -277,6 +279,8 @@ export async function floodRun(
       text: t,
     };
   };
+  const heapMB = async () =>
+    sum((await get(telemetry, '/metrics')).body, /^nodejs_heap_size_used_bytes /) / 2 ** 20;
   const other = (body: string) => body.split('\n').filter((l) => /namespace="team-[bc]"/.test(l)).length;
   try {
     for (let i = 0; i < 600 && (await get(port, '/readyz')).status !== 200; i++) await delay(200);
@@ -284,6 +288,7 @@ export async function floodRun(
     const otherSeriesBefore = other((await get(port, '/metrics')).body);
     await delay(1000);
     const beforeMB = rssMB(pid);
+    const beforeHeapMB = await heapMB();
     peakMB = beforeMB;
     const began = performance.now();
     writeFlood(flood, count);
@@ -301,28 +306,35 @@ export async function floodRun(
       tenantObjects = new Set(body.match(/name="hostile-\d+",namespace="tenant-a"/g) ?? []).size;
       otherSeries = other(body);
     }
+    const peakHeapMB = dead() ? NaN : await heapMB();
     const cutOffs = (await events()).text
       .split('\n')
       .filter((l) => /^crd_metrics_bridge_(object_errors_total\{.*kind="limit-|budget)/.test(l));
     const died = dead();
     rmSync(flood, { recursive: true, force: true });
     let afterMB = NaN;
+    let afterHeapMB = NaN;
+    let after90MB = NaN;
+    let after90HeapMB = NaN;
     if (!died) {
       const deletedBefore = (await events()).deleted;
       const until = performance.now() + 60_000;
-      while (
-        !dead() &&
-        performance.now() < until &&
-        (await events()).deleted < deletedBefore + tenantObjectsKept(count)
-      )
+      while (!dead() && performance.now() < until && (await events()).deleted < deletedBefore + count)
         await delay(250);
-      await delay(5000);
-      await get(port, '/metrics');
-      await delay(5000);
-      afterMB = rssMB(pid);
-      // V8 frees the old space at its next major GC, which nothing forces here (no allocation
-      // pressure once the objects are gone): a minute later it has run in every run so far.
-      await delay(50_000);
+      // As in a cluster: Prometheus scrapes both endpoints every 15 s. V8 frees the old space at
+      // its next major GC, which nothing forces once the objects are gone.
+      const deletedAt = performance.now();
+      for (let i = 0; i < 6 && !dead(); i++) {
+        await delay(15_000 - ((performance.now() - deletedAt) % 15_000));
+        await get(port, '/metrics');
+        const heap = await heapMB();
+        if (i === 0) {
+          afterMB = rssMB(pid);
+          afterHeapMB = heap;
+        }
+      }
+      after90MB = rssMB(pid);
+      after90HeapMB = await heapMB();
     }
     sampling = false;
     await sampler;
@@ -333,7 +345,11 @@ export async function floodRun(
       peakMB,
       died: died ?? dead(),
       afterMB,
-      after60MB: rssMB(pid),
+      afterHeapMB,
+      after90MB,
+      after90HeapMB,
+      beforeHeapMB,
+      peakHeapMB,
       tenantObjects,
       otherSeries,
       otherSeriesBefore,
@@ -357,12 +373,12 @@ export function printFlood(runs: readonly FloodRun[]): void {
       .join(' ')}\n`,
   );
   console.log(
-    "| budgets | RSS before | RSS peak | RSS 10 s / 60 s after delete | process | tenant objects served | other teams' series (before) | scrape | ingest |",
+    "| budgets | RSS before | RSS peak | RSS 15 s / 90 s after delete | V8 heap used: before / after ingest / 15 s / 90 s after delete | process | tenant objects served | other teams' series (before) | scrape | ingest |",
   );
-  console.log('|---|---:|---:|---:|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---|---:|---:|---:|---:|');
   for (const r of runs)
     console.log(
-      `| ${r.budgets} | ${r.beforeMB.toFixed(0)} MB | ${r.peakMB.toFixed(0)} MB | ${Number.isNaN(r.afterMB) ? '–' : `${r.afterMB.toFixed(0)} / ${r.after60MB.toFixed(0)} MB`} | ${r.died ?? 'alive'} | ${r.tenantObjects} | ${r.otherSeries} (${r.otherSeriesBefore}) | ${r.scrapeMB.toFixed(1)} MiB | ${r.ingestSeconds.toFixed(1)} s |`,
+      `| ${r.budgets} | ${r.beforeMB.toFixed(0)} MB | ${r.peakMB.toFixed(0)} MB | ${Number.isNaN(r.afterMB) ? '–' : `${r.afterMB.toFixed(0)} / ${r.after90MB.toFixed(0)} MB`} | ${[r.beforeHeapMB, r.peakHeapMB, r.afterHeapMB, r.after90HeapMB].map((x) => (Number.isNaN(x) ? '–' : x.toFixed(0))).join(' / ')} MB | ${r.died ?? 'alive'} | ${r.tenantObjects} | ${r.otherSeries} (${r.otherSeriesBefore}) | ${r.scrapeMB.toFixed(1)} MiB | ${r.ingestSeconds.toFixed(1)} s |`,
     );
   for (const r of runs) {
     if (r.budgetLog) console.log(`\n${r.budgets}: ${r.budgetLog}`);

@@ -16,6 +16,7 @@ import type { BridgeHandle } from '../support/bridgeProcess.ts';
 import { FOO_CONFIG, hostileFoo } from '../support/hostileFoo.ts';
 import { assertPromtoolAccepts } from '../support/promtool.ts';
 import { until } from '../support/until.ts';
+import { httpRequest } from '../harness/processes.ts';
 
 /** deploy/05-deployment.yaml's NODE_OPTIONS: a heap limit of 384 + 3 × 8 MiB. */
 const DEPLOY_NODE_OPTIONS = '--max-old-space-size=384 --max-semi-space-size=8';
@@ -60,7 +61,8 @@ describe('budgets across objects in a real process (deploy/ heap cap)', () => {
       extraArgs: ['--log.level=info'],
     });
     const b = bridge;
-    const telemetry = async () => (await fetch(`${b.telemetryUrl}/metrics`)).text();
+    // A fresh connection each time: the server closes idle keep-alive connections.
+    const telemetry = async () => (await httpRequest(`${b.telemetryUrl}/metrics`)).body;
     const teams = (body: string) =>
       body
         .split('\n')
