@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BUDGET_HEAP_SHARE,
+  SERIES_SHARE,
   budgetDefaults,
   HEAP_BYTES_PER_SERIES,
   HEAP_BYTES_PER_TEXT_BYTE,
@@ -173,16 +174,20 @@ describe('BudgetLedger', () => {
   });
 
   it('derives the defaults from the heap limit, half of each for one namespace', () => {
+    // deploy/'s cap fits docs/kubernetes.md's 400k series; 768 MiB its 1M series and 214 MiB scrape.
+    assert.ok(budgetDefaults(408 * 2 ** 20).totalSeries >= 400_000);
+    const m768 = budgetDefaults(792 * 2 ** 20);
+    assert.ok(m768.totalSeries >= 1_000_000 && m768.totalSeriesBytes >= 214.4 * 2 ** 20);
     const small = budgetDefaults(408 * 2 ** 20);
     const large = budgetDefaults(816 * 2 ** 20);
     assert.ok(small.totalSeries > 0 && small.totalSeriesBytes > 0);
     assert.equal(
       large.totalSeries,
-      Math.floor((816 * 2 ** 20 * BUDGET_HEAP_SHARE) / 2 / HEAP_BYTES_PER_SERIES),
+      Math.floor((816 * 2 ** 20 * BUDGET_HEAP_SHARE * SERIES_SHARE) / HEAP_BYTES_PER_SERIES),
     );
     assert.equal(
       large.totalSeriesBytes,
-      Math.floor((816 * 2 ** 20 * BUDGET_HEAP_SHARE) / 2 / HEAP_BYTES_PER_TEXT_BYTE),
+      Math.floor((816 * 2 ** 20 * BUDGET_HEAP_SHARE * (1 - SERIES_SHARE)) / HEAP_BYTES_PER_TEXT_BYTE),
     );
     // The series and the bytes at their budgets together take the heap share, no more.
     const heap =
