@@ -129,6 +129,47 @@ export function printHeap(r: HeapResult): void {
   );
 }
 
+/**
+ * Heap per object with the budgets on and off (every budget 0: no ledger), for small objects in
+ * 50 namespaces: what the ledger's entries cost. Best of three, each in a fresh store.
+ */
+export function measureLedger(objects = 50_000): { onBytes: number; offBytes: number } {
+  const config = compileConfig(parseConfig(FOO_CONFIG, 'foo.yaml'));
+  const parsed = Array.from({ length: objects }, (_, i) => {
+    const o = hostileFoo({ noteBytes: 12, items: 3, name: `o-${i}`, namespace: `ns-${i % 50}` });
+    (o.metadata as Record<string, unknown>).creationTimestamp = new Date(
+      Date.UTC(2026, 0, 1, 0, 0, i % 3600),
+    ).toISOString();
+    return o;
+  });
+  const off = { totalSeries: 0, totalSeriesBytes: 0, namespaceSeries: 0, namespaceSeriesBytes: 0 };
+  const perObject = (budgets: boolean): number => {
+    const cache = new SeriesCache(config.families);
+    const ingestor = new ObjectIngestor(config, cache, new ObjectErrors(), budgets ? {} : { budgets: off });
+    fullGc();
+    const before = process.memoryUsage().heapUsed;
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < objects; i++) ingestor.upsertNow('bench', `k${i}`, parsed[i]);
+    fullGc();
+    const bytes = (process.memoryUsage().heapUsed - before) / objects;
+    if (cache.objectCount !== objects || (budgets && !ingestor.budgets)) throw new Error('not measured');
+    return bytes;
+  };
+  const on: number[] = [];
+  const offs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    offs.push(perObject(false));
+    on.push(perObject(true));
+  }
+  return { onBytes: Math.min(...on), offBytes: Math.min(...offs) };
+}
+
+export function printLedger(r: { onBytes: number; offBytes: number }): void {
+  console.log(
+    `\nLedger: small objects (6 series) cost ${r.onBytes.toFixed(0)} bytes of heap each with the budgets on, ${r.offBytes.toFixed(0)} with every budget 0: ${(r.onBytes - r.offBytes).toFixed(0)} bytes per object for the ledger.`,
+  );
+}
+
 // ---- the process ----
 
 /** RSS in MB; NaN once the process is gone. */
@@ -403,7 +444,10 @@ export async function budgetSection(): Promise<void> {
 if (import.meta.main) {
   const parts = process.argv.slice(2);
   const all = parts.length === 0;
-  if (all || parts.includes('heap')) printHeap(measureHeap());
+  if (all || parts.includes('heap')) {
+    printHeap(measureHeap());
+    printLedger(measureLedger());
+  }
   const runs: FloodRun[] = [];
   if (all || parts.includes('process') || parts.includes('defaults')) runs.push(await floodRun('defaults'));
   if (all || parts.includes('process') || parts.includes('off')) runs.push(await floodRun('off'));
