@@ -128,7 +128,7 @@ describe('budgets across objects (ingestor)', () => {
     assert.equal(t.ingestor.budgets!.use().dropped.size, 0);
   });
 
-  it('a rebuild (reload) over the same objects keeps the same objects, whatever the arrival order', () => {
+  it('a rebuild (reload) over the same objects keeps the same objects, whatever the arrival order (objects of one size)', () => {
     const objects = Array.from({ length: 12 }, (_, i) => foo(`o${i}`, i % 2 ? 'odd' : 'even', (i * 7) % 12));
     const keep = (order: number[]) => {
       const t = setup({ namespaceSeries: 35, totalSeries: 60 });
