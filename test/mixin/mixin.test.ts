@@ -51,6 +51,20 @@ describe('monitoring mixin', () => {
     assert.match(r.output, new RegExp(`SUCCESS: ${alertRules().length} rules found`));
   });
 
+  it('the health alerts read only the health families', () => {
+    const health = alertRules().filter((r) => r.alert.startsWith('CustomResource'));
+    assert.deepEqual(
+      health.map((r) => r.alert),
+      ['CustomResourceDegraded', 'CustomResourceStuckProgressing', 'CustomResourceFlapping'],
+    );
+    for (const rule of health)
+      for (const name of metricNamesIn(rule.expr))
+        assert.match(
+          name,
+          /^kube_customresource_health(_last_transition_timestamp_seconds|_transitions_total)?$/,
+        );
+  });
+
   it('every alert has a severity, a summary, a description and a runbook_url to its section of runbook.md', () => {
     // GitHub's anchor of a `## Name` heading is the name in lower case.
     const sections = [...readFileSync(path.join(mixin, 'runbook.md'), 'utf8').matchAll(/^## (\S+)$/gm)].map(
@@ -63,7 +77,8 @@ describe('monitoring mixin', () => {
     );
     const names = new Set<string>();
     for (const rule of alertRules()) {
-      assert.match(rule.alert, /^CrdMetricsBridge[A-Z]\w+$/);
+      // The bridge's own alerts, and those on the custom resources' health (health: {}).
+      assert.match(rule.alert, /^(CrdMetricsBridge|CustomResource)[A-Z]\w+$/);
       assert.ok(!names.has(rule.alert), `${rule.alert} defined twice`);
       names.add(rule.alert);
       assert.ok(['critical', 'warning', 'info'].includes(rule.labels?.['severity'] ?? ''), rule.alert);
