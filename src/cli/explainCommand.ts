@@ -40,7 +40,10 @@ export async function explainCommand(options: ExplainOptions, io: CommandIo): Pr
   const live = options.inputs.filter((i) => i !== '-' && !existsSync(i) && LIVE_ARGUMENT.test(i));
   if (live.length > 0 && live.length < options.inputs.length)
     return usage('give either object files or TYPE/NAME arguments, not both');
-  if (live.length === 0 && (options.namespace !== undefined || options.kubeconfig !== undefined || options.context !== undefined))
+  if (
+    live.length === 0 &&
+    (options.namespace !== undefined || options.kubeconfig !== undefined || options.context !== undefined)
+  )
     return usage('-n, --kubeconfig and --context apply to TYPE/NAME (live objects) only');
 
   let shard;

@@ -185,11 +185,18 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
     .description(
       'Say why objects give (or do not give) each series: for every family of every resource an object matches, its series or the one reason it gives none, with the config file:line. Objects from YAML/JSON files (- reads standard input), or TYPE/NAME (kubectl spelling: widget/web, widgets.example.com/web) fetched from the cluster. Exit 0 when every family gave series or none for an expected reason, 1 for an error in an object or the config.',
     )
-    .argument('<objects...>', 'object files or directories (- for standard input), or TYPE/NAME of a live object')
+    .argument(
+      '<objects...>',
+      'object files or directories (- for standard input), or TYPE/NAME of a live object',
+    )
     .option(CONFIG_FLAGS, CONFIG_HELP)
     .option('-n, --namespace <namespace>', 'with TYPE/NAME: the namespace of the object')
     .option('--shard <n>', "explain as this shard (0-based) would, as run's --shard", parseNonNegativeInt)
-    .option('--total-shards <n>', "explain as one of this many shards, as run's --total-shards", parseNonNegativeInt)
+    .option(
+      '--total-shards <n>',
+      "explain as one of this many shards, as run's --total-shards",
+      parseNonNegativeInt,
+    )
     .option(
       '--kubeconfig <file>',
       'with TYPE/NAME: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',

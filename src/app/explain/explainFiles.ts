@@ -92,10 +92,14 @@ export async function explainFiles(
       new FileSource({
         inputs: inputs.paths,
         // Each object's cut-offs are collected while it is upserted (no slicing: synchronously).
-        sink: recording(sink, () => (current = []), (key, object, origin, outcome) => {
-          seen.delete(key);
-          seen.set(key, { object, origin, cut: outcome === 'limited' ? current[0] : undefined });
-        }),
+        sink: recording(
+          sink,
+          () => (current = []),
+          (key, object, origin, outcome) => {
+            seen.delete(key);
+            seen.set(key, { object, origin, cut: outcome === 'limited' ? current[0] : undefined });
+          },
+        ),
         logger: pino({ level: 'silent' }),
         watch: false,
         ...(inputs.stdin ? { stdin: inputs.stdin } : {}),

@@ -100,8 +100,7 @@ export function explainObject(
   if (!gvk) return { ref, gvk, resources: [], unmatched: 'the object has no apiVersion and kind' };
   const resources = settings.config.resources;
   const matching = resources.filter((r) => r.matches(gvk.group, gvk.version, gvk.kind));
-  if (matching.length === 0)
-    return { ref, gvk, resources: [], unmatched: closestResource(resources, gvk) };
+  if (matching.length === 0) return { ref, gvk, resources: [], unmatched: closestResource(resources, gvk) };
   const effective = resourceFor(resources, gvk)!;
   return {
     ref,
@@ -122,7 +121,8 @@ function explainResource(
   cut: IngestCut | undefined,
 ): ResourceExplanation {
   const configured = resource.groupVersionKind;
-  const wildcard = isWildcard(configured.group) || isWildcard(configured.version) || isWildcard(configured.kind);
+  const wildcard =
+    isWildcard(configured.group) || isWildcard(configured.version) || isWildcard(configured.kind);
   const head = {
     gvk: formatGvk(configured),
     location: resource.config.location,
@@ -144,7 +144,7 @@ function explainResource(
       `a later entry for the same kind replaces this one (as in kube-state-metrics): ${formatGvk(effective.groupVersionKind)} at ${where(effective.config.location)}`,
     );
   const skip = objectFilter(settings, resource, object);
-  if (skip) return all(skip.verdict, skip.reason, skip.location);
+  if (skip) return all(skip.verdict, skip.reason, resource.config.location);
   if (cut) return all('error', limitReason(settings, resource, cut), resource.config.location);
 
   const captured: { metric: string; kind: ObjectErrorKind; message: string }[] = [];
@@ -178,7 +178,7 @@ function objectFilter(
   settings: ExplainSettings,
   resource: CompiledResource,
   object: unknown,
-): { verdict: Verdict; reason: string; location?: SourceLocation } | undefined {
+): { verdict: Verdict; reason: string } | undefined {
   const config = resource.config;
   const metadata = isMap(object) && isMap(object.metadata) ? object.metadata : {};
   const namespace = typeof metadata.namespace === 'string' ? metadata.namespace : '';
@@ -240,7 +240,8 @@ function familyHead(resource: CompiledResource, index: number) {
     resource.config.location;
   return {
     name: family.meta.name,
-    type: family.meta.aggregate ? 'aggregate' : family.meta.type,
+    // The metric's own type: the family's is the first definer's when two disagree.
+    type: family.meta.aggregate || metric?.aggregate ? 'aggregate' : (metric?.each.type ?? family.meta.type),
     location,
   };
 }
@@ -261,7 +262,7 @@ function explainFamily(
     return {
       ...head,
       verdict: 'error',
-      series: seriesLines(family.meta.name, slot),
+      series: [],
       reason: `the config is invalid here (run and check refuse it): ${invalid[0]!.message}`,
       reasonLocation: invalid[0]!.location,
     };
@@ -321,7 +322,12 @@ function wrongPicture(
   const each = metric.each;
   if (each.type === 'stateset' && !metric.aggregate && slot && 'points' in slot) {
     const set = each.stateSet;
-    if (slot.points.length > 0 && slot.points.every((p) => p.value === 0) && !set.valueExpression && !set.forEach) {
+    if (
+      slot.points.length > 0 &&
+      slot.points.every((p) => p.value === 0) &&
+      !set.valueExpression &&
+      !set.forEach
+    ) {
       const target = new ValuePath(set.path.segments).get(object);
       const elements = Array.isArray(target) ? target : [target];
       const valueFrom = new ValuePath(set.valueFrom.segments);
@@ -375,7 +381,8 @@ function whyNone(
   const conversion = errors.filter((e) => e.kind === 'conversion');
   if (each.type === 'gauge' && isMap(target) && conversion.length > 0) {
     const entries = Object.keys(target).length;
-    const [key, value] = Object.entries(target).find(([, v]) => typeof v === 'string') ?? Object.entries(target)[0]!;
+    const [key, value] =
+      Object.entries(target).find(([, v]) => typeof v === 'string') ?? Object.entries(target)[0]!;
     return {
       verdict: 'error',
       reason: `the map under ${pathText(block.path.segments)} holds values that are not numbers (${conversion.length} of ${entries} entries, e.g. ${key}: ${JSON.stringify(formatGoValue(value))}): a gauge needs numbers; an info metric with labelFromKey gives them as labels`,
@@ -420,7 +427,14 @@ function whyNone(
           reason: `valueExpression gave null for every element of ${pathText(block.path.segments)}`,
           location: s.valueExpression.location,
         };
-      return valueMiss('state', block.path.segments, s.valueFrom.segments, s.valueFrom.location, elements, object);
+      return valueMiss(
+        'state',
+        block.path.segments,
+        s.valueFrom.segments,
+        s.valueFrom.location,
+        elements,
+        object,
+      );
     }
     case 'gauge': {
       const g = each.gauge;
@@ -431,7 +445,14 @@ function whyNone(
           location: g.valueExpression.location,
         };
       const candidates = isMap(target) ? Object.values(target) : elements;
-      return valueMiss('value', block.path.segments, g.valueFrom.segments, g.valueFrom.location, candidates, object);
+      return valueMiss(
+        'value',
+        block.path.segments,
+        g.valueFrom.segments,
+        g.valueFrom.location,
+        candidates,
+        object,
+      );
     }
   }
 }
@@ -448,7 +469,8 @@ function valueMiss(
   const from = new ValuePath(valueFrom);
   const miss = elements.map((e) => from.miss(e)).find((m) => m !== undefined);
   const full = [...path, ...valueFrom];
-  const fresh = miss !== undefined && underUnwrittenStatus(full, { ...miss, index: path.length + miss.index }, object);
+  const fresh =
+    miss !== undefined && underUnwrittenStatus(full, { ...miss, index: path.length + miss.index }, object);
   const nil = miss?.nil ? 'a nil value' : 'nothing';
   return {
     verdict: fresh ? 'expected' : 'error',
@@ -495,7 +517,10 @@ function missDetail(segments: readonly string[], miss: PathMiss): string {
   if (miss.nil) return `stops at ${seg}: ${at}.${miss.segment} is null`;
   if (isMap(parent)) {
     const keys = Object.keys(parent);
-    const shown = keys.length === 0 ? 'it is empty' : `it has: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`;
+    const shown =
+      keys.length === 0
+        ? 'it is empty'
+        : `it has: ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}`;
     return `stops at ${seg}: ${at} has no key ${seg} (${shown})`;
   }
   if (Array.isArray(parent)) {

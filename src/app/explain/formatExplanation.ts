@@ -12,7 +12,8 @@ export function formatExplanation(explanation: ObjectExplanation): string {
   const { ref, gvk } = explanation;
   const kind = gvk ? `${gvk.kind} ${gvk.group === '' ? '' : gvk.group + '/'}${gvk.version}` : 'object';
   const lines = [`${kind} ${formatObjectRef(ref)}`];
-  if (explanation.unmatched !== undefined) lines.push(`  matches no resource (error): ${explanation.unmatched}`);
+  if (explanation.unmatched !== undefined)
+    lines.push(`  matches no resource (error): ${explanation.unmatched}`);
   for (const resource of explanation.resources) {
     lines.push(
       `  resource ${resource.gvk} at ${where(resource.location)}${resource.boundAs ? ` (as ${resource.boundAs})` : ''}`,
@@ -26,7 +27,8 @@ function familyLines(family: FamilyExplanation): string[] {
   const head = `    ${family.name} (${family.type})`;
   const at = `(${where(family.reasonLocation ?? family.location)})`;
   const out: string[] = [];
-  if (family.series.length === 0) out.push(`${head}: no series (${family.verdict}): ${family.reason ?? ''} ${at}`);
+  if (family.series.length === 0)
+    out.push(`${head}: no series (${family.verdict}): ${family.reason ?? ''} ${at}`);
   else if (family.reason !== undefined)
     out.push(`${head}: ${count(family.series.length)} (${family.verdict}): ${family.reason} ${at}`);
   else out.push(`${head}: ${count(family.series.length)} (${where(family.location)})`);

@@ -1,3 +1,4 @@
+import { formatGoValue } from '../../go/goFormat.ts';
 import { isMap } from '../../go/kubeJson.ts';
 
 /**
@@ -24,7 +25,7 @@ export function failedFieldRequirement(selector: string, object: unknown): strin
     const [, field, op, value] = m;
     let current: unknown = object;
     for (const part of field!.split('.')) current = isMap(current) ? current[part] : undefined;
-    const actual = current === undefined || current === null ? '' : String(current);
+    const actual = current === undefined || current === null ? '' : formatGoValue(current);
     if ((op === '!=') === (actual === value)) return requirement;
   }
   return undefined;
