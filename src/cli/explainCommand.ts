@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { explainFiles, compileForExplain } from '../app/explain/explainFiles.ts';
 import { formatConfigProblems, formatExplanation, hasError } from '../app/explain/formatExplanation.ts';
+import { parseLiveTarget } from '../app/explain/liveTarget.ts';
 import { shardAssignment } from '../app/explain/shardAssignment.ts';
 import type { SeriesLimits } from '../engine/limits.ts';
 import type { CommandIo } from './CommandIo.ts';
@@ -20,9 +21,6 @@ export interface ExplainOptions {
 
 const USAGE_ERROR = 2;
 
-/** TYPE/NAME as kubectl writes it: `widget/web`, `widgets.example.com/web`, `Widget.example.com/web`. */
-const LIVE_ARGUMENT = /^[A-Za-z][A-Za-z0-9-]*(\.[a-z0-9][-a-z0-9.]*)?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
 /**
  * `explain --config C OBJECT_FILE...` (offline) or `explain --config C TYPE/NAME [-n NS]` (live):
  * for every family of every resource the object matches, its series or the one reason it gives
@@ -37,7 +35,11 @@ export async function explainCommand(options: ExplainOptions, io: CommandIo): Pr
   };
   if (options.inputs.length === 0)
     return usage('explain needs object files (or - for standard input), or TYPE/NAME of a live object');
-  const live = options.inputs.filter((i) => i !== '-' && !existsSync(i) && LIVE_ARGUMENT.test(i));
+  // TYPE/NAME as kubectl writes it (widget/web, widgets.example.com/web), unless a file has that name.
+  const live = options.inputs.flatMap((i) => {
+    const target = i === '-' || existsSync(i) ? undefined : parseLiveTarget(i, options.namespace);
+    return target ? [target] : [];
+  });
   if (live.length > 0 && live.length < options.inputs.length)
     return usage('give either object files or TYPE/NAME arguments, not both');
   if (
@@ -59,15 +61,20 @@ export async function explainCommand(options: ExplainOptions, io: CommandIo): Pr
 
   let failed = problems.length > 0;
   if (live.length > 0) {
+    // The Kubernetes client is loaded only when asked for, as `run` does.
     const { explainLive } = await import('../app/explain/explainLive.ts');
-    for (const target of live) {
-      const result = await explainLive(settings, target, {
-        namespace: options.namespace,
-        kubeconfig: options.kubeconfig,
-        context: options.context,
-      });
-      io.stdout(result.text);
-      if (result.error) failed = true;
+    const results = await explainLive(settings, live, {
+      kubeconfig: options.kubeconfig,
+      context: options.context,
+    });
+    for (const result of results) {
+      if (result.explanation) {
+        io.stdout(formatExplanation(result.explanation));
+        if (hasError(result.explanation)) failed = true;
+      } else {
+        io.stderr(`error: ${result.problem}\n`);
+        failed = true;
+      }
     }
     return failed ? 1 : 0;
   }

@@ -94,6 +94,7 @@ export function explainObject(
   object: unknown,
   origin: string | undefined,
   cut?: IngestCut,
+  blocked?: string,
 ): ObjectExplanation {
   const ref = objectRef(object, origin);
   const gvk = objectGvk(object);
@@ -106,7 +107,7 @@ export function explainObject(
     ref,
     gvk,
     resources: matching.map((resource) =>
-      explainResource(settings, resource, effective, object, gvk, ref, cut),
+      explainResource(settings, resource, effective, object, gvk, ref, cut, blocked),
     ),
   };
 }
@@ -119,6 +120,7 @@ function explainResource(
   gvk: GroupVersionKind,
   ref: ObjectRef,
   cut: IngestCut | undefined,
+  blocked: string | undefined,
 ): ResourceExplanation {
   const configured = resource.groupVersionKind;
   const wildcard =
@@ -146,6 +148,7 @@ function explainResource(
   const skip = objectFilter(settings, resource, object);
   if (skip) return all(skip.verdict, skip.reason, resource.config.location);
   if (cut) return all('error', limitReason(settings, resource, cut), resource.config.location);
+  if (blocked !== undefined) return all('error', blocked, resource.config.location);
 
   const captured: { metric: string; kind: ObjectErrorKind; message: string }[] = [];
   const errors = new ObjectErrors({
@@ -534,4 +537,33 @@ function missDetail(segments: readonly string[], miss: PathMiss): string {
 /** KSM's rendering of a path, `[status,phase]`. */
 function pathText(segments: readonly string[]): string {
   return `[${segments.join(',')}]`;
+}
+
+/**
+ * An object that could not be read at all (its version not served, RBAC forbidding the get):
+ * every family of the resource, with that one reason.
+ */
+export function unreadableObject(
+  resource: CompiledResource,
+  gvk: GroupVersionKind,
+  ref: ObjectRef,
+  reason: string,
+): ObjectExplanation {
+  return {
+    ref,
+    gvk,
+    resources: [
+      {
+        gvk: formatGvk(resource.groupVersionKind),
+        location: resource.config.location,
+        families: resource.families.map((_family, i) => ({
+          ...familyHead(resource, i),
+          verdict: 'error' as const,
+          series: [],
+          reason,
+          reasonLocation: resource.config.location,
+        })),
+      },
+    ],
+  };
 }
