@@ -201,7 +201,11 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
       '--kubeconfig <file>',
       'with TYPE/NAME: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
     )
-    .option('--context <name>', 'with TYPE/NAME: kubeconfig context to use');
+    .option('--context <name>', 'with TYPE/NAME: kubeconfig context to use')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  crd-metrics-bridge explain --config config.yaml widget.yaml\n  kubectl get widget web -o yaml | crd-metrics-bridge explain --config config.yaml -\n  crd-metrics-bridge explain --config config.yaml widgets.example.com/web -n shop\n\nA running bridge answers the same on its telemetry listener:\n  /explain?resource=widgets.example.com&namespace=shop&name=web',
+    );
   addLimitOptions(explain).action(
     async (inputs: string[], opts: Record<string, unknown>, command: Command) => {
       const config = requireConfig(command, opts.config);

@@ -370,7 +370,9 @@ function whyNone(
       reason:
         missReason('path', block.path.segments, miss) +
         (fresh ? '; the object has no status yet (a new object)' : '') +
-        (each.type === 'gauge' && !fresh ? ' (nilIsZero: true would give 0)' : ''),
+        (each.type === 'gauge' && each.gauge.labelFromKey === '' && !fresh
+          ? ' (nilIsZero: true would give 0)'
+          : ''),
       location: block.path.location,
     };
   }
