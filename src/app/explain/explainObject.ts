@@ -533,7 +533,8 @@ function missDetail(segments: readonly string[], miss: PathMiss): string {
       return `stops at ${seg}: no element of ${at} (a list of ${parent.length}) matches`;
     return `stops at ${seg}: ${at} is a list of ${parent.length}; a list takes an index or [key=value]`;
   }
-  return `stops at ${seg}: ${at} is a ${goTypeName(parent)} (${JSON.stringify(formatGoValue(parent))}), not a map or list`;
+  const shown = typeof parent === 'string' ? JSON.stringify(parent) : formatGoValue(parent);
+  return `stops at ${seg}: ${at} is not a map or list but ${goTypeName(parent)} ${shown}`;
 }
 
 /** KSM's rendering of a path, `[status,phase]`. */
