@@ -260,6 +260,7 @@ export class Bridge implements BridgeStatus {
     return answerExplain(params, {
       config: this._pipeline.config,
       limitFlags: this._o.limits ?? {},
+      namespaceFlags: { allow: this._o.namespaces ?? [], deny: this._o.namespacesDenylist ?? [] },
       shard: this._sharding.accept() ? this._sharding.assignment() : undefined,
       client: this._sources.client,
     });

@@ -67,6 +67,15 @@ describe('explainObject', () => {
       widget({ status: { replicas: 1 } }),
     );
     assert.equal(field.get('kube_customresource_replicas')!.verdict, 'expected');
+    // A running bridge's --namespaces and --namespaces-denylist.
+    const config = compile(`${HEAD}${GAUGE}`);
+    const object = widget({ status: { replicas: 1 } });
+    const reason = (allow: string[], deny: string[]) =>
+      explainObject({ config, namespaceFlags: { allow, deny } }, object, 't').resources[0]!.families[0]!
+        .reason;
+    assert.equal(reason(['shop'], []), 'filtered: namespace default is not in --namespaces [shop]');
+    assert.equal(reason([], ['default']), 'filtered: namespace default is in --namespaces-denylist');
+    assert.equal(reason(['default'], ['other']), undefined);
     // Within the filters the series are given.
     const kept = families(
       `${HEAD}      namespaces: [default]\n${GAUGE}`,
@@ -192,7 +201,13 @@ describe('selectors as the API server applies them', () => {
 });
 
 describe('/explain parameters', () => {
-  const context = { config: compile(`${HEAD}${GAUGE}`), limitFlags: {}, shard: undefined, client: undefined };
+  const context = {
+    config: compile(`${HEAD}${GAUGE}`),
+    limitFlags: {},
+    shard: undefined,
+    client: undefined,
+    namespaceFlags: { allow: [], deny: [] },
+  };
   it('400 for a missing or malformed resource or name, 501 without a Kubernetes client', async () => {
     assert.equal((await answerExplain(new URLSearchParams('name=w'), context)).status, 400);
     assert.equal((await answerExplain(new URLSearchParams('resource=widget'), context)).status, 400);

@@ -13,6 +13,8 @@ export interface ExplainEndpointContext {
   readonly limitFlags: Partial<SeriesLimits>;
   /** This replica's shard, when sharding. */
   readonly shard: ShardAssignment | undefined;
+  /** The bridge's `--namespaces` and `--namespaces-denylist`. */
+  readonly namespaceFlags: { readonly allow: readonly string[]; readonly deny: readonly string[] };
   /** The bridge's own client; undefined with the files source. */
   readonly client: KubeClient | undefined;
 }
@@ -50,7 +52,12 @@ export async function answerExplain(
       body: 'explain needs the kubernetes source; with files, run crd-metrics-bridge explain --config C FILE\n',
     };
   const result = await explainLiveObject(
-    { config: context.config, shard: context.shard, limitFlags: context.limitFlags },
+    {
+      config: context.config,
+      shard: context.shard,
+      limitFlags: context.limitFlags,
+      namespaceFlags: context.namespaceFlags,
+    },
     context.client,
     target,
   );

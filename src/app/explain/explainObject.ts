@@ -81,6 +81,8 @@ export interface ExplainSettings {
   readonly shard?: ShardAssignment | undefined;
   /** The `--limits.*` flags given, to say where a limit came from. */
   readonly limitFlags?: Partial<SeriesLimits>;
+  /** A running bridge's `--namespaces` and `--namespaces-denylist`. @default none */
+  readonly namespaceFlags?: { readonly allow: readonly string[]; readonly deny: readonly string[] };
 }
 
 /**
@@ -190,6 +192,16 @@ function objectFilter(
       verdict: 'expected',
       reason: `filtered: namespace ${namespace} is not in the resource's namespaces [${config.namespaces.join(', ')}]`,
     };
+  const flags = settings.namespaceFlags;
+  if (flags && namespace !== '') {
+    if (flags.allow.length > 0 && !flags.allow.includes(namespace))
+      return {
+        verdict: 'expected',
+        reason: `filtered: namespace ${namespace} is not in --namespaces [${flags.allow.join(', ')}]`,
+      };
+    if (flags.deny.includes(namespace))
+      return { verdict: 'expected', reason: `filtered: namespace ${namespace} is in --namespaces-denylist` };
+  }
   if (config.labelSelector !== undefined) {
     const failed = failedLabelRequirement(config.labelSelector, object);
     if (failed !== undefined)
