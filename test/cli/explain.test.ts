@@ -236,6 +236,31 @@ describe('explain (offline): one line naming why a family gives no series, with 
     );
   });
 
+  it('aggregate, health and conditions families: what the object adds, as /metrics would serve it', async () => {
+    const out = await explain(['--config', fixture('aggregate.config.yaml'), fixture('healthy.yaml')]);
+    assert.equal(out.code, 0, out.stdout);
+    const lines = objectLines(out.stdout, 'Widget example.com/v1 default/web');
+    assert.equal(
+      familyLine(lines, 'kube_customresource_by_phase'),
+      `kube_customresource_by_phase (aggregate): adds to 1 group ${at('aggregate.config.yaml', 8)}`,
+    );
+    assert.ok(
+      lines.includes(
+        '      kube_customresource_by_phase{customresource_group="example.com",customresource_kind="Widget",customresource_version="v1",phase="Running"} += this object\'s share: 1 series, sum 1',
+      ),
+    );
+    assert.ok(lines.some((l) => /^ {6}kube_customresource_health\{.*state="healthy"\} 1$/.test(l)));
+    assert.ok(
+      lines.some((l) =>
+        /^ {6}kube_customresource_health_last_transition_timestamp_seconds\{.*\} 1767225660$/.test(l),
+      ),
+    );
+    assert.equal(
+      familyLine(lines, 'kube_customresource_status_condition'),
+      `kube_customresource_status_condition (stateset): 3 series ${at('aggregate.config.yaml', 6)}`,
+    );
+  });
+
   it('exit codes: 0 all explained, 1 errors in objects, inputs or config, 2 usage', async () => {
     assert.equal((await explain(['--config', WIDGETS])).code, 2);
     assert.equal((await explain([fixture('new.yaml')])).code, 2);

@@ -14,6 +14,7 @@ import type { LimitName, SeriesLimits } from '../../engine/limits.ts';
 import { ObjectErrors } from '../../engine/ObjectErrors.ts';
 import type { ObjectErrorKind } from '../../engine/ObjectErrors.ts';
 import { resourceFor } from '../../engine/store/resourceFor.ts';
+import { formatSampleValue } from '../../exposition/sampleValue.ts';
 import { formatGoValue } from '../../go/goFormat.ts';
 import { goTypeName } from '../../go/goTypeName.ts';
 import { isMap } from '../../go/kubeJson.ts';
@@ -316,7 +317,7 @@ function seriesLines(name: string, slot: ObjectSeries[number]): string[] {
     );
   if (isHealthObservation(slot))
     return [
-      `${name}{${slot.labels.map(([k, v]) => `${k}="${v}"`).join(',')}} ${slot.since ?? '(when the running bridge first sees the state)'}`,
+      `${name}{${slot.labels.map(([k, v]) => `${k}="${v}"`).join(',')}} ${slot.since === undefined ? '(when the running bridge first sees the state)' : formatSampleValue(slot.since)}`,
     ];
   return slot.text.split('\n').filter((l) => l !== '');
 }

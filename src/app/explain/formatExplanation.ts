@@ -30,14 +30,16 @@ function familyLines(family: FamilyExplanation): string[] {
   if (family.series.length === 0)
     out.push(`${head}: no series (${family.verdict}): ${family.reason ?? ''} ${at}`);
   else if (family.reason !== undefined)
-    out.push(`${head}: ${count(family.series.length)} (${family.verdict}): ${family.reason} ${at}`);
-  else out.push(`${head}: ${count(family.series.length)} (${where(family.location)})`);
+    out.push(`${head}: ${count(family)} (${family.verdict}): ${family.reason} ${at}`);
+  else out.push(`${head}: ${count(family)} (${where(family.location)})`);
   for (const line of family.series) out.push(`      ${line}`);
   return out;
 }
 
-function count(n: number): string {
-  return `${n} series`;
+/** `3 series`; an aggregate family's object adds to groups rather than giving series. */
+function count(family: FamilyExplanation): string {
+  const n = family.series.length;
+  return family.type === 'aggregate' ? `adds to ${n} group${n === 1 ? '' : 's'}` : `${n} series`;
 }
 
 /** Whether an explanation found an error in the object or the config (exit 1). */
