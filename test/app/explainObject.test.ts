@@ -153,6 +153,22 @@ describe('explainObject', () => {
     );
   });
 
+  it('series given with some elements failing: the series, and the first failure as the reason', () => {
+    const text = `${HEAD}${GAUGE.replace('[status, replicas]', '[status, sizes]\n              valueFrom: [v]\n              labelsFromPath:\n                n: [n]')}`;
+    const sizes = [
+      { n: 'a', v: 1 },
+      { n: 'b', v: 'x' },
+      { n: 'c', v: 3 },
+    ];
+    const f = families(text, widget({ status: { sizes } })).get('kube_customresource_replicas')!;
+    assert.equal(f.series.length, 2);
+    assert.equal(f.verdict, 'error');
+    assert.match(
+      f.reason!,
+      /^some series are missing: a value is not a number: \[status,sizes\]: \[1\]: \[v\]: .*"x"/,
+    );
+  });
+
   it('a path that meets a scalar or a list says what it met', () => {
     const text = `${HEAD}${GAUGE.replace('[status, replicas]', '[status, replicas, count]')}`;
     const scalar = families(text, widget({ status: { replicas: 3 } }));

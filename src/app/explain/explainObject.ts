@@ -358,11 +358,16 @@ function wrongPicture(
         };
     }
   }
-  // Some elements failed while others gave series: say so, once.
-  const first = errors.find((e) => e.kind !== 'duplicate-series');
-  return first
-    ? { verdict: 'error', reason: `some series are missing: ${first.message}`, location: metric.location }
-    : undefined;
+  // Some elements failed while others gave series (or a label was dropped): say so, once.
+  const first = errors[0];
+  if (!first) return undefined;
+  const reason =
+    first.kind === 'invalid-label-name'
+      ? `a label was dropped: ${first.message}`
+      : first.kind === 'duplicate-series'
+        ? `some series are missing: ${first.message} (add labelFromKey or an each-level label that tells them apart)`
+        : `some series are missing: ${errorReason(first.kind, first.message)}`;
+  return { verdict: 'error', reason, location: metric.location };
 }
 
 /** The one reason a configured metric gave no series for the object. */
