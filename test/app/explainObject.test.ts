@@ -5,7 +5,8 @@ import { compileConfig } from '../../src/engine/compile/compileConfig.ts';
 import { explainObject } from '../../src/app/explain/explainObject.ts';
 import type { FamilyExplanation } from '../../src/app/explain/explainObject.ts';
 import { failedFieldRequirement, failedLabelRequirement } from '../../src/app/explain/selectors.ts';
-import { answerExplain } from '../../src/app/explain/explainEndpoint.ts';
+import { answerExplain, MAX_EXPLAIN_IN_FLIGHT } from '../../src/app/explain/explainEndpoint.ts';
+import type { KubeClient } from '../../src/kube/KubeClient.ts';
 import { parseLiveTarget } from '../../src/app/explain/liveTarget.ts';
 
 /** A config from YAML text, compiled as `check` does (it must have no problem). */
@@ -234,6 +235,34 @@ describe('/explain parameters', () => {
     );
     assert.equal(files.status, 501);
   });
+  it('429 past the explanations in flight; a slot is free again once one is answered', async () => {
+    // A client whose requests hang until released: only the count of requests in flight matters here
+    // (the answers themselves are tested against a real kube-apiserver in test/integration).
+    const release: (() => void)[] = [];
+    const client = {
+      server: 'https://api',
+      get: () =>
+        new Promise((_resolve, reject) =>
+          release.push(() => reject(Object.assign(new Error('stopped'), { code: 'ECONNRESET' }))),
+        ),
+    } as unknown as KubeClient;
+    const params = new URLSearchParams('resource=widgets.example.com&name=w&namespace=d');
+    const pending = Array.from({ length: MAX_EXPLAIN_IN_FLIGHT }, () =>
+      answerExplain(params, { ...context, client }),
+    );
+    const refused = await answerExplain(params, { ...context, client });
+    assert.equal(refused.status, 429);
+    for (const r of release) r();
+    const answers = await Promise.all(pending);
+    assert.deepEqual(
+      answers.map((a) => a.body),
+      answers.map(() => 'error: cannot reach the API server https://api: ECONNRESET\n'),
+    );
+    const next = answerExplain(params, { ...context, client });
+    release.at(-1)!();
+    assert.equal((await next).status, 422);
+  });
+
   it('TYPE[.GROUP]/NAME as kubectl spells it', () => {
     assert.deepEqual(parseLiveTarget('widgets.example.com/web', 'ns'), {
       type: 'widgets',

@@ -25,13 +25,21 @@ export interface ExplainAnswer {
 }
 
 /**
+ * Explanations answered at once, per process: each costs the API server a discovery, a get and a
+ * list, so a burst of requests is turned away with 429 rather than passed on.
+ */
+export const MAX_EXPLAIN_IN_FLIGHT = 4;
+let inFlight = 0;
+
+/**
  * `GET /explain?resource=TYPE[.GROUP]&name=NAME[&namespace=NS]` on the telemetry listener: the
  * same explanation as `explain --config C TYPE/NAME -n NS`, for the config the bridge serves and
  * as this replica (its shard) sees it. The bridge keeps series, not objects, so the object is
  * fetched again with the bridge's own client (one GET, and one list of at most one item to see
  * that RBAC allows the list). 200 with the explanation, ending in `result: ok` or `result: error`
- * (the CLI's exit code 0 or 1); 400 for bad parameters; 422 when the
- * object cannot be explained (not found, unknown type: one line); 501 without the Kubernetes source.
+ * (the CLI's exit code 0 or 1); 400 for bad parameters; 422 when the object cannot be explained
+ * (not found, unknown type: one line); 429 past MAX_EXPLAIN_IN_FLIGHT; 501 without the
+ * Kubernetes source.
  */
 export async function answerExplain(
   params: URLSearchParams,
@@ -51,16 +59,27 @@ export async function answerExplain(
       status: 501,
       body: 'explain needs the kubernetes source; with files, run crd-metrics-bridge explain --config C FILE\n',
     };
-  const result = await explainLiveObject(
-    {
-      config: context.config,
-      shard: context.shard,
-      limitFlags: context.limitFlags,
-      namespaceFlags: context.namespaceFlags,
-    },
-    context.client,
-    target,
-  );
+  if (inFlight >= MAX_EXPLAIN_IN_FLIGHT)
+    return {
+      status: 429,
+      body: `too many explain requests at once (at most ${MAX_EXPLAIN_IN_FLIGHT}); retry\n`,
+    };
+  inFlight++;
+  let result;
+  try {
+    result = await explainLiveObject(
+      {
+        config: context.config,
+        shard: context.shard,
+        limitFlags: context.limitFlags,
+        namespaceFlags: context.namespaceFlags,
+      },
+      context.client,
+      target,
+    );
+  } finally {
+    inFlight--;
+  }
   if (!result.explanation) return { status: 422, body: `error: ${result.problem}\n` };
   return {
     status: 200,
