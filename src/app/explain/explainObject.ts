@@ -162,7 +162,10 @@ function explainResource(
   try {
     series = resource.computeSeries(object, gvk.version, gvk.kind, errors, ref);
   } catch (err) {
-    if (!(err instanceof LimitExceeded)) throw err;
+    // Anything else thrown is a bug in the engine; the bridge counts it as an `internal` object
+    // error and goes on, and so does explain.
+    if (!(err instanceof LimitExceeded))
+      return all('error', `internal error while generating the series: ${(err as Error).message}`);
     return all(
       'error',
       limitReason(settings, resource, { limit: err.limit, family: err.family, message: err.message }),
