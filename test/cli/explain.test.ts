@@ -261,6 +261,23 @@ describe('explain (offline): one line naming why a family gives no series, with 
     );
   });
 
+  it('forEach levels: the inner path that finds nothing, an empty inner list, a state outside list', async () => {
+    const out = await explain(['--config', fixture('foreach.config.yaml'), fixture('foreach.yaml')]);
+    const family = 'kube_customresource_parent_condition';
+    assert.equal(
+      familyLine(objectLines(out.stdout, 'HTTPRoute gateway.networking.k8s.io/v1 d/r '), family),
+      `${family} (stateset): no series (error): forEach path [conditions] stops at "conditions": the element has no key "conditions" (it has: parentRef), in every element of [status,parents] ${at('foreach.config.yaml', 16)}`,
+    );
+    assert.equal(
+      familyLine(objectLines(out.stdout, 'HTTPRoute gateway.networking.k8s.io/v1 d/r2 '), family),
+      `${family} (stateset): 6 series (error): state "Maybe" at [status,parents] > [conditions] > [status] is not in list [True, False, Unknown]: that element's series are all 0 ${at('foreach.config.yaml', 10)}`,
+    );
+    assert.equal(
+      familyLine(objectLines(out.stdout, 'HTTPRoute gateway.networking.k8s.io/v1 d/r3 '), family),
+      `${family} (stateset): no series (expected): forEach path [conditions] is an empty list in every element of [status,parents] ${at('foreach.config.yaml', 16)}`,
+    );
+  });
+
   it('exit codes: 0 all explained, 1 errors in objects, inputs or config, 2 usage', async () => {
     assert.equal((await explain(['--config', WIDGETS])).code, 2);
     assert.equal((await explain([fixture('new.yaml')])).code, 2);

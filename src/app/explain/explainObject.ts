@@ -1,7 +1,7 @@
 import type { ConfigProblem } from '../../config/ConfigError.ts';
 import type { SourceLocation } from '../../config/SourceLocation.ts';
-import type { MetricConfig } from '../../config/types.ts';
-import { eachBlock } from '../../engine/compile/iterationLevels.ts';
+import type { EachConfig, MetricConfig } from '../../config/types.ts';
+import { eachBlock, iterationLevels } from '../../engine/compile/iterationLevels.ts';
 import type { CompiledConfig } from '../../engine/generate/CompiledConfig.ts';
 import type { CompiledResource, ObjectSeries } from '../../engine/generate/CompiledResource.ts';
 import { isContribution } from '../../engine/generate/AggregateContribution.ts';
@@ -341,14 +341,8 @@ function wrongPicture(
   const each = metric.each;
   if (each.type === 'stateset' && !metric.aggregate && slot && 'points' in slot) {
     const set = each.stateSet;
-    if (
-      slot.points.length > 0 &&
-      slot.points.every((p) => p.value === 0) &&
-      !set.valueExpression &&
-      !set.forEach
-    ) {
-      const target = new ValuePath(set.path.segments).get(object);
-      const elements = Array.isArray(target) ? target : [target];
+    if (slot.points.length > 0 && !set.valueExpression) {
+      const elements = innermost(each, object).elements;
       const valueFrom = new ValuePath(set.valueFrom.segments);
       const outside = elements
         .map((e) => valueFrom.get(e))
@@ -356,7 +350,7 @@ function wrongPicture(
       if (outside.length > 0)
         return {
           verdict: 'error',
-          reason: `state ${JSON.stringify(outside[0])} at ${pathText([...set.path.segments, ...set.valueFrom.segments])} is not in list [${set.list.join(', ')}]: every series is 0`,
+          reason: `state ${JSON.stringify(outside[0])} at ${valuePathText(each, set.valueFrom.segments)} is not in list [${set.list.join(', ')}]: ${outside.length === elements.length ? 'every series is 0' : "that element's series are all 0"}`,
           location: each.location,
         };
     }
@@ -422,12 +416,26 @@ function whyNone(
       reason: errorReason(first.kind, first.message),
       location: each.location,
     };
-  if (block.forEach)
+  if (block.forEach) {
+    const inner = innermost(each, object);
+    if (inner.elements.length === 0 && inner.miss)
+      return {
+        verdict: 'error',
+        reason: `forEach ${missReason('path', inner.miss.segments, inner.miss.miss, 'the element')}, in every element of ${pathText(block.path.segments)}`,
+        location: inner.miss.location,
+      };
+    if (inner.elements.length === 0 && inner.empty)
+      return {
+        verdict: 'expected',
+        reason: `forEach path ${pathText(inner.empty.segments)} is an empty list in every element of ${pathText(block.path.segments)}`,
+        location: inner.empty.location,
+      };
     return {
       verdict: 'error',
       reason: `no element of ${pathText(block.path.segments)} gave a series through its forEach levels`,
       location: each.location,
     };
+  }
   const elements = Array.isArray(target) ? target : [target];
   switch (each.type) {
     case 'info': {
@@ -530,15 +538,15 @@ function underUnwrittenStatus(segments: readonly string[], miss: PathMiss, objec
   return status === undefined || status === null || (isMap(status) && Object.keys(status).length === 0);
 }
 
-function missReason(what: string, segments: readonly string[], miss: PathMiss): string {
+function missReason(what: string, segments: readonly string[], miss: PathMiss, root = 'the object'): string {
   if (miss.index < 0) return `${what} ${pathText(segments)}: the value is nil`;
-  return `${what} ${pathText(segments)} ${missDetail(segments, miss)}`;
+  return `${what} ${pathText(segments)} ${missDetail(segments, miss, root)}`;
 }
 
 /** `stops at "phase": status has no key "phase" (it has: replicas)` and the like. */
-function missDetail(segments: readonly string[], miss: PathMiss): string {
+function missDetail(segments: readonly string[], miss: PathMiss, root = 'the element'): string {
   const seg = JSON.stringify(miss.segment);
-  const at = miss.index === 0 ? 'the object' : segments[miss.index - 1]!;
+  const at = miss.index === 0 ? root : segments[miss.index - 1]!;
   const parent = miss.parent;
   if (miss.nil) return `stops at ${seg}: ${at}.${miss.segment} is null`;
   if (isMap(parent)) {
@@ -556,6 +564,16 @@ function missDetail(segments: readonly string[], miss: PathMiss): string {
   }
   const shown = typeof parent === 'string' ? JSON.stringify(parent) : formatGoValue(parent);
   return `stops at ${seg}: ${at} is not a map or list but ${goTypeName(parent)} ${shown}`;
+}
+
+/**
+ * Where a value is read, as one path: `[status,phase]`; through forEach levels, each level's
+ * path in turn, `[status,parents] > [conditions] > [status]`.
+ */
+function valuePathText(each: EachConfig, valueFrom: readonly string[]): string {
+  const levels = iterationLevels(each);
+  if (levels.length === 1) return pathText([...levels[0]!.path.segments, ...valueFrom]);
+  return [...levels.map((l) => pathText(l.path.segments)), pathText(valueFrom)].join(' > ');
 }
 
 /** KSM's rendering of a path, `[status,phase]`. */
@@ -590,4 +608,42 @@ export function unreadableObject(
       },
     ],
   };
+}
+
+interface LevelPlace {
+  readonly segments: readonly string[];
+  readonly location: SourceLocation;
+}
+
+/**
+ * The elements the innermost level of `each` reads its value from (through every `forEach`
+ * level, as NestedGenerator walks them), the first inner path that found nothing, and the first
+ * that was an empty list.
+ */
+function innermost(
+  each: EachConfig,
+  object: unknown,
+): { elements: unknown[]; miss?: LevelPlace & { miss: PathMiss }; empty?: LevelPlace } {
+  const levels = iterationLevels(each);
+  let elements: unknown[] = [object];
+  let miss: (LevelPlace & { miss: PathMiss }) | undefined;
+  let empty: LevelPlace | undefined;
+  for (const level of levels) {
+    const path = new ValuePath(level.path.segments);
+    const place = { segments: level.path.segments, location: level.path.location };
+    const next: unknown[] = [];
+    for (const element of elements) {
+      const target = path.get(element);
+      if (target === undefined) {
+        if (level !== levels[0]) miss ??= { ...place, miss: path.miss(element)! };
+        continue;
+      }
+      if (Array.isArray(target)) {
+        if (target.length === 0 && level !== levels[0]) empty ??= place;
+        for (const e of target as unknown[]) if (e !== undefined && e !== null) next.push(e);
+      } else next.push(target);
+    }
+    elements = next;
+  }
+  return { elements, ...(miss ? { miss } : {}), ...(empty ? { empty } : {}) };
 }
