@@ -35,9 +35,11 @@ export async function explainCommand(options: ExplainOptions, io: CommandIo): Pr
   };
   if (options.inputs.length === 0)
     return usage('explain needs object files (or - for standard input), or TYPE/NAME of a live object');
-  // TYPE/NAME as kubectl writes it (widget/web, widgets.example.com/web), unless a file has that name.
+  // TYPE/NAME as kubectl writes it (widget/web, widgets.example.com/web), unless a file has that
+  // name or it ends in .yaml, .yml or .json (a misspelt file is reported as a missing file).
   const live = options.inputs.flatMap((i) => {
-    const target = i === '-' || existsSync(i) ? undefined : parseLiveTarget(i, options.namespace);
+    const file = i === '-' || existsSync(i) || /\.(ya?ml|json)$/i.test(i);
+    const target = file ? undefined : parseLiveTarget(i, options.namespace);
     return target ? [target] : [];
   });
   if (live.length > 0 && live.length < options.inputs.length)

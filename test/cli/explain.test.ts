@@ -286,6 +286,9 @@ describe('explain (offline): one line naming why a family gives no series, with 
     assert.equal(mixed.code, 2);
     const nsOffline = await explain(['--config', WIDGETS, fixture('new.yaml'), '-n', 'default']);
     assert.equal(nsOffline.code, 2);
+    const misspelt = await explain(['--config', WIDGETS, 'objects/web.yaml']);
+    assert.match(misspelt.stderr, /^error: objects\/web.yaml: /);
+    assert.equal(misspelt.code, 1);
     const missing = await explain(['--config', WIDGETS, fixture('nothere.yaml')]);
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /nothere.yaml/);
