@@ -52,6 +52,7 @@ export async function explainLiveObject(
   };
 
   const tried: string[] = [];
+  let unservedEntry: LiveResult | undefined;
   for (const group of groups) {
     const entries = resources.filter(
       (r) => r.groupVersionKind.group === group || isWildcard(r.groupVersionKind.group),
@@ -91,8 +92,9 @@ export async function explainLiveObject(
           const type = target.type.toLowerCase();
           return !isWildcard(kind) && (type === kind || type === `${kind}s` || type === `${kind}es`);
         });
+        // Said only when no served version of the kind is configured either (below).
         if (match)
-          return {
+          unservedEntry ??= {
             explanation: unreadableObject(
               match,
               { group, version, kind: match.groupVersionKind.kind },
@@ -149,6 +151,7 @@ export async function explainLiveObject(
       }
       return { explanation: explainObject(settings, object, client.server, undefined, blocked) };
     }
+    if (unservedEntry) return unservedEntry;
     tried.push(`no configured kind of ${group} is named ${target.type}`);
   }
   const configured = resources
