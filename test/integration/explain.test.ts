@@ -93,6 +93,14 @@ describe('explain against a real kube-apiserver', () => {
       `kube_customresource_replicas (gauge): no series (error): the CRD version v1alpha1 is not served by the cluster (example.com serves: v1); the bridge cannot list it (${fixture('unserved.config.yaml')}:5)`,
     );
     assert.equal(out.code, 1);
+    // With the served version configured too, the object is explained at that one.
+    const both = await explain(['--config', fixture('twoversions.config.yaml'), 'widget/web']);
+    assert.equal(
+      familyLine(both.stdout, 'kube_customresource_replicas'),
+      `kube_customresource_replicas (gauge): 1 series (${fixture('twoversions.config.yaml')}:15)`,
+    );
+    assert.doesNotMatch(both.stdout, /not served/);
+    assert.equal(both.code, 0);
   });
 
   it('an object or type that is not there: one line on stderr, exit 1', async () => {
