@@ -14,7 +14,7 @@ import type { KubeStateMetricsFlags } from './ksmFlags.ts';
 import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { RunOptions } from './runCommand.ts';
-import { addListenerSecurityFlags, listenerSecurityFlags } from './runFlags.ts';
+import { addListenerSecurityFlags, listenerSecurityFlags, parseInteger } from './runFlags.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
 import { DEFAULT_LIMITS, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
@@ -191,12 +191,8 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
     )
     .option(CONFIG_FLAGS, CONFIG_HELP)
     .option('-n, --namespace <namespace>', 'with TYPE/NAME: the namespace of the object')
-    .option('--shard <n>', "explain as this shard (0-based) would, as run's --shard", parseNonNegativeInt)
-    .option(
-      '--total-shards <n>',
-      "explain as one of this many shards, as run's --total-shards",
-      parseNonNegativeInt,
-    )
+    .option('--shard <n>', "explain as this shard (0-based) would, as run's --shard", parseInteger)
+    .option('--total-shards <n>', "explain as one of this many shards, as run's --total-shards", parseInteger)
     .option(
       '--kubeconfig <file>',
       'with TYPE/NAME: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
