@@ -100,6 +100,21 @@ describe('explainObject', () => {
     assert.deepEqual(later!.families[0]!.series.length, 1);
   });
 
+  it('health: {} names the state, the rule that decided it and why; an override first', () => {
+    const generic = families(
+      `${HEAD}      health: {}\n`,
+      widget({ status: { conditions: [{ type: 'Ready', status: 'False', reason: 'InstallFailed' }] } }),
+    ).get('kube_customresource_health')!;
+    assert.equal(generic.verdict, 'series');
+    assert.equal(generic.series.length, 5);
+    assert.equal(generic.note, 'degraded by rule generic#ready-failed: Ready=False (InstallFailed)');
+    const overridden = families(
+      `${HEAD}      health:\n        rules:\n          - name: zero\n            when: object.spec.replicas == 0\n            state: suspended\n            reason: scaled to zero\n`,
+      widget({ spec: { replicas: 0 }, status: { conditions: [{ type: 'Ready', status: 'True' }] } }),
+    ).get('kube_customresource_health')!;
+    assert.equal(overridden.note, 'suspended by rule override#zero: scaled to zero');
+  });
+
   it('conditions: {} on an object without conditions is expected; an empty list is expected', () => {
     const c = families(`${HEAD}      conditions: {}\n`, widget());
     assert.equal(

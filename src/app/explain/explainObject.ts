@@ -7,6 +7,8 @@ import type { CompiledResource, ObjectSeries } from '../../engine/generate/Compi
 import { isContribution } from '../../engine/generate/AggregateContribution.ts';
 import { isHealthObservation } from '../../engine/generate/HealthJudge.ts';
 import { ConditionsGenerator } from '../../engine/generate/ConditionsGenerator.ts';
+import { HealthStateGenerator } from '../../engine/generate/HealthStateGenerator.ts';
+import type { EachGenerator } from '../../engine/generate/EachGenerator.ts';
 import { ValuePath } from '../../engine/generate/ValuePath.ts';
 import type { PathMiss } from '../../engine/generate/ValuePath.ts';
 import { LimitExceeded } from '../../engine/limits.ts';
@@ -49,6 +51,8 @@ export interface FamilyExplanation {
   readonly reason?: string | undefined;
   /** Where in the config the reason points (defaults to `location`). */
   readonly reasonLocation?: SourceLocation | undefined;
+  /** One line about series that are as they should be (the health verdict's deciding rule). */
+  readonly note?: string | undefined;
 }
 
 export interface ResourceExplanation {
@@ -249,6 +253,16 @@ function limitReason(settings: ExplainSettings, resource: CompiledResource, cut:
   return `cut off by ${from}: ${cut.message}`;
 }
 
+/** For the health state set: the state, the rule that decided it and why. */
+function healthNote(each: EachGenerator, object: unknown): string | undefined {
+  if (!(each instanceof HealthStateGenerator)) return undefined;
+  const gvk = objectGvk(object);
+  const verdict = each.judge.verdict(object, gvk?.group ?? '', gvk?.kind ?? '');
+  const rule = verdict.rule !== undefined ? ` by rule ${verdict.rule}` : '';
+  const reason = verdict.reason !== undefined && verdict.reason !== '' ? `: ${verdict.reason}` : '';
+  return `${verdict.state}${rule}${reason}`;
+}
+
 function familyHead(resource: CompiledResource, index: number) {
   const family = resource.families[index]!;
   const metric = resource.config.metrics[index];
@@ -290,7 +304,7 @@ function explainFamily(
     const wrong = metric ? wrongPicture(metric, object, slot, errors) : undefined;
     return wrong
       ? { ...head, verdict: 'error', series, reason: wrong.reason, reasonLocation: wrong.location }
-      : { ...head, verdict: 'series', series };
+      : { ...head, verdict: 'series', series, note: healthNote(family.each, object) };
   }
   const why = metric
     ? whyNone(metric, object, errors)

@@ -31,6 +31,8 @@ function familyLines(family: FamilyExplanation): string[] {
     out.push(`${head}: no series (${family.verdict}): ${family.reason ?? ''} ${at}`);
   else if (family.reason !== undefined)
     out.push(`${head}: ${count(family)} (${family.verdict}): ${family.reason} ${at}`);
+  else if (family.note !== undefined)
+    out.push(`${head}: ${count(family)}: ${family.note} (${where(family.location)})`);
   else out.push(`${head}: ${count(family)} (${where(family.location)})`);
   for (const line of family.series) out.push(`      ${line}`);
   return out;
