@@ -39,6 +39,16 @@ if (process.env.BENCH_ONLY === 'scale') {
 await (await import('./authFloodBench.ts')).authFloodSection(); // wrong-password flood; BENCH_ONLY=auth
 await (await import('./reloadStormBench.ts')).reloadStormSection(); // concurrent reloads; BENCH_ONLY=reload
 await (await import('./budgetBench.ts')).budgetSection(); // budgets across objects; BENCH_ONLY=budgets
+// Aggregate-only and health + conditions configs at 100k objects, each against a plain per-object
+// config in the same run; BENCH_ONLY=aggregate, BENCH_ONLY=health.
+for (const [only, section] of [
+  ['aggregate', async () => (await import('./aggregateBench.ts')).aggregateSection()],
+  ['health', async () => (await import('./healthBench.ts')).healthSection()],
+] as const) {
+  if (process.env.BENCH_ONLY && process.env.BENCH_ONLY !== only) continue;
+  await section();
+  if (process.env.BENCH_ONLY === only) process.exit(0);
+}
 const N = Number(process.env.BENCH_OBJECTS ?? 50_000);
 const objects = Array.from({ length: N }, (_, i) => backupObject(i));
 

@@ -17,7 +17,7 @@
 // node_modules (production dependencies are installed with the package): @opentelemetry/configuration
 // (OTEL_CONFIG_FILE), @kubernetes/client-node (exec and auth-provider kubeconfigs).
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -25,8 +25,9 @@ const root = new URL('..', import.meta.url);
 const dist = new URL('dist/', root);
 
 rmSync(dist, { recursive: true, force: true });
+let metafile;
 try {
-  await build({
+  ({ metafile } = await build({
     absWorkingDir: fileURLToPath(root),
     entryPoints: {
       main: 'src/cli/main.ts',
@@ -52,7 +53,8 @@ try {
     sourcemap: false,
     legalComments: 'eof',
     logLevel: 'warning',
-  });
+    metafile: true,
+  }));
 } catch {
   // esbuild has printed the errors.
   process.stderr.write('build: esbuild failed\n');
@@ -60,6 +62,52 @@ try {
 }
 
 writeFileSync(new URL('build-info.json', dist), JSON.stringify({ revision: revision() }) + '\n');
+writeFileSync(
+  new URL('bundled-packages.cdx.json', dist),
+  JSON.stringify(bundledPackagesBom(metafile), null, 2) + '\n',
+);
+
+/**
+ * The packages whose code esbuild put into dist/, as a CycloneDX 1.5 SBOM: they are dev
+ * dependencies of the checkout, so an installed package's node_modules does not show them to
+ * audit and SBOM tools (`grype sbom:dist/bundled-packages.cdx.json`, `trivy sbom ...`).
+ */
+function bundledPackagesBom(meta) {
+  const dirs = new Set();
+  for (const input of Object.keys(meta.inputs)) {
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+    if (match) dirs.add(match[1]);
+  }
+  const byPurl = new Map();
+  for (const dir of dirs) {
+    const pkg = JSON.parse(readFileSync(new URL(`${dir}/package.json`, root), 'utf8'));
+    const purl = `pkg:npm/${pkg.name.replace('@', '%40')}@${pkg.version}`;
+    const license = typeof pkg.license === 'string' ? [{ expression: pkg.license }] : undefined;
+    byPurl.set(purl, {
+      type: 'library',
+      'bom-ref': purl,
+      name: pkg.name,
+      version: pkg.version,
+      purl,
+      ...(license ? { licenses: license } : {}),
+    });
+  }
+  const self = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+  return {
+    bomFormat: 'CycloneDX',
+    specVersion: '1.5',
+    version: 1,
+    metadata: {
+      component: {
+        type: 'application',
+        name: self.name,
+        version: self.version,
+        purl: `pkg:npm/${self.name}@${self.version}`,
+      },
+    },
+    components: [...byPurl.values()].sort((a, b) => a.purl.localeCompare(b.purl)),
+  };
+}
 
 function revision() {
   const given = process.env.CRD_METRICS_BRIDGE_REVISION;

@@ -255,6 +255,18 @@ export class Bridge implements BridgeStatus {
     return this._telemetry.pullReader?.scrapeSelfMetrics(format);
   }
 
+  /** `/explain`: the serving config, this replica's shard and the bridge's own client. */
+  async explain(params: URLSearchParams): Promise<{ status: number; body: string }> {
+    const { answerExplain } = await import('./explain/explainEndpoint.ts');
+    return answerExplain(params, {
+      config: this._pipeline.config,
+      limitFlags: this._o.limits ?? {},
+      namespaceFlags: { allow: this._o.namespaces ?? [], deny: this._o.namespacesDenylist ?? [] },
+      shard: this._sharding.accept() ? this._sharding.assignment() : undefined,
+      client: this._sources.client,
+    });
+  }
+
   reload(trigger: ReloadTrigger = 'http'): Promise<ReloadOutcome> {
     return this._pipeline.reload(trigger);
   }

@@ -15,6 +15,8 @@ export interface BridgeStatus {
   scrapeCustomResources(format: ExpositionFormat): Promise<AsyncIterable<string>> | undefined;
   scrapeSelfMetrics(format: ExpositionFormat): Promise<string> | undefined;
   reload(): Promise<ReloadOutcome>;
+  /** `/explain` on the telemetry listener (see app/explain/explainEndpoint.ts). */
+  explain?(params: URLSearchParams): Promise<{ status: number; body: string }>;
 }
 
 export interface RouteOptions {
@@ -109,5 +111,11 @@ export function telemetryRoutes(status: BridgeStatus, options: RouteOptions): Ma
     if (!body) return plain(404, 'disabled\n');
     return { status: 200, contentType: CONTENT_TYPES[format], body: await body, compressible: true };
   });
+  const explain = status.explain?.bind(status);
+  if (explain)
+    routes.set('/explain', async (req) => {
+      const answer = await explain(new URL(req.url ?? '/', 'http://localhost').searchParams);
+      return plain(answer.status, answer.body);
+    });
   return routes;
 }

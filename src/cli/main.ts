@@ -14,7 +14,7 @@ import type { KubeStateMetricsFlags } from './ksmFlags.ts';
 import { LOG_FORMATS, LOG_LEVELS } from './logOptions.ts';
 import type { LogFormat, LogLevel } from './logOptions.ts';
 import type { RunOptions } from './runCommand.ts';
-import { addListenerSecurityFlags, listenerSecurityFlags } from './runFlags.ts';
+import { addListenerSecurityFlags, listenerSecurityFlags, parseInteger } from './runFlags.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { versionLine } from '../version.ts';
 import { BUDGET_NAMES, DEFAULT_LIMITS, HEAP_LIMIT_BYTES, LIMIT_NAMES, limitKebab } from '../engine/limits.ts';
@@ -197,6 +197,48 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
         result.code = await initCommand({ inputs, ...opts }, io);
       },
     );
+
+  const explain = root
+    .command('explain')
+    .description(
+      'Say why objects give (or do not give) each series: for every family of every resource an object matches, its series or the one reason it gives none, with the config file:line. Objects from YAML/JSON files (- reads standard input), or TYPE/NAME (kubectl spelling: widget/web, widgets.example.com/web) fetched from the cluster. Exit 0 when every family gave series or none for an expected reason, 1 for an error in an object or the config.',
+    )
+    .argument(
+      '<objects...>',
+      'object files or directories (- for standard input), or TYPE/NAME of a live object',
+    )
+    .option(CONFIG_FLAGS, CONFIG_HELP)
+    .option('-n, --namespace <namespace>', 'with TYPE/NAME: the namespace of the object')
+    .option('--shard <n>', "explain as this shard (0-based) would, as run's --shard", parseInteger)
+    .option('--total-shards <n>', "explain as one of this many shards, as run's --total-shards", parseInteger)
+    .option(
+      '--kubeconfig <file>',
+      'with TYPE/NAME: kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster service account)',
+    )
+    .option('--context <name>', 'with TYPE/NAME: kubeconfig context to use')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  crd-metrics-bridge explain --config config.yaml widget.yaml\n  kubectl get widget web -o yaml | crd-metrics-bridge explain --config config.yaml -\n  crd-metrics-bridge explain --config config.yaml widgets.example.com/web -n shop\n\nA running bridge answers the same on its telemetry listener:\n  /explain?resource=widgets.example.com&namespace=shop&name=web',
+    );
+  addLimitOptions(explain).action(
+    async (inputs: string[], opts: Record<string, unknown>, command: Command) => {
+      const config = requireConfig(command, opts.config);
+      const { explainCommand } = await import('./explainCommand.ts');
+      result.code = await explainCommand(
+        {
+          config,
+          inputs,
+          namespace: opts.namespace as string | undefined,
+          limits: limitsFrom(opts),
+          shard: opts.shard as number | undefined,
+          totalShards: opts.totalShards as number | undefined,
+          kubeconfig: opts.kubeconfig as string | undefined,
+          context: opts.context as string | undefined,
+        },
+        io,
+      );
+    },
+  );
 
   root
     .command('rbac')

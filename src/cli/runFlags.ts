@@ -37,7 +37,8 @@ export function addListenerSecurityFlags(command: Command): Command {
     .option('--pod-namespace <namespace>', "auto-sharding: this pod's namespace (downward API)");
 }
 
-function parseInteger(value: string): number {
+/** A non-negative integer flag value, digits only (`--shard`, `--total-shards`; also `explain`'s). */
+export function parseInteger(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
     throw new InvalidArgumentError('expected a non-negative integer');

@@ -249,10 +249,8 @@ function readWebConfig(file: string): WebConfig {
     return parseWebConfig(text, file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const [first, ...rest] = err.problems;
-    throw new WebConfigError(
-      `${formatProblem(first!)}${rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : ''}`,
-    );
+    // Every problem at once, in one line: a fix-one-restart-find-the-next loop wastes a rollout.
+    throw new WebConfigError(err.problems.map(formatProblem).join('; '));
   }
 }
 

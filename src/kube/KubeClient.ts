@@ -78,12 +78,11 @@ const TCP_KEEPALIVE_MS = 30_000;
 
 /**
  * HTTP/1.1 access to one API server through node:https, with one keep-alive connection pool.
- * Node's own client rather than undici's fetch: an initial sync of 20k objects cost 0.45 s more
- * CPU through fetch's web streams (1.13–1.21 s against 0.67–0.85 s for the same streaming list
- * and JSON.parse, docs/benchmarks.md), and loading undici ~120 ms of start-up. Credentials come from
+ * Node's own client rather than undici's fetch: fetch's web streams cost more CPU per initial sync,
+ * and loading undici more start-up (docs/benchmarks.md, "Figures behind the code"). Credentials come from
  * `kubeconfig.ts` (tokens, token files re-read as they rotate, client certificates, CA); a user
  * with an `exec` or `auth-provider` plugin is handed to client-node's KubeConfig, imported only
- * then (it is ~870 modules and ~70 MB, see kubeconfig.ts).
+ * then (see kubeconfig.ts).
  */
 export class KubeClient {
   readonly server: string;
@@ -220,8 +219,7 @@ export class KubeClient {
     if (!this._agent || key !== this._agentKey) {
       const old = this._agent;
       // HTTP/1.1, a connection per watch: over HTTP/2 a big initial list waits on stream flow
-      // control whenever the event loop is busy turning objects into series. 100k objects,
-      // uncompressed: 30–38 s to synced over HTTP/2, 17–23 s over HTTP/1.1 (docs/benchmarks.md).
+      // control whenever the event loop is busy turning objects into series (docs/benchmarks.md).
       const pool = {
         keepAlive: true,
         keepAliveMsecs: TCP_KEEPALIVE_MS,

@@ -379,8 +379,8 @@ export class Reflector {
     // its initial events without pause, so silence as long as a whole watch means a dead
     // connection. The same holds before the response headers: a proxy may hold them until the
     // first bytes of the body, so an unanswered request is no sooner presumed dead. Events only
-    // note the time; the timer, when it fires, waits out the rest (re-arming a timer per event was
-    // ~3% of an initial sync's CPU).
+    // note the time; the timer, when it fires, waits out the rest (re-arming a timer per event
+    // costs a visible share of an initial sync's CPU: docs/benchmarks.md).
     let lastHeard = started;
     let established = false;
     const dueAt = () =>

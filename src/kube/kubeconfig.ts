@@ -14,9 +14,9 @@ import { parse } from 'yaml';
  * `proxy-url` and impersonation (`as`, `as-uid`, `as-groups`, `as-user-extra`).
  * test/integration/kubeconfigKubectl.test.ts holds it to kubectl on the same files.
  *
- * Why not client-node's KubeConfig for these: importing `@kubernetes/client-node` loads about 870
- * modules (its whole generated API), which took ~0.5 s of a 1.2 s start on an idle machine and
- * ~70 MB of RSS, for a few YAML fields. Users with an `exec` or `auth-provider` plugin still go
+ * Why not client-node's KubeConfig for these: importing `@kubernetes/client-node` loads its whole
+ * generated API, a large share of start-up time and RSS (docs/benchmarks.md, "Figures behind the
+ * code"), for a few YAML fields. Users with an `exec` or `auth-provider` plugin still go
  * through client-node (`pluginOf`), loaded only then, and given the user selected here.
  */
 

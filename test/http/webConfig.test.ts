@@ -284,6 +284,24 @@ describe('WebConfigLoader', () => {
     assert.deepEqual(certificateSans(''), []);
   });
 
+  it('names every problem of a broken file in one line', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'web-config-problems-'));
+    const file = path.join(dir, 'web.yml');
+    try {
+      writeFileSync(file, 'http_server_config:\n  headerz: {}\nbasic_auth_userz: {}\n');
+      assert.throws(
+        () => WebConfigLoader.load(file, pino({ level: 'silent' })),
+        (err: Error) =>
+          !err.message.includes('\n') &&
+          err.message.split('; ').length === 2 &&
+          /web\.yml:2:3: http_server_config\.headerz: unknown field/.test(err.message) &&
+          /web\.yml:3:1: basic_auth_userz: unknown field/.test(err.message),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reports a broken web config in reloadStatus until a good one loads', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'web-config-status-'));
     const file = path.join(dir, 'web.yml');

@@ -29,7 +29,15 @@ import { unexpectedListWatchFailures } from '../support/listWatchFailures.ts';
 import { assertPartition } from '../support/partition.ts';
 
 const ci = (name: string): string => path.join(chartDir, 'ci', `${name}-values.yaml`);
-const VALUES_FILES = ['monitoring', 'network', 'custom-config', 'autosharding', 'web-config', 'auth-filter'];
+const VALUES_FILES = [
+  'monitoring',
+  'network',
+  'custom-config',
+  'autosharding',
+  'web-config',
+  'auth-filter',
+  'health',
+];
 /** Objects for the auto-sharding run. */
 const OBJECTS = 90;
 const CERT_MANAGER_CONFIG = path.join(repoRoot, 'examples/cert-manager/config.yaml');
@@ -282,6 +290,44 @@ describe('Helm chart', () => {
       },
       { apiGroups: ['zoo.example.org'], resources: ['octopodes'], verbs: read },
     ]);
+  });
+
+  it('health of every kind (group "*"): a ClusterRole on every resource of every group, and the config check passes the rules', async () => {
+    const { objects } = helmTemplate({ values: [ci('health')] });
+    const read = ['get', 'list', 'watch'];
+    assert.deepEqual(only(objects, 'ClusterRole', 'cluster-health')['rules'], [
+      { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: read },
+      { apiGroups: ['*'], resources: ['*'], verbs: read },
+      { apiGroups: ['bench.example.com'], resources: ['foos'], verbs: read },
+    ]);
+    assert.deepEqual(only(objects, 'ClusterRoleBinding', 'cluster-health')['roleRef'], {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'cluster-health',
+    });
+    // The config check hook's command on its ConfigMap: the health rules are validated (a CEL
+    // mistake in the resource's own rule fails with its line and column).
+    const hookConfig = only(objects, 'ConfigMap', 'cluster-health-config-check')['data'][
+      'config.yaml'
+    ] as string;
+    const check = only(objects, 'Job')['spec']['template']['spec']['containers'][0];
+    const mountPath = (check.volumeMounts as { mountPath: string }[])[0]!.mountPath;
+    const run = async (config: string) => {
+      const dir = mkdtempSync(path.join(work, 'health-check-'));
+      writeFileSync(path.join(dir, 'config.yaml'), config);
+      return runCli(containerCommandLine(check, {}).args.map((a) => a.replace(mountPath, dir)));
+    };
+    const passed = await run(hookConfig);
+    assert.equal(passed.code, 0, passed.stderr);
+    assert.match(passed.stdout, /\*\/\* \*: kube_customresource_health, /);
+    assert.match(
+      passed.stdout,
+      /bench\.example\.com\/v1 Foo: kube_customresource_health, .*kube_customresource_status_condition/,
+    );
+    assert.ok(hookConfig.includes('object.spec.replicas == 0'));
+    const failed = await run(hookConfig.replace('object.spec.replicas == 0', 'object.spec.replicas =='));
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /config\.yaml:\d+:\d+: spec\.resources\[1\]\.health\.rules\[0\]\.when: CEL/);
   });
 
   it('autosharding: a StatefulSet of `replicas` shards on the headless Service, with the pod of the Deployment plus the downward API', () => {
@@ -880,6 +926,75 @@ describe('Helm chart', () => {
       const self = (await httpRequest(`${bridge.telemetryUrl}/metrics`)).body;
       assert.doesNotMatch(self, /reason="forbidden"/);
       assert.deepEqual(unexpectedListWatchFailures(bridge.log()), []);
+    });
+
+    it('health of every kind: the chart applies, and with its ClusterRole the bridge finds and reads every custom resource kind', async () => {
+      const { text, objects } = helmTemplate({ values: [ci('health')] });
+      await kubectl(['apply', '--server-side', '-f', '-'], text);
+      // Without the status subresource, `apply` sets status too (the test plays the controller).
+      const foos = readFileSync(path.join(repoRoot, 'examples/aggregations/foos-crd.yaml'), 'utf8');
+      await kubectl(['apply', '-f', '-'], foos.replace('      subresources: { status: {} }\n', ''));
+      await kubectl(['wait', '--for=condition=Established', 'crd/foos.bench.example.com', '--timeout=30s']);
+      const stored = await kubectl([
+        'get',
+        'configmap',
+        'cluster-health',
+        '-n',
+        'monitoring',
+        '-o',
+        'jsonpath={.data.config\\.yaml}',
+      ]);
+      const configFile = path.join(work, 'stored-health-config.yaml');
+      writeFileSync(configFile, stored);
+      const deployment = only(objects, 'Deployment', 'cluster-health');
+      const serviceAccount = deployment['spec']['template']['spec']['serviceAccountName'] as string;
+      assert.equal(serviceAccount, 'cluster-health');
+      const kubeconfig = await api.createServiceAccountKubeconfig('monitoring', serviceAccount);
+      const container = deployment['spec']['template']['spec']['containers'][0];
+      const { env } = containerCommandLine(container, { 'metadata.name': 'cluster-health-7f9c-x2x4z' });
+      const healthBridge = await startBridge({
+        config: configFile,
+        source: 'kubernetes',
+        extraArgs: [`--kubeconfig=${kubeconfig}`],
+        env,
+      });
+      try {
+        await kubectl(['apply', '-f', path.join(repoRoot, 'examples/backup/backup.yaml')]);
+        await kubectl(
+          ['apply', '-f', '-'],
+          [
+            'apiVersion: bench.example.com/v1',
+            'kind: Foo',
+            'metadata: { name: web, namespace: default }',
+            'spec: { replicas: 0 }',
+            'status:',
+            '  conditions:',
+            '  - { type: Ready, status: "False", reason: Waiting, lastTransitionTime: "2026-12-01T10:00:00Z" }',
+          ].join('\n'),
+        );
+        const stateOf = (body: string, kind: string): string | undefined =>
+          samples(body, 'kube_customresource_health{')
+            .find((l) => l.includes(`customresource_kind="${kind}"`) && l.endsWith(' 1'))
+            ?.match(/state="(\w+)"/)?.[1];
+        // Kinds of two groups found through their CRDs: the Backup under "*" by the generic rules,
+        // the Foo by its own entry, whose rule (scaled to zero) comes before the generic ones.
+        const body = await until('health of the Foo and the Backup', async () => {
+          const b = (await healthBridge.scrape()).body;
+          return stateOf(b, 'Foo') && stateOf(b, 'Backup') ? b : undefined;
+        });
+        assert.equal(stateOf(body, 'Foo'), 'suspended');
+        assert.equal(stateOf(body, 'Backup'), 'healthy');
+        assert.match(
+          body,
+          /^kube_customresource_status_condition\{[^}]*condition="Ready"[^}]*customresource_kind="Foo"[^}]*status="false"[^}]*\} 1$/m,
+        );
+        assert.equal((await httpRequest(`${healthBridge.url}/readyz`)).status, 200);
+        const self = (await httpRequest(`${healthBridge.telemetryUrl}/metrics`)).body;
+        assert.doesNotMatch(self, /reason="forbidden"/);
+        assert.deepEqual(unexpectedListWatchFailures(healthBridge.log()), []);
+      } finally {
+        await healthBridge.stop();
+      }
     });
 
     it('autosharding: the chart applies, and bridges run as its StatefulSet pods would split the objects exactly', async () => {

@@ -35,11 +35,11 @@ describe('run with the hostile object', () => {
     const t = await telemetry();
     assert.match(
       t,
-      /^crd_metrics_bridge_object_errors_total\{resource="0:example\.com\/v1\/Foo",metric="foo_item_value",kind="limit-label-value-length"\} 1$/m,
+      /^crd_metrics_bridge_object_errors_total\{resource="example\.com\/v1\/Foo",metric="foo_item_value",kind="limit-label-value-length"\} 1$/m,
     );
     assert.match(
       t,
-      /^crd_metrics_bridge_object_events_total\{outcome="limited",resource="0:example\.com\/v1\/Foo"\} 1$/m,
+      /^crd_metrics_bridge_object_events_total\{outcome="limited",resource="example\.com\/v1\/Foo"\} 1$/m,
     );
     assert.match(
       bridge.log(),

@@ -31,6 +31,7 @@ import { httpRequest, makePeerDir, removePeerDir, startProcess } from '../harnes
 import type { CommandResult } from '../support/installedBridge.ts';
 import { samples } from '../support/bridgeProcess.ts';
 import { until } from '../support/until.ts';
+import { runCli } from '../support/runCli.ts';
 
 const IMAGE = 'localhost/crd-metrics-bridge:dev';
 /** As scripts/image/podman-env.sh: default storage with vfs, runc, cgroupfs; explicit rlimits. */
@@ -326,6 +327,46 @@ describe('container image', { skip: isRoot ? false : 'needs root (rootful podman
     // SIGTERM through podman: a clean exit, and nothing tried to write to the read-only root.
     assert.equal(stopped.exit, 'exited with code 0', stopped.log);
     assert.doesNotMatch(stopped.log, /EROFS|EACCES|EPERM/, stopped.log);
+  });
+
+  it('checks and renders a health config with the rules it ships (rules/health), as the checkout does', async () => {
+    const fixtures = path.join(repoRoot, 'test', 'fixtures', 'render', 'health');
+    const hardened = [
+      '--user',
+      '65534:65534',
+      '--read-only',
+      '--cap-drop',
+      'all',
+      '-v',
+      `${fixtures}:/health:ro`,
+    ];
+    const check = await runOnce(hardened, ['check', '--config=/health/config.yaml']);
+    assert.equal(check.code, 0, check.stderr);
+    assert.match(check.stdout, /cert-manager\.io\/v1 Certificate: kube_customresource_health, /);
+    const rendered = await runOnce(hardened, [
+      'render',
+      '--config=/health/config.yaml',
+      '/health/objects.yaml',
+    ]);
+    assert.equal(rendered.code, 0, rendered.stderr);
+    const states = (text: string) => samples(text, 'kube_customresource_health{');
+    const inImage = states(rendered.stdout);
+    // cert-manager's own rule (rules/health/cert-manager.yaml): an expired certificate is degraded.
+    assert.ok(
+      inImage.includes(
+        'kube_customresource_health{customresource_group="cert-manager.io",customresource_kind="Certificate",customresource_version="v1",name="expired",namespace="ns1",state="degraded"} 1',
+      ),
+      inImage.join('\n'),
+    );
+    const local = await runCli([
+      'render',
+      '--config',
+      path.join(fixtures, 'config.yaml'),
+      path.join(fixtures, 'objects.yaml'),
+    ]);
+    assert.equal(local.code, 0, local.stderr);
+    assert.ok(inImage.length >= 40, `${inImage.length} health series`);
+    assert.deepEqual(inImage, states(local.stdout));
   });
 
   describe("as the chart's pod, on a real kube-apiserver", () => {

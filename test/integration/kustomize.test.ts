@@ -2,7 +2,8 @@
 // kube-apiserver: each overlay applies, and `kubectl delete -k` removes what it applied and deletes
 // no namespace it did not create for itself. deploy/ deploys into `monitoring`, where Prometheus
 // usually lives: a ConfigMap stands in for it and must survive every delete.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import { repoRoot } from '../harness/binaries.ts';
 import { startKubeApiserver } from '../harness/kubeApiserver.ts';
 import type { KubeApiserverHandle } from '../harness/kubeApiserver.ts';
+import { httpRequest } from '../harness/processes.ts';
+import { samples, startBridge } from '../support/bridgeProcess.ts';
+import { runCli } from '../support/runCli.ts';
+import { until } from '../support/until.ts';
 
 interface Manifest {
   kind: string;
@@ -150,6 +155,93 @@ describe('shipped kustomizations', () => {
     assert.deepEqual(binding.subjects, [
       { kind: 'ServiceAccount', name: 'crd-metrics-bridge', namespace: OWN_NAMESPACE },
     ]);
+  });
+
+  it('a health config in the documented overlay of deploy/ (ConfigMap patch, ClusterRole from `rbac --config`): checks, applies, and the bridge serves the health of every kind', async () => {
+    const work = mkdtempSync(path.join(tmpdir(), 'kustomize-health-'));
+    try {
+      const config = [
+        'kind: CustomResourceStateMetrics',
+        'spec:',
+        '  resources:',
+        '    - groupVersionKind: { group: "*", version: "*", kind: "*" }',
+        '      health: {}',
+        '',
+      ].join('\n');
+      writeFileSync(path.join(work, 'config.yaml'), config);
+      const checked = await runCli(['check', '--config', path.join(work, 'config.yaml')]);
+      assert.equal(checked.code, 0, checked.stderr);
+      const rbac = await runCli(['rbac', '--config', path.join(work, 'config.yaml')]);
+      assert.equal(rbac.code, 0, rbac.stderr);
+      writeFileSync(path.join(work, 'clusterrole.yaml'), rbac.stdout);
+      writeFileSync(
+        path.join(work, 'my-config.yaml'),
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'crd-metrics-bridge-config', namespace: 'monitoring' },
+          data: { 'config.yaml': config },
+        }),
+      );
+      writeFileSync(
+        path.join(work, 'kustomization.yaml'),
+        JSON.stringify({
+          apiVersion: 'kustomize.config.k8s.io/v1beta1',
+          kind: 'Kustomization',
+          resources: [path.relative(work, path.join(repoRoot, 'deploy'))],
+          patches: [{ path: 'my-config.yaml' }, { path: 'clusterrole.yaml' }],
+        }),
+      );
+      const built = await build(work);
+      const configMap = built.find((o) => o.kind === 'ConfigMap') as unknown as {
+        data: Record<string, string>;
+      };
+      assert.equal(configMap.data['config.yaml'], config);
+      const role = built.find((o) => o.kind === 'ClusterRole') as unknown as { rules: unknown[] };
+      assert.deepEqual(role.rules, [
+        {
+          apiGroups: ['apiextensions.k8s.io'],
+          resources: ['customresourcedefinitions'],
+          verbs: ['get', 'list', 'watch'],
+        },
+        { apiGroups: ['*'], resources: ['*'], verbs: ['get', 'list', 'watch'] },
+      ]);
+      await kubectl(['apply', '-k', work]);
+      // What the pod would mount, as its ServiceAccount.
+      const stored = await kubectl([
+        'get',
+        'configmap',
+        'crd-metrics-bridge-config',
+        '-n',
+        'monitoring',
+        '-o',
+        'jsonpath={.data.config\\.yaml}',
+      ]);
+      writeFileSync(path.join(work, 'stored.yaml'), stored);
+      const kubeconfig = await api.createServiceAccountKubeconfig('monitoring', 'crd-metrics-bridge');
+      const bridge = await startBridge({
+        config: path.join(work, 'stored.yaml'),
+        source: 'kubernetes',
+        extraArgs: [`--kubeconfig=${kubeconfig}`],
+      });
+      try {
+        await kubectl(['apply', '-f', path.join(repoRoot, 'examples/backup/backup.yaml')]);
+        const health = await until('the Backup health series', async () => {
+          const lines = samples((await bridge.scrape()).body, 'kube_customresource_health{').filter((l) =>
+            l.includes('customresource_kind="Backup"'),
+          );
+          return lines.length === 5 ? lines : undefined;
+        });
+        assert.equal(health.filter((l) => l.endsWith(' 1')).length, 1, health.join('\n'));
+        assert.equal((await httpRequest(`${bridge.url}/readyz`)).status, 200);
+        assert.doesNotMatch((await httpRequest(`${bridge.telemetryUrl}/metrics`)).body, /reason="forbidden"/);
+      } finally {
+        await bridge.stop();
+        await kubectl(['delete', '-k', work, '--wait=false']);
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   // The own-namespace overlay last: the namespace it deletes stays Terminating here (no namespace

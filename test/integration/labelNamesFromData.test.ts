@@ -79,7 +79,7 @@ describe('a tenant key "" or "__name__" with a real Prometheus scraping the brid
     const telemetry = await (await fetch(`${bridge.telemetryUrl}/metrics`)).text();
     assert.match(
       telemetry,
-      /^crd_metrics_bridge_object_errors_total\{resource="0:example\.com\/v1\/Thing",metric="thing_replicas",kind="invalid-label-name"\} 1$/m,
+      /^crd_metrics_bridge_object_errors_total\{resource="example\.com\/v1\/Thing",metric="thing_replicas",kind="invalid-label-name"\} 1$/m,
     );
   });
 });

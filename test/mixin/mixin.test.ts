@@ -51,6 +51,20 @@ describe('monitoring mixin', () => {
     assert.match(r.output, new RegExp(`SUCCESS: ${alertRules().length} rules found`));
   });
 
+  it('the health alerts read only the health families', () => {
+    const health = alertRules().filter((r) => r.alert.startsWith('CustomResource'));
+    assert.deepEqual(
+      health.map((r) => r.alert),
+      ['CustomResourceDegraded', 'CustomResourceStuckProgressing', 'CustomResourceFlapping'],
+    );
+    for (const rule of health)
+      for (const name of metricNamesIn(rule.expr))
+        assert.match(
+          name,
+          /^kube_customresource_health(_last_transition_timestamp_seconds|_transitions_total)?$/,
+        );
+  });
+
   it('every alert has a severity, a summary, a description and a runbook_url to its section of runbook.md', () => {
     // GitHub's anchor of a `## Name` heading is the name in lower case.
     const sections = [...readFileSync(path.join(mixin, 'runbook.md'), 'utf8').matchAll(/^## (\S+)$/gm)].map(
@@ -63,7 +77,8 @@ describe('monitoring mixin', () => {
     );
     const names = new Set<string>();
     for (const rule of alertRules()) {
-      assert.match(rule.alert, /^CrdMetricsBridge[A-Z]\w+$/);
+      // The bridge's own alerts, and those on the custom resources' health (health: {}).
+      assert.match(rule.alert, /^(CrdMetricsBridge|CustomResource)[A-Z]\w+$/);
       assert.ok(!names.has(rule.alert), `${rule.alert} defined twice`);
       names.add(rule.alert);
       assert.ok(['critical', 'warning', 'info'].includes(rule.labels?.['severity'] ?? ''), rule.alert);
@@ -98,26 +113,31 @@ describe('monitoring mixin', () => {
     });
   }
 
-  it('each test file fails once its first firing expectation is removed (the tests can fail)', () => {
+  it('each test file fails once any one of its firing expectations is removed (the tests can fail)', () => {
     const work = mkdtempSync(path.join(tmpdir(), 'mixin-mutants-'));
     try {
       writeFileSync(path.join(work, 'alerts.yaml'), readFileSync(path.join(mixin, 'alerts.yaml')));
       for (const file of testFiles) {
-        const doc = parse(readFileSync(path.join(testsDir, file), 'utf8')) as RuleTestFile;
-        const check = doc.tests
+        const firingCount = (parse(readFileSync(path.join(testsDir, file), 'utf8')) as RuleTestFile).tests
           .flatMap((t) => t.alert_rule_test ?? [])
-          .find((c) => (c.exp_alerts ?? []).length > 0);
-        assert.ok(check, `${file} expects no alert to fire`);
-        check.exp_alerts = [];
-        doc.rule_files = ['alerts.yaml'];
-        writeFileSync(path.join(work, file), stringify(doc));
-        const r = promtool(['test', 'rules', file], work);
-        assert.notEqual(
-          r.code,
-          0,
-          `${file} still passes without its ${check.alertname} expectation:\n${r.output}`,
-        );
-        assert.match(r.output, new RegExp(`alertname: ${check.alertname}`));
+          .filter((c) => (c.exp_alerts ?? []).length > 0).length;
+        assert.ok(firingCount > 0, `${file} expects no alert to fire`);
+        for (let n = 0; n < firingCount; n++) {
+          const doc = parse(readFileSync(path.join(testsDir, file), 'utf8')) as RuleTestFile;
+          const check = doc.tests
+            .flatMap((t) => t.alert_rule_test ?? [])
+            .filter((c) => (c.exp_alerts ?? []).length > 0)[n]!;
+          check.exp_alerts = [];
+          doc.rule_files = ['alerts.yaml'];
+          writeFileSync(path.join(work, file), stringify(doc));
+          const r = promtool(['test', 'rules', file], work);
+          assert.notEqual(
+            r.code,
+            0,
+            `${file} still passes without its ${check.alertname} expectation:\n${r.output}`,
+          );
+          assert.match(r.output, new RegExp(`alertname: ${check.alertname}`));
+        }
       }
     } finally {
       rmSync(work, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import type { CompiledConfig } from '../../src/engine/generate/CompiledConfig.ts
 import { PrometheusPullReader } from '../../src/otel/PrometheusPullReader.ts';
 import { SELF_METRICS_SCOPE, SelfMetrics } from '../../src/otel/SelfMetrics.ts';
 
-const FOO = '0:a.io/v1/Foo';
+const FOO = 'a.io/v1/Foo';
 
 function setUp() {
   const reader = new PrometheusPullReader({ producers: [], processMetrics: false });
@@ -45,14 +45,14 @@ describe('self-metric counters exist at 0 before their first increment', () => {
 
   it('a resource added by a reload starts at 0 too, counting its first event', async () => {
     const { self, provider, samples } = setUp();
-    self.objectEvent('upserted', '1:a.io/v1/Bar');
+    self.objectEvent('upserted', 'a.io/v1/Bar');
     const bar = (await samples('object_events_total')).filter((l) => l.includes('Bar'));
     assert.equal(bar.length, 6);
     assert.ok(
-      bar.includes('crd_metrics_bridge_object_events_total{outcome="upserted",resource="1:a.io/v1/Bar"} 1'),
+      bar.includes('crd_metrics_bridge_object_events_total{outcome="upserted",resource="a.io/v1/Bar"} 1'),
     );
     assert.ok(
-      bar.includes('crd_metrics_bridge_object_events_total{outcome="failed",resource="1:a.io/v1/Bar"} 0'),
+      bar.includes('crd_metrics_bridge_object_events_total{outcome="failed",resource="a.io/v1/Bar"} 0'),
     );
     await provider.shutdown();
   });

@@ -21,6 +21,7 @@ import { makePeerDir, removePeerDir, startProcess } from '../harness/processes.t
 import bcrypt from 'bcryptjs';
 import { httpRequest } from '../harness/processes.ts';
 import { runCli } from '../support/runCli.ts';
+import { samples } from '../support/bridgeProcess.ts';
 import { runCommand, serveAndScrape } from '../support/installedBridge.ts';
 import { checkoutNode, npmCli, registryNode } from './nodeRuntimes.ts';
 import type { NodeRuntime } from './nodeRuntimes.ts';
@@ -283,6 +284,34 @@ describe('npm package', () => {
         const fromSources = await runCli(['render', '--config', config, example]);
         assert.equal(r.stdout, fromSources.stdout);
         assert.match(r.stdout, /^backup_status\{/m);
+      });
+
+      it('checks and renders a health config: each object gets its state from the shipped rules', async () => {
+        const fixtures = join(repoRoot, 'test', 'fixtures', 'render', 'health');
+        const healthConfig = join(fixtures, 'config.yaml');
+        const objects = join(fixtures, 'objects.yaml');
+        const checked = await runCommand(bin, ['check', '--config', healthConfig], { env });
+        assert.equal(checked.code, 0, checked.stderr);
+        assert.match(checked.stdout, /cert-manager\.io\/v1 Certificate: kube_customresource_health, /);
+        const r = await runCommand(bin, ['render', '--config', healthConfig, objects], { env });
+        assert.equal(r.code, 0, r.stderr);
+        const states = (text: string) => samples(text, 'kube_customresource_health{');
+        const installed = states(r.stdout);
+        // cert-manager's own rule (rules/health/cert-manager.yaml) calls an expired certificate
+        // degraded, and the generic rules a Foo with spec.suspend suspended.
+        const at1 = installed.filter((l) => l.endsWith(' 1'));
+        assert.ok(
+          at1.includes(
+            'kube_customresource_health{customresource_group="cert-manager.io",customresource_kind="Certificate",customresource_version="v1",name="expired",namespace="ns1",state="degraded"} 1',
+          ),
+          at1.join('\n'),
+        );
+        assert.ok(
+          at1.some((l) => l.includes('name="paused"') && l.includes('state="suspended"')),
+          at1.join('\n'),
+        );
+        const fromSources = await runCli(['render', '--config', healthConfig, objects]);
+        assert.deepEqual(installed, states(fromSources.stdout));
       });
 
       it('evaluates CEL the fast path defers, with the CEL library and its extensions from the bundle', async () => {

@@ -1,3 +1,4 @@
+import { formatGvk } from '../../model/gvk.ts';
 import type { ConfigProblem } from '../../config/ConfigError.ts';
 import type { SourceLocation } from '../../config/SourceLocation.ts';
 import type {
@@ -77,6 +78,9 @@ export class ConfigCompiler {
         `${gvkKey} is configured again (first at line ${earlier.line}); as in kube-state-metrics, this later entry replaces the earlier one`,
       );
     this._seenGvk.set(gvkKey, resource.location);
+    // The id names the kind as configured; a second entry for it (replaced, but still compiled)
+    // gets its entry number so that ids stay unique.
+    const id = earlier ? `${formatGvk(gvk)}#${index + 1}` : formatGvk(gvk);
     this._celCost = mergeLimits(DEFAULT_LIMITS, this._limits, resource.limits).celCost;
     this._commonLabelNames(resource);
     const pathLabels = this._pathLabels(resource);
@@ -101,7 +105,7 @@ export class ConfigCompiler {
     families.push(...this._healthFamilies(resource, prefix === '' ? '' : `${prefix}_`, levels));
     return new CompiledResource(
       resource,
-      index,
+      id,
       families,
       resource.labelOrder === 'declared' ? declaredOrder(resource) : undefined,
       limits,

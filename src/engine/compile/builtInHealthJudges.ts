@@ -11,7 +11,19 @@ import { HealthRuleError } from '../health/ruleDocument.ts';
 export function builtInHealthJudges(file: string): HealthJudges {
   return {
     forResource(overrides): HealthJudge {
-      const rules = builtInHealthRules();
+      let rules: ReturnType<typeof builtInHealthRules>;
+      try {
+        rules = builtInHealthRules();
+      } catch (err) {
+        // A damaged installation (rules/health/ missing, emptied or edited): one problem at the
+        // resource's `health` key, not a stack trace.
+        throw new HealthOverrideProblems([
+          {
+            keyPath: '',
+            message: `the shipped health rules cannot be read: ${(err as Error).message.split('\n')[0]}`,
+          },
+        ]);
+      }
       if (!overrides) return rules;
       try {
         return rules.withOverrides(overrides, file);

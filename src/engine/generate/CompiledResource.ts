@@ -1,5 +1,5 @@
 import type { ResourceConfig } from '../../config/types.ts';
-import { formatGvk, isWildcard, matchesGvk, objectGvk } from '../../model/gvk.ts';
+import { isWildcard, matchesGvk, objectGvk } from '../../model/gvk.ts';
 import type { GroupVersionKind } from '../../model/gvk.ts';
 import { AttributeInterner, renderBlock, SeriesBlockWriter } from '../../exposition/SeriesBlock.ts';
 import type { SeriesBlock } from '../../exposition/SeriesBlock.ts';
@@ -81,7 +81,10 @@ const CUSTOM_RESOURCE_LABELS = [
  * `computeSeries`, called when an object is added or changes, never on a scrape.
  */
 export class CompiledResource {
-  /** Stable id for caches and self-metrics: `group/version/kind` as configured, with its position. */
+  /**
+   * Stable id for caches and self-metrics: `group/version/kind` as configured (`#N`, the entry's
+   * number, added for a second entry of the same kind).
+   */
   readonly id: string;
   readonly config: ResourceConfig;
   readonly families: readonly CompiledFamily[];
@@ -94,12 +97,12 @@ export class CompiledResource {
 
   constructor(
     config: ResourceConfig,
-    index: number,
+    id: string,
     families: readonly CompiledFamily[],
     labelRank: ReadonlyMap<string, number> | undefined,
     limits: SeriesLimits = DEFAULT_LIMITS,
   ) {
-    this.id = `${index}:${formatGvk(config.groupVersionKind)}`;
+    this.id = id;
     this.config = config;
     this.families = families;
     this.limits = limits;

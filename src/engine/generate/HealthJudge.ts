@@ -14,6 +14,10 @@ export interface HealthJudge {
     readonly state: HealthState;
     /** The deciding condition's `lastTransitionTime` (RFC 3339), when there is one. */
     readonly since?: string;
+    /** Why, in one line (for explain). */
+    readonly reason?: string;
+    /** The deciding rule, `ruleSet#rule` (for explain). */
+    readonly rule?: string;
   };
 }
 

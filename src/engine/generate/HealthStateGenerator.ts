@@ -10,14 +10,15 @@ import type { HealthJudge } from './HealthJudge.ts';
  */
 export class HealthStateGenerator implements EachGenerator {
   readonly pathText = '[]';
-  private readonly _judge: HealthJudge;
+  /** What decides the state (explain asks it for the deciding rule). */
+  readonly judge: HealthJudge;
 
   constructor(judge: HealthJudge) {
-    this._judge = judge;
+    this.judge = judge;
   }
 
   values(target: unknown, context: EachContext): EachValue[] {
-    const state = healthVerdict(this._judge, target, context).state;
+    const state = healthVerdict(this.judge, target, context).state;
     return HEALTH_STATES.map((s) => {
       const labels = new Map([['state', s]]);
       context.budget.add(labels);

@@ -40,6 +40,35 @@ export class ValuePath {
     }
     return current ?? undefined;
   }
+
+  /**
+   * Where `get` finds nothing, for `explain` (never on the per-object path): the first segment
+   * that gives nil, the value it was applied to, and whether the key was there holding null.
+   * Undefined when the path resolves to a value.
+   */
+  miss(value: unknown): PathMiss | undefined {
+    if (value === undefined || value === null)
+      return { index: -1, segment: '', parent: undefined, nil: value === null };
+    let current = value;
+    for (let i = 0; i < this._ops.length; i++) {
+      const next = this._ops[i]!(current);
+      if (next === undefined || next === null)
+        return { index: i, segment: this.segments[i]!, parent: current, nil: next === null };
+      current = next;
+    }
+    return undefined;
+  }
+}
+
+/** Where a path stops (see ValuePath.miss). */
+export interface PathMiss {
+  /** Index of the segment that gave nil; -1 when the value itself is nil. */
+  readonly index: number;
+  readonly segment: string;
+  /** The value that segment was applied to (a map without the key, a list, a scalar). */
+  readonly parent: unknown;
+  /** The segment found the key holding null, rather than no key. */
+  readonly nil: boolean;
 }
 
 function compileSegment(segment: string): Op {

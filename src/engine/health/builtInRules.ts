@@ -30,12 +30,16 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
   }
 }
 
+/** The file every-kind rules live in: without it every object would be `unknown`, silently. */
+const GENERIC_RULES = 'generic.yaml';
+
 /** The directory of the shipped rule files (`rules/health/` at the package root). */
-export function builtInRulesDir(): string {
-  const root = packageRoot();
+export function builtInRulesDir(root: string | undefined = packageRoot()): string {
   const dir = root === undefined ? undefined : join(root, RULES_DIR);
   if (dir === undefined || !existsSync(dir))
     throw new Error(`health rules not found: no ${RULES_DIR}/ in the ${PACKAGE_NAME} package`);
+  if (!existsSync(join(dir, GENERIC_RULES)))
+    throw new Error(`health rules incomplete: no ${GENERIC_RULES} in ${dir}`);
   return dir;
 }
 

@@ -80,4 +80,47 @@ describe('ValuePath (KSM path grammar)', () => {
   it('renders like KSM for error messages', () => {
     assert.equal(new ValuePath(['status', 'conditions']).text, '[status,conditions]');
   });
+
+  describe('miss (where explain says a path stops)', () => {
+    const miss = (value: unknown, ...segments: string[]) => new ValuePath(segments).miss(value);
+
+    it('is undefined when the path resolves, whatever get returns', () => {
+      assert.equal(miss(obj, 'metadata', 'name'), undefined);
+      assert.equal(miss(obj, 'status', 'conditions', '[type=Ready]', 'status'), undefined);
+      assert.equal(miss(obj), undefined);
+      assert.equal(miss({ a: 0 }, 'a'), undefined);
+    });
+
+    it('names the first segment that finds nothing and the value it was applied to', () => {
+      assert.deepEqual(miss(obj, 'status', 'phase', 'x'), {
+        index: 1,
+        segment: 'phase',
+        parent: obj.status,
+        nil: false,
+      });
+      assert.deepEqual(miss(obj, 'status', 'conditions', '[type=Stalled]', 'status'), {
+        index: 2,
+        segment: '[type=Stalled]',
+        parent: obj.status.conditions,
+        nil: false,
+      });
+      assert.deepEqual(miss(obj, 'metadata', 'name', 'deeper'), {
+        index: 2,
+        segment: 'deeper',
+        parent: 'foo',
+        nil: false,
+      });
+    });
+
+    it('tells a key holding null from a missing key, and a nil value from a path', () => {
+      assert.deepEqual(miss({ status: { phase: null } }, 'status', 'phase'), {
+        index: 1,
+        segment: 'phase',
+        parent: { phase: null },
+        nil: true,
+      });
+      assert.deepEqual(miss(null, 'status'), { index: -1, segment: '', parent: undefined, nil: true });
+      assert.equal(new ValuePath(['status', 'phase']).get({ status: { phase: null } }), undefined);
+    });
+  });
 });

@@ -33,6 +33,13 @@ describe('built-in rule files', () => {
     assert.equal(packageRoot(join(work, 'consumer', 'index.js')), undefined);
   });
 
+  it('a rules directory without the generic rules is an error, not every object unknown', () => {
+    const pkg = join(work, 'emptied');
+    mkdirSync(join(pkg, 'rules', 'health'), { recursive: true });
+    assert.throws(() => builtInRulesDir(pkg), /health rules incomplete: no generic\.yaml in .*emptied/);
+    assert.throws(() => builtInRulesDir(join(work, 'nothing')), /health rules not found: no rules/);
+  });
+
   it('every file compiles, names its sources, and one generic file holds the every-kind rules', () => {
     const docs = readRuleDocuments(builtInRulesDir());
     assert.ok(docs.some((d) => d.file.endsWith('generic.yaml')));
