@@ -64,6 +64,10 @@ export class ConfigGeneration {
       ...(options.onEvent ? { listener: options.onEvent } : {}),
       ...(options.slicing ? { slicing: options.slicing } : {}),
       ...(options.accept ? { accept: options.accept } : {}),
+      // Objects a budget refused come back from their sources once there is room.
+      onReadmissible: (keys) => {
+        for (const source of this.sources) source.redeliver?.(keys);
+      },
     });
     const inner = options.telemetry;
     const telemetry: SourceTelemetry = {

@@ -127,6 +127,11 @@ export class KubeSource implements Source {
     });
   }
 
+  redeliver(keys: readonly string[]): void {
+    for (const [id, reflector] of this._reflectors)
+      if (keys.some((key) => key.startsWith(`${id}|`))) reflector.requestRelist();
+  }
+
   private _reconcile(): void {
     if (this._stopped) return;
     const { logger } = this._o;

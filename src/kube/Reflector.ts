@@ -88,6 +88,9 @@ const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 /** A streaming list's server-side timeout: its initial events (a whole collection) must fit in it. */
 const STREAMING_LIST_TIMEOUT_SECONDS = 600;
 
+/** `requestRelist` lists again at most this often: a relist costs what the first sync did. */
+const RELIST_REQUEST_INTERVAL_MS = 60_000;
+
 /**
  * client-go's reflector, for one collection, as a state machine over a ListerWatcher: an initial
  * sync (streaming watch-list, or a paginated list), then watches with bookmarks and short
@@ -123,6 +126,11 @@ export class Reflector {
   private _watchListRefused = false;
   /** The next attempt fetches the whole collection (at start, after a 410 or a 403/404). */
   private _needSync = true;
+  /** The running watch's abort, for `requestRelist`. */
+  private _watchAbort: AbortController | undefined;
+  /** `requestRelist` ended the running watch: not a failure. */
+  private _relistRequested = false;
+  private _lastRelistRequestAt = Number.NEGATIVE_INFINITY;
   /** Resolved with true at the first sync, or false when stopped before it. */
   private readonly _firstSync: Promise<boolean>;
   private _resolveFirstSync!: (synced: boolean) => void;
@@ -197,6 +205,22 @@ export class Reflector {
     await this._loop;
     this._state = 'stopped';
     this._resolveFirstSync(false);
+  }
+
+  /**
+   * Lists the collection again, at most once a minute: a listing delivers every object again,
+   * so the sink can take objects it refused for want of room (it kept only their identity).
+   * The running watch ends; the list that follows is a full sync, as after 410 Gone.
+   */
+  requestRelist(): void {
+    const now = this._clock.now();
+    if (this._stopped || now - this._lastRelistRequestAt < RELIST_REQUEST_INTERVAL_MS) return;
+    this._lastRelistRequestAt = now;
+    this._needSync = true;
+    if (this._watchAbort) {
+      this._relistRequested = true;
+      this._watchAbort.abort();
+    }
   }
 
   /** Stops, then deletes every object it delivered (its CRD was removed). */
@@ -372,6 +396,7 @@ export class Reflector {
     const graceMs = (this._o.watchGraceSeconds ?? 10) * 1000;
     const started = this._clock.now();
     const watchAbort = new AbortController();
+    this._watchAbort = watchAbort;
     const onStop = () => watchAbort.abort();
     this._abort.signal.addEventListener('abort', onStop, { once: true });
     // When the watch must have shown life by: the server ends a plain watch at timeoutSeconds (a
@@ -431,7 +456,7 @@ export class Reflector {
       if (!initial) this._backoff.reset();
       const slicer = new Slicer({ sliceMs: this._o.sliceMs, clock: this._clock });
       for await (const event of stream) {
-        if (this._stopped || presumedDead) break;
+        if (this._stopped || presumedDead || this._relistRequested) break;
         lastHeard = this._clock.now();
         events++;
         if (initial && event.type === 'BOOKMARK' && isInitialEventsEnd(event.object)) {
@@ -449,12 +474,13 @@ export class Reflector {
         const turn = slicer.turn();
         if (turn) await turn;
       }
+      if (this._relistRequested) return false;
       if (presumedDead && !this._stopped) throw idleError(this._clock.now() - lastHeard, this._presumedDead);
       const endedEarly = events === 0 && this._clock.now() - started < (timeoutSeconds * 1000) / 2;
       if (!endedEarly) this._lastEndAt = this._clock.now();
       return endedEarly;
     } catch (err) {
-      if (this._stopped) return false;
+      if (this._stopped || this._relistRequested) return false;
       this._observer.watch(target.id, 'error');
       if (presumedDead) throw idleError(this._clock.now() - lastHeard, this._presumedDead);
       throw err;
@@ -462,6 +488,8 @@ export class Reflector {
       this._clock.clearTimeout(deadline);
       this._abort.signal.removeEventListener('abort', onStop);
       watchAbort.abort();
+      if (this._watchAbort === watchAbort) this._watchAbort = undefined;
+      this._relistRequested = false;
     }
   }
 

@@ -127,6 +127,16 @@ export class FileSource implements Source {
     else this._o.logger.warn({ file: problem.file, source: this.name }, `${what}${problem.message}`);
   }
 
+  redeliver(keys: readonly string[]): void {
+    let again = false;
+    for (const key of keys) {
+      const end = key.indexOf('\u0000');
+      // Forgetting the version makes the next scan read the file again: a full listing of it.
+      if (end > 0 && this._files.delete(key.slice(0, end))) again = true;
+    }
+    if (again) this._schedule();
+  }
+
   private _schedule(): void {
     if (this._stopped) return;
     clearTimeout(this._debounce);

@@ -46,6 +46,12 @@ export interface Source {
   stop(): Promise<void>;
   /** The collections behind this source, if it has several (Kubernetes). */
   targets?(): Iterable<TargetStatus>;
+  /**
+   * Delivers again, as they are now, the objects under `keys` that this source delivered (a
+   * relist of their collection, a re-read of their file): the sink refused them for want of
+   * room and kept only their identity. Keys of other sources are ignored.
+   */
+  redeliver?(keys: readonly string[]): void;
 }
 
 /** Status of one watched collection (Kubernetes sources), for self-metrics. */

@@ -151,6 +151,23 @@ describe('budgets across objects in a real process (deploy/ heap cap)', () => {
       // Memory: the tenant's kept series cost about a heap share, far from deploy/'s 512 Mi.
       assert.ok(rssPeak < 512 * MiB, `peak RSS ${rssPeak / MiB} MiB`);
       assert.ok(rssPeak - rssBefore < HEAP_LIMIT * 0.4, `RSS grew by ${(rssPeak - rssBefore) / MiB} MiB`);
+      // Room freed by the tenant's own deletes brings back its oldest refused objects, read
+      // again from their files: the bridge kept only their identity and cost.
+      rmSync(join(flood, '0.json'));
+      rmSync(join(flood, '1.json'));
+      const expected = Array.from(
+        { length: kept },
+        (_, i) => `name="hostile-${String(i + 2).padStart(3, '0')}",namespace="tenant-a"`,
+      );
+      await until(
+        'the next two oldest objects admitted in place of the deleted ones',
+        async () => {
+          const now = (await b.scrape()).body;
+          const servedNow = [...new Set(now.match(/name="hostile-\d+",namespace="tenant-a"/g))].sort();
+          return JSON.stringify(servedNow) === JSON.stringify(expected);
+        },
+        30_000,
+      );
     } finally {
       clearInterval(sample);
     }

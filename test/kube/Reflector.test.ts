@@ -416,6 +416,29 @@ describe('Reflector (fake lister-watcher, fake clock)', () => {
     assert.deepEqual(h.restarts, []);
   });
 
+  it('requestRelist ends the watch without an error, lists again, and at most once a minute', async () => {
+    const lw = new FakeListerWatcher().onList(() => page([obj('a'), obj('b')], '10'));
+    const h = start(lw);
+    await settle();
+    const watch = lw.lastWatch;
+    lw.onList(() => page([obj('a', '12'), obj('b', '12')], '12'));
+    h.reflector.requestRelist();
+    await settle();
+    assert.equal(watch.aborted, true);
+    assert.equal(lw.lists.length, 2, 'listed again at once');
+    assert.deepEqual(h.lists, ['success:2', 'success:2']);
+    assert.deepEqual(h.restarts, [], 'not a failure');
+    assert.deepEqual([...h.store.values()], ['12', '12'], 'every object delivered again');
+    assert.equal(lw.lastWatch.request.resourceVersion, '12');
+    h.reflector.requestRelist();
+    await settle();
+    assert.equal(lw.lists.length, 2, 'a second request within a minute is ignored');
+    await h.clock.advance(60_000);
+    h.reflector.requestRelist();
+    await settle();
+    assert.equal(lw.lists.length, 3);
+  });
+
   it('stopAndDropObjects deletes everything it delivered (the CRD went away)', async () => {
     const lw = new FakeListerWatcher().onList(() => page([obj('a'), obj('b')], '10'));
     const h = start(lw);

@@ -78,7 +78,18 @@ export interface ObjectIngestorOptions {
    * defaults derived from the heap limit; a resource cannot set them)
    */
   readonly budgets?: Budgets;
+  /**
+   * Told, a moment after a delete or a removal freed room in the budgets, the keys of objects a
+   * budget refused that would fit now, oldest first: their sources deliver them again, since only
+   * their identity and cost were kept. @default none (they come back at their next change)
+   */
+  readonly onReadmissible?: (keys: readonly string[]) => void;
+  /** How long after room is freed the refused objects are looked at. @default 1000 */
+  readonly readmitDelayMs?: number;
 }
+
+/** Refused objects offered back at a time: a relist or re-read delivers them all anyway. */
+const READMIT_BATCH = 1_000;
 
 /** The budgets a compiled config carries: every resource has the same (flags or defaults). */
 export function budgetsOf(config: CompiledConfig): Budgets {
@@ -145,6 +156,9 @@ export class ObjectIngestor {
   private readonly _refused = new Set<string>();
   /** The budgets across objects; undefined when every budget is 0 (unlimited). */
   private readonly _ledger: BudgetLedger | undefined;
+  private readonly _onReadmissible: ((keys: readonly string[]) => void) | undefined;
+  private readonly _readmitDelayMs: number;
+  private _readmitTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     config: CompiledConfig,
@@ -159,6 +173,8 @@ export class ObjectIngestor {
     this._accept = options.accept;
     const ledger = new BudgetLedger(options.budgets ?? budgetsOf(config));
     this._ledger = ledger.enabled ? ledger : undefined;
+    this._onReadmissible = options.onReadmissible;
+    this._readmitDelayMs = options.readmitDelayMs ?? 1000;
     const slicing = options.slicing;
     if (slicing) {
       this._slicing = {
@@ -233,6 +249,20 @@ export class ObjectIngestor {
   /** Abandons every generation in progress (the generation this ingestor feeds is being stopped). */
   cancelAll(): void {
     for (const key of [...this._jobs.keys()]) this._supersede(key);
+    clearTimeout(this._readmitTimer);
+    this._readmitTimer = undefined;
+  }
+
+  /** Room was freed in the budgets: soon, offer back the refused objects that fit now. */
+  private _roomFreed(): void {
+    const ledger = this._ledger;
+    if (!ledger || !this._onReadmissible || this._readmitTimer || ledger.droppedCount === 0) return;
+    this._readmitTimer = setTimeout(() => {
+      this._readmitTimer = undefined;
+      const keys = ledger.readmissible(READMIT_BATCH).map((e) => e.key);
+      if (keys.length > 0) this._onReadmissible!(keys);
+    }, this._readmitDelayMs);
+    this._readmitTimer.unref?.();
   }
 
   private _delete(key: string): IngestOutcome {
@@ -240,6 +270,7 @@ export class ObjectIngestor {
     // Another shard's object was never stored: forgetting it is no event.
     if (this._refused.delete(key)) return 'deleted';
     this._ledger?.remove(key);
+    this._roomFreed();
     const outcome = this._cache.delete(key) ? 'deleted' : 'unknown-delete';
     this._listener(outcome, undefined);
     return outcome;
@@ -280,6 +311,7 @@ export class ObjectIngestor {
       // An object that no longer matches (e.g. its kind changed in a file) must not keep old series.
       this._cache.delete(key);
       this._ledger?.remove(key);
+      this._roomFreed();
       this._listener('unmatched', undefined, object);
       return 'unmatched';
     }
@@ -501,6 +533,7 @@ export class ObjectIngestor {
   private _limited(key: string, resourceId: string, cut: LimitExceeded, ref: ObjectRef): IngestOutcome {
     this._cache.delete(key);
     this._ledger?.remove(key);
+    this._roomFreed();
     this._errors.record(resourceId, cut.family, cut.kind, cut.message, ref);
     this._listener('limited', resourceId);
     return 'limited';

@@ -23,13 +23,18 @@ function foo(name: string, namespace: string, minute: number, items = 7): Record
   return object;
 }
 
-function setup(limits: Partial<SeriesLimits>, slicing = false) {
+function setup(
+  limits: Partial<SeriesLimits>,
+  slicing = false,
+  onReadmissible?: (keys: readonly string[]) => void,
+) {
   const config = compileConfig(parseConfig(FOO_CONFIG, 'foo.yaml'), { limits: { ...NO_BUDGETS, ...limits } });
   const cache = new SeriesCache(config.families);
   const errors = new ObjectErrors();
   const events: IngestOutcome[] = [];
   const ingestor = new ObjectIngestor(config, cache, errors, {
     listener: (o) => void events.push(o),
+    ...(onReadmissible ? { onReadmissible, readmitDelayMs: 0 } : {}),
     ...(slicing
       ? { slicing: { sliceAbove: { series: 20, labelBytes: 64 * 1024 }, sliceMs: 5, clock: systemClock } }
       : {}),
@@ -70,6 +75,24 @@ describe('budgets across objects (ingestor)', () => {
     assert.equal(t.kinds()['limit-total-series'], 1);
     assert.ok(t.served().includes('team-b/b2'));
     assert.equal(t.ingestor.budgets!.series, t.cachedSeries());
+  });
+
+  it('once a delete frees room, the refused objects that fit are offered back, oldest first', async () => {
+    const offered: string[][] = [];
+    // 10 series per object; the namespace may hold 30.
+    const t = setup({ namespaceSeries: 30 }, false, (keys) => void offered.push([...keys]));
+    for (let i = 0; i < 5; i++) t.ingestor.upsertNow('s', `a${i}`, foo(`a${i}`, 'tenant-a', i));
+    assert.deepEqual(t.ingestor.budgets!.droppedCount, 2);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(offered, [], 'nothing offered while no room was freed');
+    t.ingestor.delete('s', 'a1');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Room for one: the older of the two refused.
+    assert.deepEqual(offered, [['a3']]);
+    // Its source delivers it again: admitted, the other still out.
+    assert.equal(t.ingestor.upsertNow('s', 'a3', foo('a3', 'tenant-a', 3)), 'upserted');
+    assert.deepEqual(t.served(), ['tenant-a/a0', 'tenant-a/a2', 'tenant-a/a3']);
+    assert.equal(t.ingestor.budgets!.droppedCount, 1);
   });
 
   it('the exposition stays valid: each object whole or absent', () => {
