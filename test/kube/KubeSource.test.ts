@@ -106,6 +106,34 @@ describe('KubeSource', () => {
     );
   });
 
+  it('redeliver relists only the collections the keys belong to', async () => {
+    const h = harness(
+      WIDGETS +
+        `    - groupVersionKind: { group: example.com, version: v1, kind: Gadget }
+      metrics:
+        - name: g
+          each: { type: Gauge, gauge: { path: [spec, size] } }
+`,
+    );
+    h.lw(CRDS).onList(() =>
+      page(
+        [crd('example.com', 'Widget', 'widgets', ['v1']), crd('example.com', 'Gadget', 'gadgets', ['v1'])],
+        '10',
+      ),
+    );
+    const widgets = () => page([widget('w1')], '20');
+    h.lw('/apis/example.com/v1/widgets').onList(widgets, widgets);
+    h.lw('/apis/example.com/v1/gadgets').onList(() => page([], '20'));
+    await h.source.start();
+    const key = [...h.store.keys()][0]!;
+    assert.match(key, /^example\.com\/v1\/widgets\|/);
+    h.source.redeliver([key, 'not/a/known|key', 'some-file\u0000x']);
+    await settle();
+    assert.equal(h.lw('/apis/example.com/v1/widgets').lists.length, 2, 'the widgets listed again');
+    assert.equal(h.lw('/apis/example.com/v1/gadgets').lists.length, 1, 'the gadgets not');
+    assert.deepEqual(h.names(), ['w1']);
+  });
+
   it('start() resolves only when the collections the CRD list started are listed', async () => {
     const h = harness(WIDGETS);
     h.lw(CRDS).onList(() => page([crd('example.com', 'Widget', 'widgets', ['v1'])], '10'));
