@@ -1,3 +1,4 @@
+import { MemoryReturn } from './MemoryReturn.ts';
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { formatProblem } from '../config/ConfigError.ts';
@@ -108,6 +109,7 @@ export class Bridge implements BridgeStatus {
   private readonly _pipeline: Pipeline;
   private readonly _servers: HttpServer[] = [];
   private _stopping: Promise<void> | undefined;
+  private readonly _memoryReturn: MemoryReturn | undefined;
 
   private constructor(
     options: BridgeOptions,
@@ -162,6 +164,9 @@ export class Bridge implements BridgeStatus {
     });
     for (const w of parts.loaded.config.warnings)
       logger.warn({ config: parts.loaded.file }, formatProblem(w));
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (typeof gc === 'function')
+      this._memoryReturn = new MemoryReturn({ seriesBytes: () => pipeline.budgets?.bytes, gc, logger });
   }
 
   /**
@@ -329,6 +334,7 @@ export class Bridge implements BridgeStatus {
    */
   start(): Promise<void> {
     this._sharding.start(() => void this.reload('shards'));
+    this._memoryReturn?.start();
     return this._pipeline.start();
   }
 
@@ -339,6 +345,7 @@ export class Bridge implements BridgeStatus {
    */
   stop(): Promise<void> {
     this._stopping ??= (async () => {
+      this._memoryReturn?.stop();
       await Promise.all([
         this._sharding.stop(),
         this._pipeline.stop(),
