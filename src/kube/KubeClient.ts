@@ -41,9 +41,9 @@ export interface KubeClientOptions {
   readonly context?: string;
   /**
    * Ask for gzip-compressed responses. Off by default: between a pod and its API server the
-   * network is rarely the limit, and decompressing cost this client ~30 µs of CPU per object
-   * during an initial sync (0.6 s of a 20k-object sync, more than JSON parsing), besides the API
-   * server's CPU to compress. Worth turning on over a slow link.
+   * network is rarely the limit, and decompressing costs this client more CPU per object than
+   * JSON parsing during an initial sync (docs/benchmarks.md), besides the API server's CPU to
+   * compress. Worth turning on over a slow link.
    * @default false
    */
   readonly compression?: boolean;
