@@ -293,7 +293,8 @@ export async function floodRun(
     ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=8' },
+      // deploy/05-deployment.yaml's NODE_OPTIONS.
+      env: { ...process.env, NODE_OPTIONS: '--max-old-space-size=384 --max-semi-space-size=8 --expose-gc' },
     },
   );
   child.stdout.on('data', (c: Buffer) => (log += c.toString()));
@@ -412,7 +413,7 @@ export async function floodRun(
 
 export function printFlood(runs: readonly FloodRun[]): void {
   console.log(
-    `\nBudgets: 300 objects × 1,991 series (1.1 MB of sample lines each) from one namespace; bridge with NODE_OPTIONS=--max-old-space-size=384 --max-semi-space-size=8 (deploy/), files source; load average ${loadavg()
+    `\nBudgets: 300 objects × 1,991 series (1.1 MB of sample lines each) from one namespace; bridge with NODE_OPTIONS=--max-old-space-size=384 --max-semi-space-size=8 --expose-gc (deploy/), files source; load average ${loadavg()
       .map((x) => x.toFixed(1))
       .join(' ')}\n`,
   );
