@@ -112,6 +112,17 @@ describe('mixin metric names against a real bridge and Prometheus', () => {
     await ok(['apply', '-f', '-'], foos.replace('      subresources: { status: {} }\n', ''));
     await ok(['wait', '--for=condition=Established', 'crd/foos.bench.example.com', '--timeout=30s']);
     await ok(['create', 'namespace', 'team-a']);
+    // A tenant with more Foos than --limits.namespace-series (below) lets in: two held out.
+    await ok(['create', 'namespace', 'tenant-z']);
+    const tenantFoos = Array.from({ length: 8 }, (_, i) =>
+      [
+        'apiVersion: bench.example.com/v1',
+        'kind: Foo',
+        `metadata: { name: z${i}, namespace: tenant-z }`,
+        'status: { conditions: [{ type: Ready, status: "True", reason: Done, lastTransitionTime: "2026-01-01T00:00:00Z" }] }',
+      ].join('\n'),
+    ).join('\n---\n');
+    await ok(['apply', '-f', '-'], tenantFoos);
     await ok(['apply', '-f', path.join(repoRoot, 'examples/backup/backup.yaml')]);
     const kubeconfig = await api.createServiceAccountKubeconfig('monitoring', 'bridge');
     // Backups and CRDs only; widgets stay forbidden.
@@ -131,7 +142,8 @@ describe('mixin metric names against a real bridge and Prometheus', () => {
     bridge = await startBridge({
       config,
       source: 'kubernetes',
-      extraArgs: [`--kubeconfig=${kubeconfig}`],
+      // Five health series per Foo: team-a's four fit, tenant-z's eight do not.
+      extraArgs: [`--kubeconfig=${kubeconfig}`, '--limits.namespace-series=30'],
       env: {
         OTEL_METRICS_EXPORTER: 'prometheus,otlp',
         OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${refusedOtlpPort}/v1/metrics`,
@@ -260,6 +272,7 @@ describe('mixin metric names against a real bridge and Prometheus', () => {
       (await prometheus.query(`crd_metrics_bridge_cached_objects{kind="Backup"}`))[0]!.metric['resource']!,
     ]);
     assert.equal((await pending('CrdMetricsBridgeOtlpExportFailures', 'job')).length, 1);
+    assert.deepEqual(await pending('CrdMetricsBridgeBudgetFull', 'object_namespace'), ['tenant-z']);
     // And the ones that must stay quiet on this bridge.
     for (const alert of [
       'CrdMetricsBridgeDown',
