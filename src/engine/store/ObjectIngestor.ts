@@ -269,10 +269,12 @@ export class ObjectIngestor {
     this._supersede(key);
     // Another shard's object was never stored: forgetting it is no event.
     if (this._refused.delete(key)) return 'deleted';
+    // Counted under the resource the object was stored for (a delete has no object to match).
+    const resourceId = this._cache.resourceIdOf(key) ?? this._ledger?.entry(key)?.resource;
     this._ledger?.remove(key);
     this._roomFreed();
     const outcome = this._cache.delete(key) ? 'deleted' : 'unknown-delete';
-    this._listener(outcome, undefined);
+    this._listener(outcome, resourceId);
     return outcome;
   }
 

@@ -110,6 +110,11 @@ export class SeriesCache {
     }
   }
 
+  /** The resource an object under `key` is stored for, if it is. */
+  resourceIdOf(key: string): string | undefined {
+    return this._objects.get(key)?.resource.id;
+  }
+
   delete(key: string): boolean {
     const previous = this._objects.get(key);
     if (!previous) return false;

@@ -26,6 +26,21 @@ function setup(accept?: (object: unknown) => boolean) {
   return { cache, ingestor, events, names };
 }
 
+describe('ObjectIngestor: event outcomes', () => {
+  it('a delete is counted under the resource its object was stored for; a delete of nothing under none', () => {
+    const config = compileConfig(parseConfig(FOO_CONFIG, 'foo.yaml'));
+    const seen: string[] = [];
+    const ingestor = new ObjectIngestor(config, new SeriesCache(config.families), new ObjectErrors(), {
+      listener: (outcome, resourceId) => void seen.push(`${outcome} ${resourceId ?? '-'}`),
+    });
+    ingestor.upsertNow('s', 'k1', benignFoo('a'));
+    ingestor.delete('s', 'k1');
+    ingestor.delete('s', 'k2');
+    const id = config.resources[0]!.id;
+    assert.deepEqual(seen, [`upserted ${id}`, `deleted ${id}`, 'unknown-delete -']);
+  });
+});
+
 describe('ObjectIngestor: the sync contract', () => {
   it('a full listing of a scope deletes the keys it did not deliver again, and only of that scope', () => {
     const t = setup();
