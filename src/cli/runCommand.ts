@@ -44,7 +44,10 @@ async function run(
   stopped: Promise<string>,
 ): Promise<number> {
   const logger = createLogger(options.logLevel, options.logFormat);
-  for (const notice of options.notices ?? []) logger[notice.level](notice.message);
+  // Warnings (flags that change nothing here) come first; information (the budgets in force) only
+  // once the bridge starts, so that a start-up failure stays one line.
+  const notices = options.notices ?? [];
+  for (const notice of notices) if (notice.level !== 'info') logger[notice.level](notice.message);
   let bridge: Bridge;
   try {
     bridge = await Bridge.create({ ...options, logger });
@@ -72,6 +75,7 @@ async function run(
     },
     'crd-metrics-bridge listening',
   );
+  for (const notice of notices) if (notice.level === 'info') logger.info(notice.message);
   const onHangup = () => void bridge.reload('signal');
   signals.on('SIGHUP', onHangup);
   const synced = bridge.start().then(() => 'synced' as const);

@@ -246,9 +246,16 @@ describe('faults against a real kube-apiserver (through a fault proxy)', () => {
       },
       30_000,
     );
-    await rig.writeToken(await rig.api.serviceAccountToken(NAMESPACE, SERVICE_ACCOUNT));
+    // Reconnecting with the old token meets a 401 before the new token is written; written first,
+    // a re-read of the token file could win the race and no 401 would be seen.
     const from = rig.proxy.requests.length;
     rig.proxy.cutConnections();
+    await until(
+      'a 401 on the reconnect with the old token',
+      async () => ((await rig.restarts('unauthorized')) > unauthorizedBefore ? true : undefined),
+      30_000,
+    );
+    await rig.writeToken(await rig.api.serviceAccountToken(NAMESPACE, SERVICE_ACCOUNT));
     await rig.put('g', 7);
     assert.equal(
       await rig.converged('changes after the token rotation'),

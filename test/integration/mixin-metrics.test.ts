@@ -345,17 +345,26 @@ describe('mixin metric names against a real bridge and Prometheus', () => {
       'Progressing objects',
       'Time to healthy',
     ]);
-    const labelsOf = async (expr: string, label: string): Promise<string[]> =>
-      (await prometheus.waitForSeries(expr, (s) => s.length > 0, 30_000))
-        .map((s) => s.metric[label] ?? '')
-        .sort();
+    // The values that settle: a Foo that just left a state may still show in it until the next
+    // scrape (api was progressing a moment ago).
+    const labelsOf = async (expr: string, label: string, expected?: string[]): Promise<string[]> => {
+      const values = (series: { metric: Record<string, string> }[]) =>
+        series.map((s) => s.metric[label] ?? '').sort();
+      return values(
+        await prometheus.waitForSeries(
+          expr,
+          (s) => s.length > 0 && (!expected || JSON.stringify(values(s)) === JSON.stringify(expected)),
+          30_000,
+        ),
+      );
+    };
     assert.deepEqual(await labelsOf(health['Objects by state']![0]!, 'state'), [
       'degraded',
       'healthy',
       'progressing',
     ]);
-    assert.deepEqual(await labelsOf(health['Degraded objects']![0]!, 'name'), ['db']);
-    assert.deepEqual(await labelsOf(health['Progressing objects']![0]!, 'name'), ['slow']);
+    assert.deepEqual(await labelsOf(health['Degraded objects']![0]!, 'name', ['db']), ['db']);
+    assert.deepEqual(await labelsOf(health['Progressing objects']![0]!, 'name', ['slow']), ['slow']);
     const transitions = await prometheus.waitForSeries(
       health['Health transitions per hour']![0]!,
       (s) => s.length === 2,
