@@ -79,14 +79,18 @@ describe('CEL cost budget at runtime', () => {
     assert.equal(outcome, 'limited');
     // The whole object event, this thread's CPU time: how long it held the event loop.
     ctx.diagnostic(`the object event took ${cpuMs.toFixed(1)} ms of CPU`);
-    assert.ok(cpuMs < 100, `the object held the event loop for ${cpuMs.toFixed(1)} ms of CPU`);
+    // Stopped by its cost (tens of ms) or, on a busy machine, by the 100 ms CPU deadline: either
+    // way far from the 47 s the join takes unbounded.
+    assert.ok(cpuMs < 150, `the object held the event loop for ${cpuMs.toFixed(1)} ms of CPU`);
     assert.deepEqual(t.kinds(), { 'limit-cel-cost': 2 });
     const [summary] = t.errors.summaries();
     assert.equal(summary!.metric, '*');
     assert.equal(summary!.exampleObject.name, 'warm');
+    // The warm-up is the process's first evaluation (the library's code still compiling): a busy
+    // machine can reach the CPU deadline before the cost limit.
     assert.match(
       summary!.exampleMessage,
-      /object\.spec\.items\.filter.* costs more than 100000 \(limits\.celCost\)/,
+      /object\.spec\.items\.filter.* (costs more than 100000 \(limits\.celCost\)|ran for more than 100 ms of CPU time)/,
     );
     const text = t.text();
     assert.doesNotMatch(text, /name="join"/);
