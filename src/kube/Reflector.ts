@@ -215,6 +215,8 @@ export class Reflector {
   requestRelist(): void {
     const now = this._clock.now();
     if (this._stopped || now - this._lastRelistRequestAt < RELIST_REQUEST_INTERVAL_MS) return;
+    // A listing in progress (a streaming list included) delivers every object anyway.
+    if (this._state === 'listing') return;
     this._lastRelistRequestAt = now;
     this._needSync = true;
     if (this._watchAbort) {
