@@ -5,6 +5,7 @@ import { formatProblem } from '../config/ConfigError.ts';
 import type { SeriesLimits } from '../engine/limits.ts';
 import type { SeriesCache } from '../engine/store/SeriesCache.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import type { EncodedBody } from '../exposition/ExpositionBody.ts';
 import { HttpServer } from '../http/HttpServer.ts';
 import { parseListenAddress } from '../http/listenAddress.ts';
 import type { ListenAddress } from '../http/listenAddress.ts';
@@ -252,7 +253,7 @@ export class Bridge implements BridgeStatus {
     return this._pipeline.notSynced();
   }
 
-  scrapeCustomResources(format: ExpositionFormat): Promise<AsyncIterable<string>> | undefined {
+  scrapeCustomResources(format: ExpositionFormat): Promise<EncodedBody> | undefined {
     return this._telemetry.pullReader?.scrapeCustomResources(format);
   }
 

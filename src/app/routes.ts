@@ -1,5 +1,6 @@
 import { CONTENT_TYPES } from '../exposition/ExpositionFormat.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
+import type { EncodedBody } from '../exposition/ExpositionBody.ts';
 import type { HttpResponse, Route, RouteHandler } from '../http/HttpServer.ts';
 import { landingPage } from '../http/landingPage.ts';
 import { negotiateFormat } from '../http/negotiate.ts';
@@ -12,7 +13,7 @@ export interface BridgeStatus {
   /** Collections of the serving config without data yet, with the reason; empty = ready. */
   notSynced(): readonly string[];
   /** undefined when the Prometheus endpoint is disabled (OTEL_METRICS_EXPORTER). */
-  scrapeCustomResources(format: ExpositionFormat): Promise<AsyncIterable<string>> | undefined;
+  scrapeCustomResources(format: ExpositionFormat): Promise<EncodedBody> | undefined;
   scrapeSelfMetrics(format: ExpositionFormat): Promise<string> | undefined;
   reload(): Promise<ReloadOutcome>;
   /** `/explain` on the telemetry listener (see app/explain/explainEndpoint.ts). */

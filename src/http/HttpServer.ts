@@ -10,6 +10,8 @@ import { acceptsGzip } from './negotiate.ts';
 import { formatListenAddress } from './listenAddress.ts';
 import type { ListenAddress } from './listenAddress.ts';
 import type { RequestGuard } from './requestGuard.ts';
+import { isEncodedBody } from '../exposition/ExpositionBody.ts';
+import type { EncodedBody } from '../exposition/ExpositionBody.ts';
 
 // Not an ESM import: its facade loads Node's bundled undici (eslint.config.js says why).
 const { createServer } = process.getBuiltinModule('node:http');
@@ -19,8 +21,11 @@ const gzipAsync = promisify(gzip);
 export interface HttpResponse {
   readonly status: number;
   readonly contentType: string;
-  /** A string, or chunks streamed as they are produced (large scrapes). */
-  readonly body: string | AsyncIterable<string>;
+  /**
+   * A string, chunks streamed as they are produced, or a body kept encoded and compressed ahead
+   * (a scrape: written as it is, never compressed here).
+   */
+  readonly body: string | AsyncIterable<string> | EncodedBody;
   /** Compress when the client accepts gzip (metrics bodies; not small status pages). */
   readonly compressible?: boolean;
 }
@@ -277,7 +282,9 @@ export class HttpServer {
         res.end();
         return;
       }
-      await streamBody(response.body, res, gzipped);
+      if (isEncodedBody(response.body))
+        await writeBuffers(gzipped ? response.body.gzip() : response.body.plain(), res);
+      else await streamBody(response.body, res, gzipped);
     } finally {
       if (limited) this._inFlight--;
     }
@@ -302,6 +309,25 @@ async function streamBody(
   }
   sink.end();
   if (gzipped) await once(res, 'finish');
+}
+
+/**
+ * Bytes queued on the socket before waiting for it to drain. The buffers are already in memory
+ * (kept by the cache), so queueing several costs no copy; waiting at every write would cost an
+ * event-loop turn per chunk.
+ */
+const QUEUED_BYTES = 1 << 20;
+
+/** Writes buffers kept ready, with backpressure; stops if the client goes away. */
+async function writeBuffers(buffers: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
+  for await (const buffer of buffers) {
+    if (res.destroyed) return;
+    res.write(buffer);
+    if (res.writableLength >= QUEUED_BYTES) await drainedOrClosed(res, res);
+  }
+  if (res.destroyed) return;
+  res.end();
+  await once(res, 'finish');
 }
 
 /**

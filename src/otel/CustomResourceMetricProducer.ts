@@ -12,6 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { SeriesCache } from '../engine/store/SeriesCache.ts';
 import type { FamilyMeta } from '../model/FamilyMeta.ts';
 import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
+import type { EncodedChunk } from '../exposition/BlockChunks.ts';
 
 /** Instrumentation scope of the custom-resource families (the bridge's own metrics use another). */
 export const CUSTOM_RESOURCE_SCOPE = { name: 'crd-metrics-bridge/customresources' } as const;
@@ -26,6 +27,8 @@ export interface PrerenderedMetricData extends GaugeMetricData {
   readonly [PRERENDERED]: {
     readonly family: FamilyMeta;
     readonly blocks: () => Iterable<SeriesBlock>;
+    /** The same blocks as encoded chunks, what the Prometheus writer sends. */
+    readonly chunks: readonly EncodedChunk[];
     /** Start of the cumulative series (the producer's creation) and time of this collection. */
     readonly startTime: HrTime;
     readonly time: HrTime;
@@ -66,8 +69,10 @@ export class CustomResourceMetricProducer implements MetricProducer {
     const metrics = (cache?.families ?? [])
       .filter((f) => cache!.hasSeries(f))
       .map((family) => {
-        const snapshot = [...cache!.blocks(family)];
-        const blocks = () => snapshot;
+        const chunks = cache!.snapshot(family);
+        const blocks = function* () {
+          for (const chunk of chunks) yield* chunk.blocks;
+        };
         let points: DataPoint<number>[] | undefined;
         const metric = {
           descriptor: {
@@ -78,7 +83,7 @@ export class CustomResourceMetricProducer implements MetricProducer {
           },
           aggregationTemporality: AggregationTemporality.CUMULATIVE,
           dataPointType: DataPointType.GAUGE,
-          [PRERENDERED]: { family, blocks, startTime, time: endTime },
+          [PRERENDERED]: { family, blocks, chunks, startTime, time: endTime },
         } as Omit<PrerenderedMetricData, 'dataPoints'>;
         Object.defineProperty(metric, 'dataPoints', {
           enumerable: true,

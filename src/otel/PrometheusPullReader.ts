@@ -1,9 +1,10 @@
 import { AggregationTemporality, InstrumentType, MetricReader } from '@opentelemetry/sdk-metrics';
 import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { familyPieces, streamPieces } from '../exposition/renderFamilies.ts';
+import { familyChunkPieces } from '../exposition/renderFamilies.ts';
+import { ExpositionBody } from '../exposition/ExpositionBody.ts';
+import type { EncodedChunk } from '../exposition/BlockChunks.ts';
 import { targetInfoFamily } from '../exposition/targetInfo.ts';
-import type { SeriesBlock } from '../exposition/SeriesBlock.ts';
 import type { FamilyMeta, HealthHistorySpec } from '../model/FamilyMeta.ts';
 import type { ExpositionFormat } from '../exposition/ExpositionFormat.ts';
 import { textToOpenMetrics } from '../exposition/textToOpenMetrics.ts';
@@ -72,13 +73,13 @@ export class PrometheusPullReader extends MetricReader {
   }
 
   /**
-   * The custom-resource families (what `render` prints), in the negotiated format, as chunks
-   * produced in time slices (see streamPieces).
+   * The custom-resource families (what `render` prints), in the negotiated format, as a body of
+   * chunks kept encoded (and compressed) since their objects changed (see ExpositionBody).
    */
-  async scrapeCustomResources(format: ExpositionFormat): Promise<AsyncIterable<string>> {
+  async scrapeCustomResources(format: ExpositionFormat): Promise<ExpositionBody> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
-    return streamPieces(this._customResourcePieces(resourceMetrics, format));
+    return new ExpositionBody(() => this._customResourcePieces(resourceMetrics, format));
   }
 
   /**
@@ -107,22 +108,23 @@ export class PrometheusPullReader extends MetricReader {
   private *_customResourcePieces(
     resourceMetrics: ResourceMetrics,
     format: ExpositionFormat,
-  ): Generator<string> {
-    const blocksByFamily = new Map<FamilyMeta, () => Iterable<SeriesBlock>>();
+  ): Generator<string | EncodedChunk> {
+    const chunksByFamily = new Map<FamilyMeta, readonly EncodedChunk[]>();
     for (const scope of resourceMetrics.scopeMetrics) {
       if (scope.scope.name !== CUSTOM_RESOURCE_SCOPE.name) continue;
       for (const metric of scope.metrics) {
-        if (isPrerendered(metric)) blocksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].blocks);
+        if (isPrerendered(metric)) chunksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].chunks);
       }
     }
     // Written here, not by the SDK's serializer: given no metrics, that one appends
     // "# no registered metrics" without a line end, which glued it to the next HELP line.
-    if (this._targetInfo) yield targetInfoFamily(resourceMetrics.resource.attributes, format);
+    const before = this._targetInfo ? targetInfoFamily(resourceMetrics.resource.attributes, format) : '';
     const health = this._healthFamilies();
-    yield* familyPieces(
-      [...blocksByFamily.keys()],
-      (f) => blocksByFamily.get(f)!(),
+    yield* familyChunkPieces(
+      [...chunksByFamily.keys()],
+      (f) => chunksByFamily.get(f)!,
       format,
+      before,
       health.length > 0 ? () => collectedHealthFamilies(health, resourceMetrics, format) : undefined,
     );
   }

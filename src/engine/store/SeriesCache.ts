@@ -1,4 +1,7 @@
+import { BlockChunks, DEFAULT_CHUNK_BYTES, EncodedChunk } from '../../exposition/BlockChunks.ts';
+import type { GzipDemand } from '../../exposition/BlockChunks.ts';
 import type { SeriesBlock } from '../../exposition/SeriesBlock.ts';
+import { Slicer } from '../../runtime/Slicer.ts';
 import type { FamilyMeta } from '../../model/FamilyMeta.ts';
 import { isContribution } from '../generate/AggregateContribution.ts';
 import type { AggregateContribution } from '../generate/AggregateContribution.ts';
@@ -20,6 +23,20 @@ export interface SeriesCacheOptions {
   readonly healthEvents?: HealthEvents;
   /** Epoch seconds, for when a health state was first seen. @default the current second */
   readonly now?: () => number;
+  /**
+   * Text per chunk of consecutive objects of a family, the unit encoded and compressed again when
+   * one of its objects changes (docs/serving.md, "Scrapes from bytes kept ready").
+   * @default DEFAULT_CHUNK_BYTES
+   */
+  readonly chunkBytes?: number;
+  /**
+   * How long after a change the changed chunks are encoded (and, once a client has asked for gzip,
+   * compressed) in the background, so that scrapes find them ready; 0 = only when scraped.
+   * @default 1000
+   */
+  readonly settleMs?: number;
+  /** Most text compressed in the background per settle pass; the rest waits for a scrape. @default 8 MiB */
+  readonly settleDeflateBytes?: number;
 }
 
 /**
@@ -32,7 +49,7 @@ export interface SeriesCacheOptions {
 export class SeriesCache {
   readonly families: readonly FamilyMeta[];
   private readonly _objects = new Map<string, CachedObject>();
-  private readonly _byFamily: Map<string, SeriesBlock>[];
+  private readonly _byFamily: BlockChunks[];
   /** Per family index: the groups of an aggregate family, undefined for the others. */
   private readonly _aggregates: (AggregateTable | undefined)[];
   /** Per family index: the health history behind a health tracker family. */
@@ -40,10 +57,18 @@ export class SeriesCache {
   /** Series per family, kept up to date so a cardinality check is O(1). */
   private readonly _seriesPerFamily: number[];
   private readonly _objectsPerResource = new Map<string, number>();
+  private readonly _demand: GzipDemand = { wanted: false };
+  private readonly _settleMs: number;
+  private readonly _settleDeflateBytes: number;
+  private _settleTimer: NodeJS.Timeout | undefined;
+  private _settling = false;
 
   constructor(families: readonly FamilyMeta[], options: SeriesCacheOptions = {}) {
     this.families = families;
-    this._byFamily = families.map(() => new Map<string, SeriesBlock>());
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    this._byFamily = families.map(() => new BlockChunks(chunkBytes, this._demand));
+    this._settleMs = options.settleMs ?? 1000;
+    this._settleDeflateBytes = options.settleDeflateBytes ?? 8 * 2 ** 20;
     this._seriesPerFamily = families.map(() => 0);
     const onFold = options.onAggregateFold;
     this._aggregates = families.map((f) =>
@@ -107,6 +132,7 @@ export class SeriesCache {
       if (block) family.set(key, block);
       else family.delete(key);
       this._seriesPerFamily[index]! += (block?.points.length ?? 0) - before;
+      this._settleLater();
     }
   }
 
@@ -178,7 +204,73 @@ export class SeriesCache {
       if (block) {
         this._seriesPerFamily[index]! -= block.points.length;
         family.delete(key);
+        this._settleLater();
       }
     }
+  }
+
+  /**
+   * A family as it is now, as immutable encoded chunks (see BlockChunks): what a scrape writes.
+   * Taken for every family in one synchronous step, it is one consistent state of the cache.
+   */
+  snapshot(family: FamilyMeta): readonly EncodedChunk[] {
+    const grouped = this._aggregates[family.index] ?? this._trackers[family.index];
+    if (grouped) {
+      const blocks = [...grouped.blocks()];
+      return blocks.length === 0 ? [] : [EncodedChunk.of(blocks.map((b) => b.text).join(''), blocks)];
+    }
+    return this._byFamily[family.index]!.snapshot();
+  }
+
+  /** Chunks changed and not encoded since (for tests and benchmarks). */
+  get dirtyChunks(): number {
+    let n = 0;
+    for (const f of this._byFamily) n += f.dirtyCount;
+    return n;
+  }
+
+  /**
+   * Encodes the changed chunks now and, once a client has asked for gzip, compresses up to
+   * `maxDeflateBytes` of them, in time slices (compression runs on libuv's thread pool).
+   * Resolves when done.
+   */
+  async settle(maxDeflateBytes = Infinity): Promise<void> {
+    const slicer = new Slicer({ sliceMs: 5 });
+    const toDeflate: EncodedChunk[] = [];
+    for (const family of this._byFamily) {
+      if (family.dirtyCount === 0 && !this._demand.wanted) continue;
+      for (const chunk of family.snapshot()) {
+        if (!chunk.encoded) {
+          chunk.bytes();
+          const turn = slicer.turn();
+          if (turn) await turn;
+        }
+        if (this._demand.wanted && chunk.compressed === undefined) toDeflate.push(chunk);
+      }
+    }
+    let budget = maxDeflateBytes;
+    // Two at a time: both cores, and libuv's other threads stay free for a scrape's compression.
+    const next = async (): Promise<void> => {
+      for (let chunk = toDeflate.shift(); chunk && budget > 0; chunk = toDeflate.shift()) {
+        budget -= chunk.bytes().length;
+        await chunk.deflated();
+      }
+    };
+    await Promise.all([next(), next()]);
+  }
+
+  private _settleLater(): void {
+    if (this._settleTimer !== undefined || this._settling || this._settleMs <= 0) return;
+    this._settleTimer = setTimeout(() => {
+      this._settleTimer = undefined;
+      this._settling = true;
+      this.settle(this._settleDeflateBytes)
+        .catch(() => undefined) // a chunk that fails to compress is compressed again when scraped
+        .finally(() => {
+          this._settling = false;
+          if (this.dirtyChunks > 0) this._settleLater();
+        });
+    }, this._settleMs);
+    this._settleTimer.unref();
   }
 }

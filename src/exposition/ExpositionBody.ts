@@ -1,0 +1,82 @@
+import { Slicer } from '../runtime/Slicer.ts';
+import { EncodedChunk } from './BlockChunks.ts';
+import { GZIP_HEADER, GzipAssembler } from './gzipPieces.ts';
+import type { DeflatedPiece } from './gzipPieces.ts';
+
+/** A scrape's body as bytes and as gzip, written from pieces kept ready (see BlockChunks). */
+export interface EncodedBody extends AsyncIterable<string> {
+  /** The body's bytes, in order. */
+  plain(): AsyncIterable<Buffer>;
+  /** The same body gzip-compressed: one gzip member (see gzipPieces). */
+  gzip(): AsyncIterable<Buffer>;
+}
+
+export function isEncodedBody(body: unknown): body is EncodedBody {
+  return body instanceof ExpositionBody;
+}
+
+/** Compressions in flight ahead of the piece being written (libuv's pool has four threads). */
+const DEFLATE_AHEAD = 4;
+
+/**
+ * A body made of text built for this scrape (family headers, `# EOF`, families computed at
+ * collection) and chunks encoded and compressed when their objects changed. A text scrape is a
+ * sequence of buffer writes; a gzip scrape writes the chunks' compressed pieces, compressing only
+ * the pieces that are not ready (on libuv's thread pool, a few at a time, in order).
+ */
+export class ExpositionBody implements EncodedBody {
+  private readonly _pieces: () => Iterable<string | EncodedChunk>;
+
+  /** `pieces`: read once per write, in order; empty strings and empty chunks are skipped. */
+  constructor(pieces: () => Iterable<string | EncodedChunk>) {
+    this._pieces = pieces;
+  }
+
+  async *plain(): AsyncGenerator<Buffer> {
+    const slicer = new Slicer({ checkEvery: 16 });
+    for (const piece of this._pieces()) {
+      const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece.bytes();
+      if (bytes.length > 0) yield bytes;
+      const turn = slicer.turn();
+      if (turn) await turn;
+    }
+  }
+
+  async *gzip(): AsyncGenerator<Buffer> {
+    const slicer = new Slicer({ checkEvery: 16 });
+    const gzip = new GzipAssembler();
+    yield GZIP_HEADER;
+    const ahead: Promise<DeflatedPiece>[] = [];
+    const pieces = this._pieces()[Symbol.iterator]();
+    let done = false;
+    const fill = () => {
+      while (!done && ahead.length < DEFLATE_AHEAD) {
+        const next = pieces.next();
+        if (next.done) {
+          done = true;
+          return;
+        }
+        const chunk = typeof next.value === 'string' ? EncodedChunk.of(next.value) : next.value;
+        if (chunk.bytes().length === 0) continue;
+        const piece = chunk.deflated();
+        // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
+        // rejects the await below.
+        piece.catch(() => undefined);
+        ahead.push(piece);
+      }
+    };
+    fill();
+    while (ahead.length > 0) {
+      const piece = await ahead.shift()!;
+      fill();
+      yield gzip.add(piece);
+      const turn = slicer.turn();
+      if (turn) await turn;
+    }
+    yield gzip.end();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<string> {
+    for await (const bytes of this.plain()) yield bytes.toString('utf8');
+  }
+}
