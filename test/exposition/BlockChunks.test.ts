@@ -1,0 +1,125 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { BlockChunks } from '../../src/exposition/BlockChunks.ts';
+import type { EncodedChunk } from '../../src/exposition/BlockChunks.ts';
+import { ExpositionBody } from '../../src/exposition/ExpositionBody.ts';
+import type { SeriesBlock } from '../../src/exposition/SeriesBlock.ts';
+
+const block = (key: string, version = 0): SeriesBlock => ({
+  text: `m{name="${key}",v="${version}"} ${version}\n`,
+  points: [{ attributes: { name: key }, value: version }],
+});
+
+const text = (chunks: readonly EncodedChunk[]) => Buffer.concat(chunks.map((c) => c.bytes())).toString();
+
+async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const b of body) parts.push(b);
+  return Buffer.concat(parts);
+}
+
+/** A tiny deterministic random generator (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('BlockChunks', () => {
+  it('keeps the order and content of a Map under any mix of adds, replaces and deletes', () => {
+    const rnd = random(7);
+    const chunks = new BlockChunks(200);
+    const reference = new Map<string, SeriesBlock>();
+    for (let step = 0; step < 4000; step++) {
+      const key = `k${Math.floor(rnd() * 300)}`;
+      const r = rnd();
+      if (r < 0.6) {
+        const b = block(key, step);
+        chunks.set(key, b);
+        reference.set(key, b);
+      } else {
+        assert.equal(chunks.delete(key), reference.delete(key));
+      }
+      if (step % 97 === 0) {
+        const expected = [...reference.values()].map((b) => b.text).join('');
+        assert.equal(text(chunks.snapshot()), expected, `snapshot at step ${step}`);
+        assert.equal([...chunks.values()].map((b) => b.text).join(''), expected, `values at step ${step}`);
+        assert.equal(chunks.size, reference.size);
+      }
+    }
+  });
+
+  it('a snapshot never changes afterwards, and unchanged chunks are reused as they are', async () => {
+    const chunks = new BlockChunks(100);
+    for (let i = 0; i < 50; i++) chunks.set(`k${i}`, block(`k${i}`));
+    const first = chunks.snapshot();
+    const before = text(first);
+    await Promise.all(first.map((c) => c.deflated()));
+    chunks.set('k3', block('k3', 1));
+    chunks.delete('k40');
+    const second = chunks.snapshot();
+    assert.equal(text(first), before, 'the first snapshot still reads as it was');
+    assert.notEqual(text(second), before);
+    const reused = second.filter((c) => first.includes(c));
+    assert.equal(reused.length, second.length - 2, 'only the two changed chunks are new');
+    assert.ok(
+      reused.every((c) => c.compressed !== undefined),
+      'reused chunks keep their compressed form',
+    );
+    assert.ok(second.filter((c) => !first.includes(c)).every((c) => c.compressed === undefined));
+  });
+
+  it('a burst of changes to one chunk makes one new chunk', () => {
+    const chunks = new BlockChunks(1000);
+    for (let i = 0; i < 100; i++) chunks.set(`k${i}`, block(`k${i}`));
+    const first = chunks.snapshot();
+    for (let v = 1; v <= 50; v++) chunks.set('k0', block('k0', v));
+    assert.equal(chunks.dirtyCount, 1);
+    const second = chunks.snapshot();
+    assert.equal(second.filter((c) => !first.includes(c)).length, 1);
+    assert.match(text(second), /m\{name="k0",v="50"\} 50\n/);
+  });
+
+  it('drops a block text string once encoded and still reads it back the same', () => {
+    const chunks = new BlockChunks(64);
+    const original = { text: 'ünï{a="✓"} 1\n', points: [] };
+    chunks.set('u', original);
+    const stored = chunks.get('u')!;
+    chunks.snapshot()[0]!.bytes();
+    assert.equal(stored.text, original.text);
+    assert.equal(chunks.snapshot()[0]!.bytes().toString(), original.text);
+  });
+
+  it('folds chunks emptied by deletions into their neighbours', () => {
+    const chunks = new BlockChunks(100);
+    for (let i = 0; i < 100; i++) chunks.set(`k${i}`, block(`k${i}`));
+    const full = chunks.snapshot().length;
+    for (let i = 0; i < 100; i++) if (i % 10 !== 0) chunks.delete(`k${i}`);
+    const after = chunks.snapshot();
+    assert.ok(after.length < full / 3, `${after.length} chunks left of ${full}`);
+    assert.equal(
+      text(after),
+      [0, 10, 20, 30, 40, 50, 60, 70, 80, 90].map((i) => block(`k${i}`).text).join(''),
+    );
+  });
+});
+
+describe('ExpositionBody', () => {
+  it('writes the same bytes plain and gzipped, empty pieces left out', async () => {
+    const chunks = new BlockChunks(300);
+    for (let i = 0; i < 200; i++) chunks.set(`k${i}`, block(`k${i}`));
+    chunks.set('empty', { text: '', points: [] });
+    const snapshot = chunks.snapshot();
+    const body = new ExpositionBody(() => ['# HELP m x\n# TYPE m gauge\n', ...snapshot, '', '# EOF\n']);
+    const plain = await collect(body.plain());
+    assert.equal(plain.toString(), '# HELP m x\n# TYPE m gauge\n' + text(snapshot) + '# EOF\n');
+    assert.deepEqual(gunzipSync(await collect(body.gzip())), plain);
+    let joined = '';
+    for await (const s of body) joined += s;
+    assert.equal(joined, plain.toString());
+  });
+});
