@@ -62,6 +62,8 @@ export class EncodedChunk {
   private _deflated: Promise<DeflatedPiece> | undefined;
   private _piece: DeflatedPiece | undefined;
   private readonly _demand: GzipDemand | undefined;
+  /** The cache's background pass that first saw this chunk (it waits one pass before working on it). */
+  seenInPass: number | undefined;
   /** Changed since it was taken: its blocks now belong to a newer chunk, which holds their bytes. */
   private _superseded = false;
 

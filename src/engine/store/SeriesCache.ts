@@ -30,9 +30,9 @@ export interface SeriesCacheOptions {
    */
   readonly chunkBytes?: number;
   /**
-   * How long after a change the changed chunks are encoded (and, once a client has asked for gzip,
-   * compressed) in the background, so that scrapes find them ready; 0 = only when scraped.
-   * @default 1000
+   * Interval of the background pass that encodes (and, once a client has asked for gzip,
+   * compresses) the chunks that have not changed for one interval, so that scrapes find them
+   * ready; it runs only while something changed. 0 = only when scraped. @default 1000
    */
   readonly settleMs?: number;
   /** Most text compressed in the background per settle pass; the rest waits for a scrape. @default 8 MiB */
@@ -62,6 +62,9 @@ export class SeriesCache {
   private readonly _settleDeflateBytes: number;
   private _settleTimer: NodeJS.Timeout | undefined;
   private _settling = false;
+  private _pass = 0;
+  /** The last pass left chunks for the next one. */
+  private _pending = false;
 
   constructor(families: readonly FamilyMeta[], options: SeriesCacheOptions = {}) {
     this.families = families;
@@ -230,16 +233,28 @@ export class SeriesCache {
   }
 
   /**
-   * Encodes the changed chunks now and, once a client has asked for gzip, compresses up to
+   * Encodes the chunks not encoded yet and, once a client has asked for gzip, compresses up to
    * `maxDeflateBytes` of them, in time slices (compression runs on libuv's thread pool).
-   * Resolves when done.
+   * `quietOnly`: only chunks that have not changed since the previous call (the background pass:
+   * a chunk whose objects keep changing would be compressed again at every pass, for nothing,
+   * as a scrape compresses what it needs anyway). Resolves when done; true if chunks were left
+   * for the next call.
    */
-  async settle(maxDeflateBytes = Infinity): Promise<void> {
+  async settle(options: { quietOnly?: boolean; maxDeflateBytes?: number } = {}): Promise<boolean> {
+    const pass = ++this._pass;
     const slicer = new Slicer({ sliceMs: 5 });
     const toDeflate: EncodedChunk[] = [];
+    let left = false;
     for (const family of this._byFamily) {
-      if (family.dirtyCount === 0 && !this._demand.wanted) continue;
+      if (family.dirtyCount === 0 && !this._demand.wanted && !this._pending) continue;
       for (const chunk of family.snapshot()) {
+        const done = chunk.encoded && (!this._demand.wanted || chunk.compressed !== undefined);
+        if (done) continue;
+        chunk.seenInPass ??= pass;
+        if (options.quietOnly && chunk.seenInPass === pass) {
+          left = true;
+          continue;
+        }
         if (!chunk.encoded) {
           chunk.bytes();
           const turn = slicer.turn();
@@ -248,7 +263,8 @@ export class SeriesCache {
         if (this._demand.wanted && chunk.compressed === undefined) toDeflate.push(chunk);
       }
     }
-    let budget = maxDeflateBytes;
+    let budget = options.maxDeflateBytes ?? Infinity;
+    if (toDeflate.length > 0 && budget < Infinity) left = true; // cheaper than counting exactly
     // Two at a time: both cores, and libuv's other threads stay free for a scrape's compression.
     const next = async (): Promise<void> => {
       for (let chunk = toDeflate.shift(); chunk && budget > 0; chunk = toDeflate.shift()) {
@@ -257,6 +273,8 @@ export class SeriesCache {
       }
     };
     await Promise.all([next(), next()]);
+    this._pending = left;
+    return left;
   }
 
   private _settleLater(): void {
@@ -264,12 +282,13 @@ export class SeriesCache {
     this._settleTimer = setTimeout(() => {
       this._settleTimer = undefined;
       this._settling = true;
-      this.settle(this._settleDeflateBytes)
-        .catch(() => undefined) // a chunk that fails to compress is compressed again when scraped
-        .finally(() => {
+      this.settle({ quietOnly: true, maxDeflateBytes: this._settleDeflateBytes })
+        .catch(() => true) // a chunk that failed to compress is compressed again when scraped
+        .then((left) => {
           this._settling = false;
-          if (this.dirtyChunks > 0) this._settleLater();
-        });
+          if (left || this.dirtyChunks > 0) this._settleLater();
+        })
+        .catch(() => undefined);
     }, this._settleMs);
     this._settleTimer.unref();
   }
