@@ -267,17 +267,20 @@ export async function benchScrapeSpeed(): Promise<void> {
     // Names → uids, and the stored shape, for updates that keep each object's identity.
     const uids: string[] = new Array<string>(objects);
     let template: Record<string, unknown> | undefined;
-    await rawList(client, { limit: '500' }, (items) => {
-      for (const item of items as unknown as {
-        metadata: { name: string; uid: string; resourceVersion?: string };
-      }[]) {
+    const keep = (items: unknown[]) => {
+      for (const item of items as { metadata: { name: string; uid: string; resourceVersion?: string } }[]) {
         uids[Number(item.metadata.name.slice(2))] = item.metadata.uid;
         if (!template) {
           const { resourceVersion: _rv, ...metadata } = item.metadata;
           template = { ...(item as unknown as Record<string, unknown>), metadata };
         }
       }
-    });
+    };
+    // From the watch cache, which follows etcd asynchronously after direct writes: until it lists all.
+    for (let tries = 0; (await rawList(client, { resourceVersion: '0' }, keep)) !== objects; tries++) {
+      if (tries > 120) throw new Error(`the watch cache does not list ${objects} objects`);
+      await delay(1000);
+    }
     const churner = new Churner(api, uids, template!);
     const base = {
       kubeconfig,
