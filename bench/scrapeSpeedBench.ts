@@ -271,7 +271,9 @@ export async function benchScrapeSpeed(): Promise<void> {
       for (const item of items as { metadata: { name: string; uid: string; resourceVersion?: string } }[]) {
         uids[Number(item.metadata.name.slice(2))] = item.metadata.uid;
         if (!template) {
-          const { resourceVersion: _rv, ...metadata } = item.metadata;
+          // Stored objects carry no resourceVersion (the API server sets it from etcd's revision).
+          const metadata: Record<string, unknown> = { ...item.metadata };
+          delete metadata.resourceVersion;
           template = { ...(item as unknown as Record<string, unknown>), metadata };
         }
       }
