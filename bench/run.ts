@@ -36,6 +36,18 @@ if (process.env.BENCH_ONLY === 'scale') {
   process.exit(0);
 }
 
+// Scrape speed on a real kube-apiserver: the bridge, kube-state-metrics and a static server
+// holding the same bodies, then the bridge under churn (bench/scrapeSpeedBench.ts).
+// `BENCH_ONLY=scrape` runs only this; otherwise it runs last.
+async function runScrapeSpeed(): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  execFileSync(process.execPath, ['--expose-gc', 'bench/scrapeSpeedBench.ts'], { stdio: 'inherit' });
+}
+if (process.env.BENCH_ONLY === 'scrape') {
+  await runScrapeSpeed();
+  process.exit(0);
+}
+
 await (await import('./authFloodBench.ts')).authFloodSection(); // wrong-password flood; BENCH_ONLY=auth
 await (await import('./reloadStormBench.ts')).reloadStormSection(); // concurrent reloads; BENCH_ONLY=reload
 await (await import('./budgetBench.ts')).budgetSection(); // budgets across objects; BENCH_ONLY=budgets
@@ -217,5 +229,7 @@ if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some(
 } else {
   console.log('\nKubernetes sync benchmark skipped: run `bash scripts/peers/install.sh` first.');
 }
-if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some((p) => existsSync(p))))
+if (['kube-apiserver', 'etcd', 'kubectl'].every((b) => binaryCandidates(b).some((p) => existsSync(p)))) {
   await runScale();
+  await runScrapeSpeed();
+}
