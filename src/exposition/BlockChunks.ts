@@ -28,22 +28,30 @@ export class StoredBlock implements SeriesBlock {
     return this._text === undefined ? this._end - this._start : this._text.length;
   }
 
-  /** Writes the text at `offset` of `into`; returns the end. */
-  copyTo(into: Buffer, offset: number): number {
-    if (this._text !== undefined) return offset + into.write(this._text, offset, 'utf8');
-    return offset + this._bytes!.copy(into, offset, this._start, this._end);
+  /** Where the text is kept once encoded (undefined while it is a string). */
+  get bytesRef(): Buffer | undefined {
+    return this._text === undefined ? this._bytes : undefined;
   }
 
-  /** Writes the text at `offset` of `into` and from then on reads it from there; returns the end. */
-  moveTo(into: Buffer, offset: number): number {
-    let end: number;
-    if (this._text !== undefined) end = offset + into.write(this._text, offset, 'utf8');
-    else end = offset + this._bytes!.copy(into, offset, this._start, this._end);
-    this._bytes = into;
-    this._start = offset;
+  get start(): number {
+    return this._start;
+  }
+
+  get end(): number {
+    return this._end;
+  }
+
+  /** Writes the text (a string) at `offset` of `into`; returns the end. */
+  writeText(into: Buffer, offset: number): number {
+    return offset + into.write(this._text!, offset, 'utf8');
+  }
+
+  /** From now on reads the text from `bytes[start, end)` and drops the string. */
+  relocate(bytes: Buffer, start: number, end: number): void {
+    this._bytes = bytes;
+    this._start = start;
     this._end = end;
     this._text = undefined;
-    return end;
   }
 
   byteLength(): number {
@@ -64,6 +72,8 @@ export class EncodedChunk {
   private readonly _demand: GzipDemand | undefined;
   /** The cache's background pass that first saw this chunk (it waits one pass before working on it). */
   seenInPass: number | undefined;
+  /** The first pass that saw the chunk changed and not encoded, carried over from the chunks it superseded. */
+  dirtySincePass: number | undefined;
   /** Changed since it was taken: its blocks now belong to a newer chunk, which holds their bytes. */
   private _superseded = false;
 
@@ -92,26 +102,102 @@ export class EncodedChunk {
     return this._piece;
   }
 
+  /** No text at all (blocks without series), without encoding anything. */
+  isEmpty(): boolean {
+    if (this._bytes !== undefined) return this._bytes.length === 0;
+    return this.blocks.every((b) => (b instanceof StoredBlock ? b.size === 0 : b.text === ''));
+  }
+
   /** The exposition text of the blocks, UTF-8. */
   bytes(): Buffer {
     if (this._bytes !== undefined) return this._bytes;
+    const blocks = this.blocks as readonly StoredBlock[];
     let total = 0;
-    for (const b of this.blocks) total += (b as StoredBlock).byteLength();
+    for (const b of blocks) total += b.byteLength();
     // Its own allocation, not a slice of Node's shared pool: a small chunk would otherwise keep
     // an 8 KiB pool slab alive for as long as it lives.
     const out = Buffer.allocUnsafeSlow(total);
+    // Blocks already encoded next to each other (most of a chunk that changed in a few objects)
+    // are copied as one run: a copy per block costs more than the bytes it moves.
+    const starts = new Array<number>(blocks.length);
     let at = 0;
+    let run: Buffer | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    const flush = () => {
+      if (run !== undefined) at += run.copy(out, at, runStart, runEnd);
+      run = undefined;
+    };
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      const source = b.bytesRef;
+      if (source !== undefined && source === run && b.start === runEnd) {
+        starts[i] = at + (runEnd - runStart);
+        runEnd = b.end;
+        continue;
+      }
+      flush();
+      if (source === undefined) {
+        starts[i] = at;
+        at = b.writeText(out, at);
+      } else {
+        starts[i] = at;
+        run = source;
+        runStart = b.start;
+        runEnd = b.end;
+      }
+    }
+    flush();
+    const bytes = at === total ? out : out.subarray(0, at);
     // The current chunk becomes where its blocks keep their text; a superseded one only copies.
-    for (const b of this.blocks)
-      at = this._superseded ? (b as StoredBlock).copyTo(out, at) : (b as StoredBlock).moveTo(out, at);
-    this._bytes = at === total ? out : out.subarray(0, at);
-    return this._bytes;
+    if (!this._superseded)
+      for (let i = 0; i < blocks.length; i++)
+        blocks[i]!.relocate(bytes, starts[i]!, i + 1 < blocks.length ? starts[i + 1]! : at);
+    this._bytes = bytes;
+    return bytes;
+  }
+
+  /**
+   * The text as buffers without building the chunk's own Buffer when it has none yet: runs of
+   * blocks already encoded next to each other as views of their bytes, the other blocks encoded
+   * apart. A text scrape writes these, so a chunk that keeps changing is not copied whole (and
+   * a 128 KiB allocation made, which V8 counts towards its next full collection) at every scrape.
+   */
+  segments(): Buffer[] {
+    if (this._bytes !== undefined) return [this._bytes];
+    const out: Buffer[] = [];
+    let run: Buffer | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    let strings: string[] = [];
+    const flush = () => {
+      if (run !== undefined) out.push(run.subarray(runStart, runEnd));
+      run = undefined;
+      if (strings.length > 0) out.push(Buffer.from(strings.join(''), 'utf8'));
+      strings = [];
+    };
+    for (const b of this.blocks as readonly StoredBlock[]) {
+      const source = b.bytesRef;
+      if (source === undefined) {
+        if (run !== undefined) flush();
+        strings.push(b.text);
+      } else if (source === run && b.start === runEnd) {
+        runEnd = b.end;
+      } else {
+        flush();
+        run = source;
+        runStart = b.start;
+        runEnd = b.end;
+      }
+    }
+    flush();
+    return out;
   }
 
   /** The bytes compressed as a deflate piece (see gzipPieces), computed once, off the event loop. */
   deflated(): Promise<DeflatedPiece> {
     if (this._demand) this._demand.wanted = true;
-    this._deflated ??= deflatePiece(this.bytes()).then(
+    this._deflated ??= deflatePiece(this.segments()).then(
       (piece) => (this._piece = piece),
       (err: unknown) => {
         this._deflated = undefined; // tried again by the next reader
@@ -140,6 +226,8 @@ interface Chunk {
   size: number;
   /** The current content, undefined when it changed since. */
   current: EncodedChunk | undefined;
+  /** dirtySincePass of the superseded content that was never encoded. */
+  carriedPass: number | undefined;
 }
 
 /**
@@ -175,8 +263,11 @@ export class BlockChunks {
     return this._chunkOf.get(key)?.entries.get(key);
   }
 
-  /** Adds an object's block at the end, or replaces it in place. */
-  set(key: string, block: SeriesBlock): void {
+  /**
+   * Adds an object's block at the end, or replaces it in place. Returns the block as kept: hold
+   * that one, not `block`, whose text string would stay alive beside the encoded bytes.
+   */
+  set(key: string, block: SeriesBlock): SeriesBlock {
     const stored = new StoredBlock(block);
     let chunk = this._chunkOf.get(key);
     if (chunk) {
@@ -184,7 +275,7 @@ export class BlockChunks {
     } else {
       chunk = this._chunks.at(-1);
       if (!chunk || chunk.size >= this._targetBytes) {
-        chunk = { entries: new Map(), size: 0, current: undefined };
+        chunk = { entries: new Map(), size: 0, current: undefined, carriedPass: undefined };
         this._chunks.push(chunk);
         this._dirty++;
       }
@@ -193,6 +284,7 @@ export class BlockChunks {
     chunk.entries.set(key, stored);
     chunk.size += stored.size;
     this._touch(chunk);
+    return stored;
   }
 
   delete(key: string): boolean {
@@ -221,7 +313,10 @@ export class BlockChunks {
     const out = new Array<EncodedChunk>(this._chunks.length);
     for (let i = 0; i < this._chunks.length; i++) {
       const chunk = this._chunks[i]!;
-      chunk.current ??= new EncodedChunk([...chunk.entries.values()], this._demand);
+      if (chunk.current === undefined) {
+        chunk.current = new EncodedChunk([...chunk.entries.values()], this._demand);
+        chunk.current.dirtySincePass = chunk.carriedPass;
+      }
       out[i] = chunk.current;
     }
     this._dirty = 0;
@@ -230,6 +325,7 @@ export class BlockChunks {
 
   private _touch(chunk: Chunk): void {
     if (chunk.current === undefined) return;
+    chunk.carriedPass = chunk.current.encoded ? undefined : chunk.current.dirtySincePass;
     chunk.current.supersede();
     chunk.current = undefined;
     this._dirty++;

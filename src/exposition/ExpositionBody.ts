@@ -35,8 +35,9 @@ export class ExpositionBody implements EncodedBody {
   async *plain(): AsyncGenerator<Buffer> {
     const slicer = new Slicer({ checkEvery: 16 });
     for (const piece of this._pieces()) {
-      const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece.bytes();
-      if (bytes.length > 0) yield bytes;
+      if (typeof piece === 'string') {
+        if (piece !== '') yield Buffer.from(piece, 'utf8');
+      } else for (const bytes of piece.segments()) if (bytes.length > 0) yield bytes;
       const turn = slicer.turn();
       if (turn) await turn;
     }
@@ -57,7 +58,7 @@ export class ExpositionBody implements EncodedBody {
           return;
         }
         const chunk = typeof next.value === 'string' ? EncodedChunk.of(next.value) : next.value;
-        if (chunk.bytes().length === 0) continue;
+        if (chunk.isEmpty()) continue;
         const piece = chunk.deflated();
         // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
         // rejects the await below.

@@ -1,5 +1,5 @@
-import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
-import type { ZlibOptions } from 'node:zlib';
+import { constants, crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
+import type { DeflateRaw, ZlibOptions } from 'node:zlib';
 
 /**
  * Raw deflate of one piece of a body, ended by a sync flush: complete, byte-aligned, non-final
@@ -19,13 +19,88 @@ export interface DeflatedPiece {
 
 const PIECE_OPTIONS: ZlibOptions = { finishFlush: constants.Z_SYNC_FLUSH };
 
-/** Compresses a piece on libuv's thread pool (the event loop only pays for the CRC). */
-export function deflatePiece(bytes: Buffer): Promise<DeflatedPiece> {
-  return new Promise((resolve, reject) => {
-    deflateRaw(bytes, PIECE_OPTIONS, (err, data) =>
-      err ? reject(err) : resolve({ data, crc: crc32(bytes), length: bytes.length }),
-    );
-  });
+/**
+ * A few deflate streams kept for all pieces, each reset between pieces: zlib's state (a few
+ * hundred KiB a stream) is allocated once, not per piece, where V8 would count every allocation
+ * towards its next full collection.
+ */
+class DeflatePool {
+  private readonly _idle: DeflateRaw[] = [];
+  private readonly _waiting: ((stream: DeflateRaw) => void)[] = [];
+  private _created = 0;
+  private readonly _max: number;
+
+  constructor(max: number) {
+    this._max = max;
+  }
+
+  async deflate(parts: readonly Buffer[]): Promise<Buffer> {
+    const stream = await this._acquire();
+    let healthy = false;
+    try {
+      const data = await new Promise<Buffer>((resolve, reject) => {
+        const out: Buffer[] = [];
+        const onData = (chunk: Buffer) => out.push(chunk);
+        const onError = (err: unknown) => {
+          stream.off('data', onData);
+          reject(err instanceof Error ? err : new Error(String(err)));
+        };
+        stream.on('data', onData);
+        stream.once('error', onError);
+        for (const part of parts) stream.write(part);
+        stream.flush(constants.Z_SYNC_FLUSH, () => {
+          stream.off('data', onData);
+          stream.off('error', onError);
+          resolve(Buffer.concat(out));
+        });
+      });
+      healthy = true;
+      return data;
+    } finally {
+      this._release(stream, healthy);
+    }
+  }
+
+  private _acquire(): Promise<DeflateRaw> {
+    const idle = this._idle.pop();
+    if (idle) return Promise.resolve(idle);
+    if (this._created < this._max) {
+      this._created++;
+      return Promise.resolve(createDeflateRaw());
+    }
+    return new Promise((resolve) => this._waiting.push(resolve));
+  }
+
+  private _release(stream: DeflateRaw, healthy: boolean): void {
+    let next = stream;
+    if (healthy) stream.reset();
+    else {
+      stream.destroy();
+      next = createDeflateRaw();
+    }
+    const waiter = this._waiting.shift();
+    if (waiter) waiter(next);
+    else this._idle.push(next);
+  }
+}
+
+/** Two streams: the machine's cores, and libuv's other threads stay free for everything else. */
+const pool = new DeflatePool(2);
+
+/**
+ * Compresses a piece, given as consecutive parts, on libuv's thread pool (the event loop only
+ * pays for the CRC).
+ */
+export async function deflatePiece(parts: Buffer | readonly Buffer[]): Promise<DeflatedPiece> {
+  const list = Buffer.isBuffer(parts) ? [parts] : parts;
+  const data = await pool.deflate(list);
+  let crc = 0;
+  let length = 0;
+  for (const part of list) {
+    crc = crc32(part, crc);
+    length += part.length;
+  }
+  return { data, crc, length };
 }
 
 /** The same on the calling thread, for small pieces (family headers, a scrape's tail). */

@@ -46,7 +46,7 @@ export function* familyChunkPieces(
   for (const family of families) {
     let header: string | undefined = familyHeader(family, format);
     for (const chunk of chunksOf(family)) {
-      if (chunk.bytes().length === 0) continue;
+      if (chunk.isEmpty()) continue;
       if (header !== undefined) {
         yield header;
         header = undefined;

@@ -316,7 +316,7 @@ async function streamBody(
  * (kept by the cache), so queueing several costs no copy; waiting at every write would cost an
  * event-loop turn per chunk.
  */
-const QUEUED_BYTES = 1 << 20;
+const QUEUED_BYTES = 8 << 20;
 
 /** Writes buffers kept ready, with backpressure; stops if the client goes away. */
 async function writeBuffers(buffers: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {

@@ -11,6 +11,9 @@ import { AggregateTable } from './AggregateTable.ts';
 import { HealthTracker } from './HealthTracker.ts';
 import type { HealthEvents } from './HealthTracker.ts';
 
+/** Background passes a chunk that keeps changing may stay unencoded. */
+const ENCODE_AT_LEAST_EVERY_PASSES = 10;
+
 interface CachedObject {
   readonly resource: CompiledResource;
   readonly series: ObjectSeries;
@@ -110,7 +113,10 @@ export class SeriesCache {
       this._objectsPerResource.set(resource.id, (this._objectsPerResource.get(resource.id) ?? 0) + 1);
     else if (previous.resource !== resource) this._removeBlocks(key, previous);
     const sameResource = previous?.resource === resource;
-    this._objects.set(key, { resource, series });
+    // A copy whose per-object blocks are replaced by the ones the chunks keep (below): the
+    // generated blocks hold their text as strings, which the chunks drop once encoded.
+    const kept = series.slice();
+    this._objects.set(key, { resource, series: kept });
     // Replace in place (Map.set keeps an existing key's position), so a scrape that is iterating
     // while events arrive never sees an object twice.
     for (let i = 0; i < series.length; i++) {
@@ -132,7 +138,7 @@ export class SeriesCache {
       // Read even for a new object: two metrics of one resource with the same name share a
       // family, and the second block replaces the first written just above.
       const before = family.get(key)?.points.length ?? 0;
-      if (block) family.set(key, block);
+      if (block) kept[i] = family.set(key, block);
       else family.delete(key);
       this._seriesPerFamily[index]! += (block?.points.length ?? 0) - before;
       this._settleLater();
@@ -251,16 +257,19 @@ export class SeriesCache {
         const done = chunk.encoded && (!this._demand.wanted || chunk.compressed !== undefined);
         if (done) continue;
         chunk.seenInPass ??= pass;
-        if (options.quietOnly && chunk.seenInPass === pass) {
-          left = true;
-          continue;
-        }
+        chunk.dirtySincePass ??= pass;
+        const quiet = !options.quietOnly || chunk.seenInPass < pass;
+        // A chunk that keeps changing is still encoded now and then, so that the strings of its
+        // changed blocks do not pile up beside its old bytes.
+        const overdue = pass - chunk.dirtySincePass >= ENCODE_AT_LEAST_EVERY_PASSES;
+        if (!quiet) left = true;
+        if (!quiet && !(overdue && !chunk.encoded)) continue;
         if (!chunk.encoded) {
           chunk.bytes();
           const turn = slicer.turn();
           if (turn) await turn;
         }
-        if (this._demand.wanted && chunk.compressed === undefined) toDeflate.push(chunk);
+        if (quiet && this._demand.wanted && chunk.compressed === undefined) toDeflate.push(chunk);
       }
     }
     let budget = options.maxDeflateBytes ?? Infinity;
@@ -268,7 +277,7 @@ export class SeriesCache {
     // Two at a time: both cores, and libuv's other threads stay free for a scrape's compression.
     const next = async (): Promise<void> => {
       for (let chunk = toDeflate.shift(); chunk && budget > 0; chunk = toDeflate.shift()) {
-        budget -= chunk.bytes().length;
+        budget -= chunk.bytes().length; // encoded above
         await chunk.deflated();
       }
     };
