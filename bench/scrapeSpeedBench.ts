@@ -9,6 +9,7 @@
 //   BENCH_CHURN_RATE=1000         updates per second during the churn stage; 0 skips it
 //   BENCH_CHURN_SECONDS=20        length of each churn window
 //   BENCH_SCRAPES=10              scrapes per format
+//   BENCH_SKIP_KSM=1              leave kube-state-metrics out
 //   node --expose-gc bench/scrapeSpeedBench.ts      (or BENCH_ONLY=scrape npm run bench)
 //
 // KSM comes from KSM_BINARY or ~/.cache/crd-metrics-bridge/bin/kube-state-metrics (see
@@ -317,7 +318,8 @@ export async function benchScrapeSpeed(): Promise<void> {
     const runs: PeerRun[] = [await bridge('bridge', undefined, true)];
     if (process.env.BENCH_AA === '1') runs.push(await bridge('bridge (again, A/A)'));
     if (baseline) runs.push(await bridge('bridge before (A/B)', baseline));
-    if (findKsmBinary()) runs.push(await measurePeer({ ...base, kind: 'ksm', label: 'kube-state-metrics' }));
+    if (findKsmBinary() && process.env.BENCH_SKIP_KSM !== '1')
+      runs.push(await measurePeer({ ...base, kind: 'ksm', label: 'kube-state-metrics' }));
     const floor = await measureStatic(textFile, omFile, scrapes);
 
     const lat = (l?: Latency) => (l ? `${fmt(l.p50, 1)} / ${fmt(l.p99, 1)} ms` : 'n/a');

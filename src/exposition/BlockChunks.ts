@@ -102,6 +102,19 @@ export class EncodedChunk {
     return this._piece;
   }
 
+  /** Bytes of text (approximate until encoded), without encoding anything. */
+  size(): number {
+    if (this._bytes !== undefined) return this._bytes.length;
+    let n = 0;
+    for (const b of this.blocks) n += b instanceof StoredBlock ? b.size : b.text.length;
+    return n;
+  }
+
+  /** Tells the cache a client reads gzip (compressed with others, not by deflated()). */
+  noteGzipDemand(): void {
+    if (this._demand) this._demand.wanted = true;
+  }
+
   /** No text at all (blocks without series), without encoding anything. */
   isEmpty(): boolean {
     if (this._bytes !== undefined) return this._bytes.length === 0;

@@ -1,6 +1,6 @@
 import { Slicer } from '../runtime/Slicer.ts';
 import { EncodedChunk } from './BlockChunks.ts';
-import { GZIP_HEADER, GzipAssembler } from './gzipPieces.ts';
+import { deflatePiece, GZIP_HEADER, GzipAssembler } from './gzipPieces.ts';
 import type { DeflatedPiece } from './gzipPieces.ts';
 
 /** A scrape's body as bytes and as gzip, written from pieces kept ready (see BlockChunks). */
@@ -17,6 +17,9 @@ export function isEncodedBody(body: unknown): body is EncodedBody {
 
 /** Compressions in flight ahead of the piece being written (libuv's pool has four threads). */
 const DEFLATE_AHEAD = 4;
+
+/** Text compressed in one piece when consecutive chunks are not compressed yet. */
+const GROUP_BYTES = 1 << 20;
 
 /**
  * A body made of text built for this scrape (family headers, `# EOF`, families computed at
@@ -50,20 +53,44 @@ export class ExpositionBody implements EncodedBody {
     const ahead: Promise<DeflatedPiece>[] = [];
     const pieces = this._pieces()[Symbol.iterator]();
     let done = false;
+    // Pieces not compressed yet, next to each other, are compressed together up to GROUP_BYTES
+    // (one round trip to the thread pool instead of one per chunk: under churn spread over every
+    // object, most chunks of a scrape have changed). A chunk alone keeps its compressed form.
+    let group: EncodedChunk[] = [];
+    let groupBytes = 0;
+    const push = (piece: Promise<DeflatedPiece>) => {
+      // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
+      // rejects the await below.
+      piece.catch(() => undefined);
+      ahead.push(piece);
+    };
+    const flush = () => {
+      if (group.length === 1) push(group[0]!.deflated());
+      else if (group.length > 1) {
+        for (const c of group) c.noteGzipDemand();
+        push(deflatePiece(group.flatMap((c) => c.segments())));
+      }
+      group = [];
+      groupBytes = 0;
+    };
     const fill = () => {
       while (!done && ahead.length < DEFLATE_AHEAD) {
         const next = pieces.next();
         if (next.done) {
           done = true;
+          flush();
           return;
         }
         const chunk = typeof next.value === 'string' ? EncodedChunk.of(next.value) : next.value;
         if (chunk.isEmpty()) continue;
-        const piece = chunk.deflated();
-        // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
-        // rejects the await below.
-        piece.catch(() => undefined);
-        ahead.push(piece);
+        if (chunk.compressed !== undefined) {
+          flush();
+          push(Promise.resolve(chunk.compressed));
+          continue;
+        }
+        group.push(chunk);
+        groupBytes += chunk.size();
+        if (groupBytes >= GROUP_BYTES) flush();
       }
     };
     fill();

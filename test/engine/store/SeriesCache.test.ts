@@ -62,6 +62,7 @@ describe('SeriesCache chunks', () => {
       'nobody asked for gzip yet',
     );
     await read(body(snapshot()).gzip());
+    await cache.settle();
     // Changes to a few objects: only their chunks are compressed again.
     const compressed = new Set(chunks().map((c) => c.compressed));
     for (const i of [3, 4, 5, 900]) ingestor.upsertNow('bench', `obj-${i}`, backupObject(i + 5000));
