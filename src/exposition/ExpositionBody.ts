@@ -53,9 +53,10 @@ export class ExpositionBody implements EncodedBody {
     const ahead: Promise<DeflatedPiece>[] = [];
     const pieces = this._pieces()[Symbol.iterator]();
     let done = false;
-    // Pieces not compressed yet, next to each other, are compressed together up to GROUP_BYTES
-    // (one round trip to the thread pool instead of one per chunk: under churn spread over every
-    // object, most chunks of a scrape have changed). A chunk alone keeps its compressed form.
+    // Chunks changed since the cache last encoded them, next to each other, are compressed
+    // together up to GROUP_BYTES (one round trip to the thread pool instead of one per chunk:
+    // under churn spread over every object, most chunks of a scrape have changed, and will have
+    // changed again by the next scrape). A chunk alone keeps its compressed form.
     let group: EncodedChunk[] = [];
     let groupBytes = 0;
     const push = (piece: Promise<DeflatedPiece>) => {
@@ -83,9 +84,11 @@ export class ExpositionBody implements EncodedBody {
         }
         const chunk = typeof next.value === 'string' ? EncodedChunk.of(next.value) : next.value;
         if (chunk.isEmpty()) continue;
-        if (chunk.compressed !== undefined) {
+        if (chunk.compressed !== undefined || chunk.encoded) {
+          // Ready, or encoded (quiet since the cache's last background pass): compressed alone,
+          // so the next scrape finds it compressed.
           flush();
-          push(Promise.resolve(chunk.compressed));
+          push(chunk.compressed !== undefined ? Promise.resolve(chunk.compressed) : chunk.deflated());
           continue;
         }
         group.push(chunk);
