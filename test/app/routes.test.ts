@@ -4,15 +4,13 @@ import { describe, it } from 'node:test';
 import type { ReloadOutcome } from '../../src/app/Pipeline.ts';
 import { mainRoutes, telemetryRoutes } from '../../src/app/routes.ts';
 import type { BridgeStatus } from '../../src/app/routes.ts';
+import { ExpositionBody } from '../../src/exposition/ExpositionBody.ts';
 import type { ExpositionFormat } from '../../src/exposition/ExpositionFormat.ts';
 import type { HttpResponse, Route } from '../../src/http/HttpServer.ts';
 
 /** A body in pieces, as a real scrape streams it. */
-async function* pieces(...texts: string[]): AsyncIterable<string> {
-  for (const text of texts) {
-    await Promise.resolve();
-    yield text;
-  }
+function pieces(...texts: string[]): ExpositionBody {
+  return new ExpositionBody(() => texts);
 }
 
 /** A bridge as the routes see it, with what each call asked for. */
