@@ -57,6 +57,15 @@ export class StoredBlock implements SeriesBlock {
   byteLength(): number {
     return this._text === undefined ? this._end - this._start : Buffer.byteLength(this._text, 'utf8');
   }
+
+  /** Whether its text is `text` (read from the bytes once encoded). */
+  hasText(text: string): boolean {
+    if (this._text !== undefined) return this._text === text;
+    return (
+      this._end - this._start === Buffer.byteLength(text, 'utf8') &&
+      this._bytes!.toString('utf8', this._start, this._end) === text
+    );
+  }
 }
 
 /**
@@ -281,10 +290,15 @@ export class BlockChunks {
    * that one, not `block`, whose text string would stay alive beside the encoded bytes.
    */
   set(key: string, block: SeriesBlock): SeriesBlock {
-    const stored = new StoredBlock(block);
     let chunk = this._chunkOf.get(key);
+    const existing = chunk?.entries.get(key);
+    // The same text is the same series (labels and values are written unambiguously): the chunk
+    // stays as it is, encoded and compressed. Most updates change a few fields, so most families
+    // of an updated object keep their text.
+    if (existing !== undefined && existing.hasText(block.text)) return existing;
+    const stored = new StoredBlock(block);
     if (chunk) {
-      chunk.size -= chunk.entries.get(key)!.size;
+      chunk.size -= existing!.size;
     } else {
       chunk = this._chunks.at(-1);
       if (!chunk || chunk.size >= this._targetBytes) {

@@ -30,6 +30,22 @@ function random(seed: number): () => number {
 }
 
 describe('BlockChunks', () => {
+  it('leaves a chunk as it is when an object comes again with the same text', () => {
+    const chunks = new BlockChunks(100);
+    for (let i = 0; i < 10; i++) chunks.set(`k${i}`, block(`k${i}`, 1));
+    const first = chunks.snapshot();
+    first.forEach((c) => c.bytes()); // encoded: the blocks now read their text from bytes
+    const kept = chunks.get('k3');
+    assert.equal(chunks.set('k3', block('k3', 1)), kept, 'the block already kept');
+    assert.equal(chunks.dirtyCount, 0);
+    assert.deepEqual(chunks.snapshot(), first, 'the same chunks, not new ones');
+    chunks.set('k3', block('k3', 2));
+    assert.equal(chunks.dirtyCount, 1);
+    const second = chunks.snapshot();
+    assert.equal(second.filter((c, i) => c !== first[i]).length, 1, 'only the chunk of k3 is new');
+    assert.match(text(second), /name="k3",v="2"/);
+  });
+
   it('keeps the order and content of a Map under any mix of adds, replaces and deletes', () => {
     const rnd = random(7);
     const chunks = new BlockChunks(200);
