@@ -19,6 +19,9 @@ export interface DeflatedPiece {
 
 const PIECE_OPTIONS: ZlibOptions = { finishFlush: constants.Z_SYNC_FLUSH };
 
+/** Output in 64 KiB buffers: a piece of a few MiB compresses to one or two of them. */
+const STREAM_OPTIONS: ZlibOptions = { chunkSize: 64 * 1024 };
+
 /**
  * A few deflate streams kept for all pieces, each reset between pieces: zlib's state (a few
  * hundred KiB a stream) is allocated once, not per piece, where V8 would count every allocation
@@ -29,6 +32,7 @@ class DeflatePool {
   private readonly _waiting: ((stream: DeflateRaw) => void)[] = [];
   private _created = 0;
   private readonly _max: number;
+  private readonly _scratch = new WeakMap<DeflateRaw, Buffer>();
 
   constructor(max: number) {
     this._max = max;
@@ -38,6 +42,9 @@ class DeflatePool {
     const stream = await this._acquire();
     let healthy = false;
     try {
+      // One write: zlib runs each written buffer as its own job on the thread pool, and each
+      // job's completion waits for the event loop, which under churn is busy with watch events.
+      const input = parts.length === 1 ? parts[0]! : this._gather(stream, parts);
       const data = await new Promise<Buffer>((resolve, reject) => {
         const out: Buffer[] = [];
         const onData = (chunk: Buffer) => out.push(chunk);
@@ -47,7 +54,7 @@ class DeflatePool {
         };
         stream.on('data', onData);
         stream.once('error', onError);
-        for (const part of parts) stream.write(part);
+        stream.write(input);
         stream.flush(constants.Z_SYNC_FLUSH, () => {
           stream.off('data', onData);
           stream.off('error', onError);
@@ -61,12 +68,26 @@ class DeflatePool {
     }
   }
 
+  /** The parts copied into the stream's own buffer, reused from piece to piece. */
+  private _gather(stream: DeflateRaw, parts: readonly Buffer[]): Buffer {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    let scratch = this._scratch.get(stream);
+    if (scratch === undefined || scratch.length < length) {
+      scratch = Buffer.allocUnsafeSlow(Math.max(length, 2 * (scratch?.length ?? 0), 1 << 20));
+      this._scratch.set(stream, scratch);
+    }
+    let at = 0;
+    for (const part of parts) at += part.copy(scratch, at);
+    return scratch.subarray(0, length);
+  }
+
   private _acquire(): Promise<DeflateRaw> {
     const idle = this._idle.pop();
     if (idle) return Promise.resolve(idle);
     if (this._created < this._max) {
       this._created++;
-      return Promise.resolve(createDeflateRaw());
+      return Promise.resolve(createDeflateRaw(STREAM_OPTIONS));
     }
     return new Promise((resolve) => this._waiting.push(resolve));
   }
@@ -76,7 +97,7 @@ class DeflatePool {
     if (healthy) stream.reset();
     else {
       stream.destroy();
-      next = createDeflateRaw();
+      next = createDeflateRaw(STREAM_OPTIONS);
     }
     const waiter = this._waiting.shift();
     if (waiter) waiter(next);
