@@ -9,6 +9,9 @@ import type { SeriesBlock, SeriesPoint } from './SeriesBlock.ts';
  */
 export class StoredBlock implements SeriesBlock {
   readonly points: readonly SeriesPoint[];
+  /** The chunk that holds it now (BlockChunks' bookkeeping), and where in its list. */
+  chunk: Chunk | undefined;
+  index = 0;
   private _text: string | undefined;
   private _bytes: Buffer | undefined;
   private _start = 0;
@@ -243,24 +246,31 @@ export interface GzipDemand {
 }
 
 interface Chunk {
-  readonly entries: Map<string, StoredBlock>;
-  /** Sum of the entries' sizes (approximate before encoding). */
+  /** The blocks in order; undefined where an object was deleted (dropped at the next snapshot). */
+  blocks: (StoredBlock | undefined)[];
+  /** Blocks that are not undefined. */
+  live: number;
+  /** Sum of the blocks' sizes (approximate before encoding). */
   size: number;
   /** The current content, undefined when it changed since. */
   current: EncodedChunk | undefined;
+  /** `blocks` is also the current content's list: copied before the next change. */
+  shared: boolean;
   /** dirtySincePass of the superseded content that was never encoded. */
   carriedPass: number | undefined;
 }
 
 /**
- * One family's per-object blocks, in the order objects were first added (Map order, as the cache
- * always had it), grouped in chunks of consecutive objects of about `targetBytes` of text. A change
- * marks its chunk dirty; the chunk is encoded and compressed again only when read, so a burst of
- * changes to one chunk costs one encoding and one compression.
+ * One family's per-object blocks, in the order objects were first added (as a Map keeps them),
+ * grouped in chunks of consecutive objects of about `targetBytes` of text. A change marks its
+ * chunk dirty; the chunk is encoded and compressed again only when read, so a burst of changes to
+ * one chunk costs one encoding and one compression. A chunk's list of blocks is handed to its
+ * snapshot as it is and copied only when the chunk next changes, so an object costs one map entry
+ * and one list slot.
  */
 export class BlockChunks {
   private readonly _targetBytes: number;
-  private readonly _chunkOf = new Map<string, Chunk>();
+  private readonly _blockOf = new Map<string, StoredBlock>();
   private _chunks: Chunk[] = [];
   private _dirty = 0;
   private _removed = false;
@@ -273,7 +283,7 @@ export class BlockChunks {
   }
 
   get size(): number {
-    return this._chunkOf.size;
+    return this._blockOf.size;
   }
 
   /** Chunks changed since they were last read. */
@@ -282,7 +292,7 @@ export class BlockChunks {
   }
 
   get(key: string): SeriesBlock | undefined {
-    return this._chunkOf.get(key)?.entries.get(key);
+    return this._blockOf.get(key);
   }
 
   /**
@@ -290,44 +300,58 @@ export class BlockChunks {
    * that one, not `block`, whose text string would stay alive beside the encoded bytes.
    */
   set(key: string, block: SeriesBlock): SeriesBlock {
-    let chunk = this._chunkOf.get(key);
-    const existing = chunk?.entries.get(key);
+    const existing = this._blockOf.get(key);
     // The same text is the same series (labels and values are written unambiguously): the chunk
     // stays as it is, encoded and compressed. Most updates change a few fields, so most families
     // of an updated object keep their text.
     if (existing !== undefined && existing.hasText(block.text)) return existing;
     const stored = new StoredBlock(block);
-    if (chunk) {
-      chunk.size -= existing!.size;
+    let chunk: Chunk;
+    if (existing !== undefined) {
+      chunk = existing.chunk!;
+      this._writable(chunk);
+      chunk.size -= existing.size;
+      stored.chunk = chunk;
+      stored.index = existing.index;
+      chunk.blocks[existing.index] = stored;
     } else {
-      chunk = this._chunks.at(-1);
-      if (!chunk || chunk.size >= this._targetBytes) {
-        chunk = { entries: new Map(), size: 0, current: undefined, carriedPass: undefined };
-        this._chunks.push(chunk);
+      let last = this._chunks.at(-1);
+      if (!last || last.size >= this._targetBytes) {
+        last = { blocks: [], live: 0, size: 0, current: undefined, shared: false, carriedPass: undefined };
+        this._chunks.push(last);
         this._dirty++;
       }
-      this._chunkOf.set(key, chunk);
+      chunk = last;
+      this._writable(chunk);
+      stored.chunk = chunk;
+      stored.index = chunk.blocks.length;
+      chunk.blocks.push(stored);
+      chunk.live++;
     }
-    chunk.entries.set(key, stored);
+    this._blockOf.set(key, stored);
     chunk.size += stored.size;
     this._touch(chunk);
     return stored;
   }
 
   delete(key: string): boolean {
-    const chunk = this._chunkOf.get(key);
-    if (!chunk) return false;
-    chunk.size -= chunk.entries.get(key)!.size;
-    chunk.entries.delete(key);
-    this._chunkOf.delete(key);
+    const existing = this._blockOf.get(key);
+    if (!existing) return false;
+    const chunk = existing.chunk!;
+    this._writable(chunk);
+    chunk.size -= existing.size;
+    chunk.blocks[existing.index] = undefined;
+    chunk.live--;
+    existing.chunk = undefined;
+    this._blockOf.delete(key);
     this._touch(chunk);
-    if (chunk.entries.size === 0) this._removed = true;
+    if (chunk.live === 0) this._removed = true;
     return true;
   }
 
   /** Every block, in order. Each object is visited at most once even if the family changes meanwhile. */
   *values(): Generator<SeriesBlock> {
-    for (const chunk of [...this._chunks]) yield* chunk.entries.values();
+    for (const chunk of [...this._chunks]) for (const block of chunk.blocks) if (block) yield block;
   }
 
   /**
@@ -341,13 +365,32 @@ export class BlockChunks {
     for (let i = 0; i < this._chunks.length; i++) {
       const chunk = this._chunks[i]!;
       if (chunk.current === undefined) {
-        chunk.current = new EncodedChunk([...chunk.entries.values()], this._demand);
+        if (chunk.live < chunk.blocks.length) this._dropHoles(chunk);
+        chunk.current = new EncodedChunk(chunk.blocks as StoredBlock[], this._demand);
         chunk.current.dirtySincePass = chunk.carriedPass;
+        chunk.shared = true;
       }
       out[i] = chunk.current;
     }
     this._dirty = 0;
     return out;
+  }
+
+  private _writable(chunk: Chunk): void {
+    if (!chunk.shared) return;
+    chunk.blocks = chunk.blocks.slice();
+    chunk.shared = false;
+  }
+
+  private _dropHoles(chunk: Chunk): void {
+    const kept: StoredBlock[] = [];
+    for (const block of chunk.blocks) {
+      if (block === undefined) continue;
+      block.index = kept.length;
+      kept.push(block);
+    }
+    chunk.blocks = kept;
+    chunk.shared = false;
   }
 
   private _touch(chunk: Chunk): void {
@@ -365,7 +408,7 @@ export class BlockChunks {
   private _compact(): void {
     const kept: Chunk[] = [];
     for (const chunk of this._chunks) {
-      if (chunk.entries.size === 0) continue;
+      if (chunk.live === 0) continue;
       const previous = kept.at(-1);
       if (
         previous !== undefined &&
@@ -373,12 +416,18 @@ export class BlockChunks {
         chunk.current === undefined &&
         previous.size + chunk.size <= this._targetBytes
       ) {
-        for (const [key, block] of chunk.entries) {
-          previous.entries.set(key, block);
-          this._chunkOf.set(key, previous);
+        this._writable(previous);
+        for (const block of chunk.blocks) {
+          if (block === undefined) continue;
+          block.chunk = previous;
+          block.index = previous.blocks.length;
+          previous.blocks.push(block);
+          previous.live++;
         }
         previous.size += chunk.size;
-        chunk.entries.clear();
+        chunk.blocks = [];
+        chunk.live = 0;
+        chunk.shared = false;
         continue;
       }
       kept.push(chunk);
