@@ -190,6 +190,10 @@ export class EncodedChunk {
    */
   segments(): Buffer[] {
     if (this._bytes !== undefined) return [this._bytes];
+    // Nothing encoded yet (new objects, the first scrapes after a sync): encoded once here, as
+    // the background pass would, rather than into buffers thrown away after this scrape.
+    if (!this._superseded && !this.blocks.some((b) => (b as StoredBlock).bytesRef !== undefined))
+      return [this.bytes()];
     const out: Buffer[] = [];
     let run: Buffer | undefined;
     let runStart = 0;
