@@ -318,14 +318,37 @@ async function streamBody(
  */
 const QUEUED_BYTES = 8 << 20;
 
+/**
+ * Buffers smaller than this are gathered into one write: a gzip body is hundreds of pieces of a
+ * few KiB, and each write costs a chunk header and a trip through the socket's write path.
+ */
+const GATHER_BYTES = 64 << 10;
+
 /** Writes buffers kept ready, with backpressure; stops if the client goes away. */
 async function writeBuffers(buffers: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
+  let small: Buffer[] = [];
+  let smallBytes = 0;
+  const writeSmall = () => {
+    if (small.length === 1) res.write(small[0]);
+    else if (small.length > 1) res.write(Buffer.concat(small, smallBytes));
+    small = [];
+    smallBytes = 0;
+  };
   for await (const buffer of buffers) {
     if (res.destroyed) return;
-    res.write(buffer);
+    if (buffer.length < GATHER_BYTES) {
+      small.push(buffer);
+      smallBytes += buffer.length;
+      if (smallBytes < GATHER_BYTES) continue;
+      writeSmall();
+    } else {
+      writeSmall();
+      res.write(buffer);
+    }
     if (res.writableLength >= QUEUED_BYTES) await drainedOrClosed(res, res);
   }
   if (res.destroyed) return;
+  writeSmall();
   res.end();
   await once(res, 'finish');
 }
