@@ -64,10 +64,23 @@ export class StoredBlock implements SeriesBlock {
   /** Whether its text is `text` (read from the bytes once encoded). */
   hasText(text: string): boolean {
     if (this._text !== undefined) return this._text === text;
-    return (
-      this._end - this._start === Buffer.byteLength(text, 'utf8') &&
-      this._bytes!.toString('utf8', this._start, this._end) === text
-    );
+    const length = this._end - this._start;
+    if (length !== text.length) {
+      // Not ASCII, or not the same: compared as strings.
+      return (
+        length === Buffer.byteLength(text, 'utf8') &&
+        this._bytes!.toString('utf8', this._start, this._end) === text
+      );
+    }
+    // As many bytes as characters: equal only if every character is ASCII and matches its byte
+    // (a character from 0x80 on is never taken for a byte of the UTF-8 kept). Compared in place:
+    // decoding the kept bytes, or Buffer#compare with offsets, costs more than the loop.
+    const bytes = this._bytes!;
+    for (let i = 0, j = this._start; i < length; i++, j++) {
+      const code = text.charCodeAt(i);
+      if (code !== bytes[j] || code >= 0x80) return false;
+    }
+    return true;
   }
 }
 

@@ -30,6 +30,26 @@ function random(seed: number): () => number {
 }
 
 describe('BlockChunks', () => {
+  it('tells a changed text from the kept bytes, whatever its characters', () => {
+    const texts = [
+      'm{v="a"} 1\n',
+      'm{v="b"} 1\n',
+      'm{v="é"} 1\n', // 2 bytes in UTF-8
+      'm{v="\u00e9\u0080\u0080"} 1\n', // characters 0xE9 0x80 0x80
+      'm{v="\u9000"} 1\n', // bytes 0xE9 0x80 0x80: as many as the line above has characters
+      'm{v="\u{1F600}"} 1\n',
+    ];
+    for (const before of texts)
+      for (const after of texts) {
+        const chunks = new BlockChunks(1024);
+        chunks.set('k', { text: before, points: [] });
+        chunks.snapshot().forEach((c) => c.bytes()); // the block now reads its text from bytes
+        chunks.set('k', { text: after, points: [] });
+        assert.equal(chunks.dirtyCount, before === after ? 0 : 1, `${before} → ${after}`);
+        assert.equal(text(chunks.snapshot()), after);
+      }
+  });
+
   it('leaves a chunk as it is when an object comes again with the same text', () => {
     const chunks = new BlockChunks(100);
     for (let i = 0; i < 10; i++) chunks.set(`k${i}`, block(`k${i}`, 1));
