@@ -58,7 +58,7 @@ class DeflatePool {
         stream.flush(constants.Z_SYNC_FLUSH, () => {
           stream.off('data', onData);
           stream.off('error', onError);
-          resolve(Buffer.concat(out));
+          resolve(ownCopy(out));
         });
       });
       healthy = true;
@@ -103,6 +103,20 @@ class DeflatePool {
     if (waiter) waiter(next);
     else this._idle.push(next);
   }
+}
+
+/**
+ * The output as one buffer of its own. Buffer.concat takes a piece under 4 KiB from Node's shared
+ * 8 KiB pool, and a piece kept for minutes would keep its whole slab, and the scrape garbage
+ * sharing it, alive.
+ */
+function ownCopy(parts: readonly Buffer[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (const part of parts) at += part.copy(out, at);
+  return out;
 }
 
 /** Two streams: the machine's cores, and libuv's other threads stay free for everything else. */
