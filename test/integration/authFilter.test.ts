@@ -185,8 +185,8 @@ describe('--auth-filter against a real kube-apiserver (TokenReview + SubjectAcce
     // renews it within a second of its expiry: start right after a renewal, so that none falls
     // inside the flood (on a loaded machine the flood can take several seconds).
     proxy.reset();
-    await until('a renewed review of the allowed scraper', async () =>
-      proxy.requests(SUBJECT_ACCESS_REVIEWS).total > 0 ? true : undefined,
+    await until('a renewed review of the allowed scraper', () =>
+      Promise.resolve(proxy.requests(SUBJECT_ACCESS_REVIEWS).total > 0 ? true : undefined),
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
     proxy.reset();
