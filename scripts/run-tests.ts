@@ -6,7 +6,7 @@
 //   they start: each one otherwise strips types and compiles the same modules again. Entries are
 //   keyed by file content, so an edited file is compiled afresh.
 //
-// Usage: node scripts/run-tests.ts [--concurrency=N] PATTERN...
+// Usage: node scripts/run-tests.ts [--concurrency=N] [--test-name-pattern=REGEX]... PATTERN...
 // (one file with its own options: `npx node --test test/path/file.test.ts`).
 import { globSync } from 'node:fs';
 import path from 'node:path';
@@ -48,12 +48,22 @@ const SLOWEST_FIRST = [
   'test/engine/cel/CelFastPath.test.ts',
 ];
 
-const args = process.argv.slice(2);
-const concurrencyArg = args.find((a) => a.startsWith('--concurrency='));
-const concurrency = concurrencyArg ? Number(concurrencyArg.slice('--concurrency='.length)) : 2;
-const patterns = args.filter((a) => !a.startsWith('--'));
+const USAGE =
+  'usage: node scripts/run-tests.ts [--concurrency=N] [--test-name-pattern=REGEX]... PATTERN...\n';
+let concurrency = 2;
+const testNamePatterns: string[] = [];
+const patterns: string[] = [];
+for (const arg of process.argv.slice(2)) {
+  if (arg.startsWith('--concurrency=')) concurrency = Number(arg.slice('--concurrency='.length));
+  else if (arg.startsWith('--test-name-pattern='))
+    testNamePatterns.push(arg.slice('--test-name-pattern='.length));
+  else if (arg.startsWith('-')) {
+    process.stderr.write(`unknown option ${arg}\n${USAGE}`);
+    process.exit(2);
+  } else patterns.push(arg);
+}
 if (!Number.isInteger(concurrency) || concurrency < 1 || patterns.length === 0) {
-  process.stderr.write('usage: node scripts/run-tests.ts [--concurrency=N] PATTERN...\n');
+  process.stderr.write(USAGE);
   process.exit(2);
 }
 
@@ -71,7 +81,12 @@ if (files.length === 0) {
 
 process.env['NODE_COMPILE_CACHE'] ??= path.join(root, 'node_modules', '.cache', 'node-compile-cache');
 
-const stream = run({ files, concurrency, cwd: root });
+const stream = run({
+  files,
+  concurrency,
+  cwd: root,
+  ...(testNamePatterns.length > 0 ? { testNamePatterns } : {}),
+});
 stream.on('test:summary', (summary) => {
   // The summary of the whole run names no file.
   if (summary.file === undefined && !summary.success) process.exitCode = 1;
