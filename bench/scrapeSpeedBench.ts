@@ -44,13 +44,17 @@ const fmt = (x: number | undefined, digits = 0) =>
 const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' ');
 const print = (text: string) => process.stdout.write(text + '\n');
 
-/** p50/p99 and CPU per scrape of `n` sequential scrapes of one format. */
+/**
+ * p50/p99 and CPU per scrape of `n` sequential scrapes of one format, `pauseMs` apart, or
+ * starting every `periodMs` (a scraper's fixed interval, as Prometheus keeps it) when given.
+ */
 async function latencies(
   pid: number,
   url: string,
   n: number,
   opts: { accept?: string; gzip?: boolean },
   pauseMs = 0,
+  periodMs = 0,
 ): Promise<Latency> {
   const times: number[] = [];
   let bytes = 0;
@@ -61,7 +65,8 @@ async function latencies(
     if (opts.gzip && r.contentEncoding !== 'gzip') throw new Error(`${url}: no gzip`);
     times.push(r.ms);
     bytes = r.bytes;
-    if (pauseMs > 0) await delay(pauseMs);
+    if (periodMs > 0) await delay(Math.max(0, periodMs - r.ms));
+    else if (pauseMs > 0) await delay(pauseMs);
   }
   return {
     p50: percentile(times, 50),
@@ -195,7 +200,10 @@ interface ChurnRun {
   /** The same, with a gzip scrape every `scrapeEveryMs` meanwhile, µs. */
   cpuPerUpdateScrapedUs: number;
   scrapeEveryMs: number;
+  /** The gzip scrapes of that window (every `scrapeEveryMs`, start to start). */
+  gzipEvery: Latency;
   text: Latency;
+  /** Gzip scrapes starting every 2 s. */
   gzip: Latency;
   rssBeforeMB: number;
   rssAfterMB: number;
@@ -230,15 +238,23 @@ async function churnStage(
     await delay(Math.max(0, scrapeEveryMs - r.ms));
   }
   const cpuPerUpdateScrapedUs = ((cpuMs(pid) - c0) / (churner.updates - u0)) * 1000;
-  // Window 3: sequential scrapes with 1 s pauses, text then gzip.
+  const gzipEvery: Latency = {
+    p50: percentile(gzipTimes, 50),
+    p99: percentile(gzipTimes, 99),
+    samples: gzipTimes.length,
+    bytes: 0,
+    cpuMs: 0,
+  };
+  // Window 3: text scrapes with 1 s pauses, then gzip scrapes every 2 s.
   const text = await latencies(pid, url, 8, {}, 1000);
-  const gzip = await latencies(pid, url, 8, { gzip: true }, 1000);
+  const gzip = await latencies(pid, url, 10, { gzip: true }, 0, 2000);
   await churner.stop();
   return {
     rate,
     cpuPerUpdateUs,
     cpuPerUpdateScrapedUs,
     scrapeEveryMs,
+    gzipEvery,
     text,
     gzip,
     rssBeforeMB,
@@ -359,13 +375,28 @@ export async function benchScrapeSpeed(): Promise<void> {
         `\nUnder churn: ${fmt(rate)} updates/s of random objects (written in etcd, delivered by the API server's watch; etcd and the API server share the 2 cores), ${seconds} s windows.\n`,
       );
       print(
-        '| process | CPU per update, no scrapes | CPU per update, gzip scrape every 5 s | text p50 / p99 | gzip p50 / p99 | RSS before → after churn | load after |',
+        '| process | CPU per update, no scrapes | CPU per update, gzip scrape every 5 s | gzip every 5 s p50 / p99 | text (1 s pauses) p50 / p99 | gzip every 2 s p50 / p99 | RSS before → after churn | load after |',
       );
-      print('|---|---:|---:|---:|---:|---:|---|');
+      print('|---|---:|---:|---:|---:|---:|---:|---|');
       for (const [label, c] of churns)
         print(
-          `| ${label} | ${fmt(c.cpuPerUpdateUs)} µs | ${fmt(c.cpuPerUpdateScrapedUs)} µs | ${lat(c.text)} | ${lat(c.gzip)} | ${fmt(c.rssBeforeMB)} → ${fmt(c.rssAfterMB)} MB | ${load(c.load)} |`,
+          `| ${label} | ${fmt(c.cpuPerUpdateUs)} µs | ${fmt(c.cpuPerUpdateScrapedUs)} µs | ${lat(c.gzipEvery)} | ${lat(c.text)} | ${lat(c.gzip)} | ${fmt(c.rssBeforeMB)} → ${fmt(c.rssAfterMB)} MB | ${load(c.load)} |`,
         );
+      const mine = churns.get(me.label);
+      if (mine) {
+        print('\n| p50 under churn | bridge / KSM (no churn) | bridge / static server | target |');
+        print('|---|---:|---:|---|');
+        print(
+          `| text | ${ratio(mine.text.p50, ksm?.text.p50)} | ${ratio(mine.text.p50, floor.text.p50)} | ≤ 0.5 / ≤ 1.5 |`,
+        );
+        for (const [name, l] of [
+          ['gzip every 5 s', mine.gzipEvery],
+          ['gzip every 2 s', mine.gzip],
+        ] as const)
+          print(
+            `| ${name} | ${ratio(l.p50, ksm?.gzip.p50)} | ${ratio(l.p50, floor.gzip.p50)} | ≤ 0.1 / ≤ 3 |`,
+          );
+      }
     }
     if (process.env.BENCH_OUT)
       writeFileSync(process.env.BENCH_OUT, JSON.stringify({ runs, floor, churns: [...churns] }, null, 1));

@@ -52,6 +52,11 @@ export interface BridgeOptions extends ListenerSecurityFlags, ShardingFlags {
   readonly maxRequests?: number;
   /** Longest a response may take to write (slow readers are cut off); 0 = none. @default 60000 */
   readonly writeTimeoutMs?: number;
+  /**
+   * How old a state compressed ahead of a foreseen gzip scrape may be when it answers one (see
+   * GzipLookahead); 0 = never. @default 1000
+   */
+  readonly gzipMaxStalenessMs?: number;
   /** Serve POST /-/reload. @default false */
   readonly enableLifecycle?: boolean;
   /** Add target_info to the custom-resource endpoint. @default false */
@@ -142,6 +147,7 @@ export class Bridge implements BridgeStatus {
       version: VERSION,
       revision: gitRevision(),
       targetInfo: options.targetInfo ?? false,
+      gzipMaxStalenessMs: options.gzipMaxStalenessMs ?? 1000,
     });
     this._pipeline = new Pipeline({
       initial: parts.loaded,

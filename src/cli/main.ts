@@ -304,6 +304,14 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
         .argParser(parseDuration)
         .default(60_000, '60s'),
     )
+    .addOption(
+      new Option(
+        '--web.gzip-max-staleness <duration>',
+        'under churn, a gzip scrape may get the state compressed ahead of it, at most this old (0 = never)',
+      )
+        .argParser(parseDuration)
+        .default(1000, '1s'),
+    )
     .option('--web.enable-lifecycle', 'serve POST /-/reload (reload the config, as Prometheus does)', false)
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
     .addOption(
@@ -360,6 +368,7 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
           telemetryPath: opts['web.telemetryPath'] as string,
           maxRequests: opts['web.maxRequests'] as number,
           writeTimeoutMs: ksm.writeTimeoutMs ?? (opts['web.writeTimeout'] as number),
+          gzipMaxStalenessMs: opts['web.gzipMaxStaleness'] as number,
           enableLifecycle: opts['web.enableLifecycle'] as boolean,
           logLevel: ksm.logLevel ?? (opts['log.level'] as LogLevel),
           logFormat: opts['log.format'] as LogFormat,

@@ -7,8 +7,22 @@ import type { DeflatedPiece } from './gzipPieces.ts';
 export interface EncodedBody extends AsyncIterable<string> {
   /** The body's bytes, in order. */
   plain(): AsyncIterable<Buffer>;
-  /** The same body gzip-compressed: one gzip member (see gzipPieces). */
-  gzip(): AsyncIterable<Buffer>;
+  /**
+   * The same body gzip-compressed: one gzip member (see gzipPieces). `requester`: who asked, the
+   * same string at each scrape (to foresee the next one, see GzipLookahead).
+   */
+  gzip(requester?: string): AsyncIterable<Buffer>;
+}
+
+export interface ExpositionBodyOptions {
+  /** Told of each gzip scrape, with who asked. @default none */
+  readonly onGzip?: (requester: string) => void;
+  /**
+   * The pieces of a recent state whose chunks are all compressed (see GzipLookahead), for a gzip
+   * scrape whose own chunks would need more than FRESH_DEFLATE_BYTES compressed; undefined when
+   * there is none. @default none
+   */
+  readonly prepared?: () => Promise<Iterable<string | EncodedChunk> | undefined>;
 }
 
 export function isEncodedBody(body: unknown): body is EncodedBody {
@@ -21,6 +35,9 @@ const DEFLATE_AHEAD = 4;
 /** Text compressed in one piece when consecutive chunks are not compressed yet. */
 const GROUP_BYTES = 1 << 20;
 
+/** Text a gzip scrape compresses itself rather than answer with a prepared state. */
+export const FRESH_DEFLATE_BYTES = 1 << 20;
+
 /**
  * A body made of text built for this scrape (family headers, `# EOF`, families computed at
  * collection) and chunks encoded and compressed when their objects changed. A text scrape is a
@@ -29,10 +46,12 @@ const GROUP_BYTES = 1 << 20;
  */
 export class ExpositionBody implements EncodedBody {
   private readonly _pieces: () => Iterable<string | EncodedChunk>;
+  private readonly _options: ExpositionBodyOptions;
 
   /** `pieces`: read once per write, in order; empty strings and empty chunks are skipped. */
-  constructor(pieces: () => Iterable<string | EncodedChunk>) {
+  constructor(pieces: () => Iterable<string | EncodedChunk>, options: ExpositionBodyOptions = {}) {
     this._pieces = pieces;
+    this._options = options;
   }
 
   async *plain(): AsyncGenerator<Buffer> {
@@ -46,12 +65,21 @@ export class ExpositionBody implements EncodedBody {
     }
   }
 
-  async *gzip(): AsyncGenerator<Buffer> {
+  async *gzip(requester = ''): AsyncGenerator<Buffer> {
+    this._options.onGzip?.(requester);
+    let source = this._pieces;
+    if (
+      this._options.prepared !== undefined &&
+      uncompressedBytes(source(), FRESH_DEFLATE_BYTES) > FRESH_DEFLATE_BYTES
+    ) {
+      const prepared = await this._options.prepared();
+      if (prepared !== undefined) source = () => prepared;
+    }
     const slicer = new Slicer({ checkEvery: 16 });
     const gzip = new GzipAssembler();
     yield GZIP_HEADER;
     const ahead: Promise<DeflatedPiece>[] = [];
-    const pieces = this._pieces()[Symbol.iterator]();
+    const pieces = source()[Symbol.iterator]();
     let done = false;
     // Chunks changed since the cache last encoded them, next to each other, are compressed
     // together up to GROUP_BYTES (one round trip to the thread pool instead of one per chunk:
@@ -110,4 +138,15 @@ export class ExpositionBody implements EncodedBody {
   async *[Symbol.asyncIterator](): AsyncGenerator<string> {
     for await (const bytes of this.plain()) yield bytes.toString('utf8');
   }
+}
+
+/** Text of the chunks among `pieces` not compressed yet, counted up to just past `limit`. */
+function uncompressedBytes(pieces: Iterable<string | EncodedChunk>, limit: number): number {
+  let bytes = 0;
+  for (const piece of pieces) {
+    if (typeof piece === 'string' || piece.compressed !== undefined) continue;
+    bytes += piece.size();
+    if (bytes > limit) break;
+  }
+  return bytes;
 }

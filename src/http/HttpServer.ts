@@ -283,12 +283,20 @@ export class HttpServer {
         return;
       }
       if (isEncodedBody(response.body))
-        await writeBuffers(gzipped ? response.body.gzip() : response.body.plain(), res);
+        await writeBuffers(gzipped ? response.body.gzip(requesterOf(req)) : response.body.plain(), res);
       else await streamBody(response.body, res, gzipped);
     } finally {
       if (limited) this._inFlight--;
     }
   }
+}
+
+/**
+ * Who asked, the same at each scrape from one scraper: its address (not the port, which changes
+ * with each connection) and user agent.
+ */
+function requesterOf(req: IncomingMessage): string {
+  return `${req.socket.remoteAddress ?? ''} ${req.headers['user-agent'] ?? ''}`;
 }
 
 /** Writes chunks with backpressure; gzip runs as a stream on libuv's thread pool. */

@@ -66,40 +66,37 @@ export class CustomResourceMetricProducer implements MetricProducer {
     // consistent state of the cache (an aggregate agrees with the per-object series it counts),
     // even though writing it out takes many event-loop turns while objects keep changing. The
     // blocks themselves are never changed in place, only replaced.
-    const metrics = (cache?.families ?? [])
-      .filter((f) => cache!.hasSeries(f))
-      .map((family) => {
-        const chunks = cache!.snapshot(family);
-        const blocks = function* () {
-          for (const chunk of chunks) yield* chunk.blocks;
-        };
-        let points: DataPoint<number>[] | undefined;
-        const metric = {
-          descriptor: {
-            name: family.name,
-            description: family.help,
-            unit: unitOf(family.name),
-            valueType: ValueType.DOUBLE,
-          },
-          aggregationTemporality: AggregationTemporality.CUMULATIVE,
-          dataPointType: DataPointType.GAUGE,
-          [PRERENDERED]: { family, blocks, chunks, startTime, time: endTime },
-        } as Omit<PrerenderedMetricData, 'dataPoints'>;
-        Object.defineProperty(metric, 'dataPoints', {
-          enumerable: true,
-          get: () => {
-            if (points === undefined) {
-              points = [];
-              for (const block of blocks()) {
-                for (const p of block.points)
-                  points.push({ startTime, endTime, attributes: p.attributes, value: p.value });
-              }
+    const metrics = [...(cache?.snapshotFamilies() ?? [])].map(([family, chunks]) => {
+      const blocks = function* () {
+        for (const chunk of chunks) yield* chunk.blocks;
+      };
+      let points: DataPoint<number>[] | undefined;
+      const metric = {
+        descriptor: {
+          name: family.name,
+          description: family.help,
+          unit: unitOf(family.name),
+          valueType: ValueType.DOUBLE,
+        },
+        aggregationTemporality: AggregationTemporality.CUMULATIVE,
+        dataPointType: DataPointType.GAUGE,
+        [PRERENDERED]: { family, blocks, chunks, startTime, time: endTime },
+      } as Omit<PrerenderedMetricData, 'dataPoints'>;
+      Object.defineProperty(metric, 'dataPoints', {
+        enumerable: true,
+        get: () => {
+          if (points === undefined) {
+            points = [];
+            for (const block of blocks()) {
+              for (const p of block.points)
+                points.push({ startTime, endTime, attributes: p.attributes, value: p.value });
             }
-            return points;
-          },
-        });
-        return metric as PrerenderedMetricData;
+          }
+          return points;
+        },
       });
+      return metric as PrerenderedMetricData;
+    });
     return Promise.resolve({
       resourceMetrics: {
         resource: resourceFromAttributes({}),

@@ -3,6 +3,8 @@ import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyChunkPieces } from '../exposition/renderFamilies.ts';
 import { ExpositionBody } from '../exposition/ExpositionBody.ts';
+import { GzipLookahead } from '../exposition/GzipLookahead.ts';
+import type { FamilyChunks } from '../exposition/GzipLookahead.ts';
 import type { EncodedChunk } from '../exposition/BlockChunks.ts';
 import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { FamilyMeta, HealthHistorySpec } from '../model/FamilyMeta.ts';
@@ -33,6 +35,14 @@ export interface PrometheusPullReaderOptions {
   readonly healthFamilies?: () => readonly HealthHistorySpec[];
   /** Series per counter or histogram; more fold into an overflow series. @default 2000 (the SDK's) */
   readonly cardinalityLimit?: number;
+  /**
+   * The custom-resource families as they are now, for gzip scrapes answered from a state
+   * compressed ahead of them (GzipLookahead). @default none: every gzip scrape compresses what
+   * changed since the last
+   */
+  readonly familySnapshot?: () => FamilyChunks | undefined;
+  /** How old that state may be when served; 0 = never served. @default 1000 */
+  readonly gzipMaxStalenessMs?: number;
 }
 
 /**
@@ -46,6 +56,8 @@ export class PrometheusPullReader extends MetricReader {
   private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
   private readonly _processMetrics: ProcessMetrics | undefined;
   private readonly _healthFamilies: () => readonly HealthHistorySpec[];
+  /** Gzip scrapes foreseen and prepared for, when enabled. */
+  readonly gzipLookahead: GzipLookahead | undefined;
 
   constructor(options: PrometheusPullReaderOptions) {
     super({
@@ -70,6 +82,11 @@ export class PrometheusPullReader extends MetricReader {
     this._onCollectError = options.onCollectError ?? (() => undefined);
     if (options.processMetrics ?? true) this._processMetrics = new ProcessMetrics();
     this._healthFamilies = options.healthFamilies ?? (() => []);
+    const maxStalenessMs = options.gzipMaxStalenessMs ?? 1000;
+    this.gzipLookahead =
+      options.familySnapshot && maxStalenessMs > 0
+        ? new GzipLookahead({ snapshot: options.familySnapshot, maxStalenessMs })
+        : undefined;
   }
 
   /**
@@ -79,7 +96,19 @@ export class PrometheusPullReader extends MetricReader {
   async scrapeCustomResources(format: ExpositionFormat): Promise<ExpositionBody> {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
-    return new ExpositionBody(() => this._customResourcePieces(resourceMetrics, format));
+    const lookahead = this.gzipLookahead;
+    return new ExpositionBody(
+      () => this._customResourcePieces(resourceMetrics, format),
+      lookahead === undefined
+        ? {}
+        : {
+            onGzip: (requester) => lookahead.arrived(requester),
+            prepared: async () => {
+              const prepared = await lookahead.ready();
+              return prepared && this._piecesOf(prepared.families, resourceMetrics, format);
+            },
+          },
+    );
   }
 
   /**
@@ -116,6 +145,15 @@ export class PrometheusPullReader extends MetricReader {
         if (isPrerendered(metric)) chunksByFamily.set(metric[PRERENDERED].family, metric[PRERENDERED].chunks);
       }
     }
+    yield* this._piecesOf(chunksByFamily, resourceMetrics, format);
+  }
+
+  /** The families' chunks between target info and the health families of this collection. */
+  private *_piecesOf(
+    chunksByFamily: FamilyChunks,
+    resourceMetrics: ResourceMetrics,
+    format: ExpositionFormat,
+  ): Generator<string | EncodedChunk> {
     // Written here, not by the SDK's serializer: given no metrics, that one appends
     // "# no registered metrics" without a line end, which glued it to the next HELP line.
     const before = this._targetInfo ? targetInfoFamily(resourceMetrics.resource.attributes, format) : '';
@@ -134,6 +172,7 @@ export class PrometheusPullReader extends MetricReader {
   }
 
   protected override onShutdown(): Promise<void> {
+    this.gzipLookahead?.close();
     return Promise.resolve();
   }
 }

@@ -28,6 +28,8 @@ export interface TelemetryOptions {
   readonly revision?: string;
   /** Add target_info to the custom-resource endpoint. @default false */
   readonly targetInfo?: boolean;
+  /** See PrometheusPullReaderOptions.gzipMaxStalenessMs. @default 1000 */
+  readonly gzipMaxStalenessMs?: number;
 }
 
 /** The one MeterProvider with its readers, and the bridge's own instruments on it. */
@@ -88,6 +90,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       targetInfo: options.targetInfo ?? false,
       cardinalityLimit: HEALTH_SERIES_LIMIT,
       healthFamilies: () => healthSpecs(observed?.cache()?.families ?? []),
+      familySnapshot: () => observed?.cache()?.snapshotFamilies(),
+      gzipMaxStalenessMs: options.gzipMaxStalenessMs ?? 1000,
       onCollectError: (err) => logger.warn({ err }, 'metric collection reported an error'),
     });
     readers.push(pullReader);

@@ -115,4 +115,26 @@ describe('HttpServer with bodies kept encoded', () => {
       await server.close();
     }
   });
+
+  it('tells the body who asks for gzip: the address and user agent, the same at each scrape', async () => {
+    const asked: string[] = [];
+    const route: RouteHandler = () => ({
+      status: 200,
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      body: new ExpositionBody(() => ['m 1\n'], { onGzip: (requester) => asked.push(requester) }),
+      compressible: true,
+    });
+    const server = await serve(route);
+    try {
+      const url = `http://127.0.0.1:${server.port}/metrics`;
+      for (let i = 0; i < 2; i++) {
+        const { body } = await fetchRaw(url, { 'accept-encoding': 'gzip', 'user-agent': 'Prometheus/3.5.0' });
+        assert.equal(gunzipSync(body).toString(), 'm 1\n');
+      }
+      await fetchRaw(url, { 'user-agent': 'curl/8' }); // plain text: not a gzip scrape
+      assert.deepEqual(asked, ['127.0.0.1 Prometheus/3.5.0', '127.0.0.1 Prometheus/3.5.0']);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -231,6 +231,16 @@ export class SeriesCache {
     return this._byFamily[family.index]!.snapshot();
   }
 
+  /**
+   * Every family that has series, as snapshot() gives it, all taken in one synchronous step: one
+   * consistent state of the cache (an aggregate agrees with the per-object series it counts).
+   */
+  snapshotFamilies(): Map<FamilyMeta, readonly EncodedChunk[]> {
+    const out = new Map<FamilyMeta, readonly EncodedChunk[]>();
+    for (const family of this.families) if (this.hasSeries(family)) out.set(family, this.snapshot(family));
+    return out;
+  }
+
   /** Chunks changed and not encoded since (for tests and benchmarks). */
   get dirtyChunks(): number {
     let n = 0;

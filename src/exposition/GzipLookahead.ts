@@ -1,0 +1,155 @@
+import { ArrivalForecast } from '../runtime/ArrivalForecast.ts';
+import { systemClock } from '../runtime/Clock.ts';
+import type { Clock } from '../runtime/Clock.ts';
+import type { FamilyMeta } from '../model/FamilyMeta.ts';
+import type { EncodedChunk } from './BlockChunks.ts';
+
+/** Families with their chunks, taken in one synchronous step (one consistent state). */
+export type FamilyChunks = ReadonlyMap<FamilyMeta, readonly EncodedChunk[]>;
+
+/** A state of the families whose chunks are all compressed, and when it was taken. */
+export interface PreparedFamilies {
+  /** Epoch ms of the snapshot. */
+  readonly takenAt: number;
+  readonly families: FamilyChunks;
+}
+
+export interface GzipLookaheadOptions {
+  /** The families as they are now, or undefined when there is nothing to serve. */
+  readonly snapshot: () => FamilyChunks | undefined;
+  /**
+   * How old a prepared state may be when a gzip scrape is answered with it. 0 turns preparing
+   * off (every gzip scrape compresses what changed since the last). @default 1000
+   */
+  readonly maxStalenessMs?: number;
+  /** @default systemClock */
+  readonly clock?: Clock;
+}
+
+/** Compressions run at once while preparing: both cores, and libuv's other threads stay free. */
+const PARALLEL = 2;
+
+/**
+ * Compresses the families ahead of the gzip scrapes it expects. Under churn spread over every
+ * object, every chunk changes between two scrapes, so a scrape that compresses what changed
+ * compresses nearly everything. Scrapers come at a fixed interval (ArrivalForecast), so the same
+ * work is done shortly before the next one is due, and that scrape writes pieces already
+ * compressed: the state of the cache at most `maxStalenessMs` old, every object all old or all
+ * new. The work per scrape is what the scrape itself would have done; a prediction that fails
+ * costs one preparation and leaves the scrape to compress for itself.
+ */
+export class GzipLookahead {
+  private readonly _snapshot: () => FamilyChunks | undefined;
+  private readonly _maxStalenessMs: number;
+  private readonly _clock: Clock;
+  private readonly _forecast = new ArrivalForecast();
+  private _prepared: PreparedFamilies | undefined;
+  private _preparing: Promise<PreparedFamilies | undefined> | undefined;
+  private _timer: unknown;
+  private _dropTimer: unknown;
+  private _lastPrepareMs = 0;
+  /** Preparations run (for tests and benchmarks). */
+  preparations = 0;
+
+  constructor(options: GzipLookaheadOptions) {
+    this._snapshot = options.snapshot;
+    this._maxStalenessMs = options.maxStalenessMs ?? 1000;
+    this._clock = options.clock ?? systemClock;
+  }
+
+  /** Records a gzip scrape by `requester` (who asked: the same string each time) and plans ahead. */
+  arrived(requester: string): void {
+    if (this._maxStalenessMs <= 0) return;
+    const now = this._clock.now();
+    this._forecast.arrived(requester, now);
+    this._schedule(now);
+  }
+
+  /**
+   * A prepared state no older than `maxStalenessMs`, waiting for the preparation in flight if
+   * there is one (its chunks are the ones a scrape would compress itself); else undefined.
+   */
+  async ready(): Promise<PreparedFamilies | undefined> {
+    const prepared = this._fresh() ?? (this._preparing ? await this._preparing : undefined);
+    return prepared !== undefined && this._isFresh(prepared) ? prepared : undefined;
+  }
+
+  /** Stops planning and drops the prepared state. */
+  close(): void {
+    this._clock.clearTimeout(this._timer);
+    this._clock.clearTimeout(this._dropTimer);
+    this._timer = this._dropTimer = undefined;
+    this._prepared = undefined;
+  }
+
+  /** Prepares now (what the timer does ahead of a predicted scrape). */
+  prepare(): Promise<PreparedFamilies | undefined> {
+    this._preparing ??= this._prepare().finally(() => (this._preparing = undefined));
+    return this._preparing;
+  }
+
+  private _fresh(): PreparedFamilies | undefined {
+    return this._prepared !== undefined && this._isFresh(this._prepared) ? this._prepared : undefined;
+  }
+
+  private _isFresh(prepared: PreparedFamilies): boolean {
+    return this._clock.now() - prepared.takenAt <= this._maxStalenessMs;
+  }
+
+  private _schedule(after: number): void {
+    this._clock.clearTimeout(this._timer);
+    this._timer = undefined;
+    const next = this._forecast.next(after);
+    if (next === undefined) return;
+    // Done shortly before the scrape is due: early enough for a preparation as long as the last,
+    // late enough for the state to be recent.
+    const lead = Math.min(this._maxStalenessMs / 2, this._lastPrepareMs * 1.5 + 100);
+    this._timer = this._clock.setTimeout(
+      () => {
+        this._timer = undefined;
+        void this.prepare().then(() => {
+          if (this._timer === undefined) this._schedule(next);
+        });
+      },
+      Math.max(0, next - lead - this._clock.now()),
+    );
+    unref(this._timer);
+  }
+
+  private async _prepare(): Promise<PreparedFamilies | undefined> {
+    const started = this._clock.monotonic();
+    const takenAt = this._clock.now();
+    const families = this._snapshot();
+    if (families === undefined) return undefined;
+    const todo: EncodedChunk[] = [];
+    for (const chunks of families.values())
+      for (const chunk of chunks) if (chunk.compressed === undefined && !chunk.isEmpty()) todo.push(chunk);
+    let at = 0;
+    const worker = async (): Promise<void> => {
+      while (at < todo.length) await todo[at++]!.deflated();
+    };
+    this.preparations++;
+    try {
+      await Promise.all(Array.from({ length: PARALLEL }, worker));
+    } catch {
+      return undefined; // a chunk that failed to compress is compressed again by the scrape
+    }
+    this._lastPrepareMs = this._clock.monotonic() - started;
+    const prepared = { takenAt, families };
+    this._prepared = prepared;
+    // Dropped once too old to serve, with the superseded chunks it holds.
+    this._clock.clearTimeout(this._dropTimer);
+    this._dropTimer = this._clock.setTimeout(
+      () => {
+        if (this._prepared === prepared) this._prepared = undefined;
+      },
+      Math.max(0, takenAt + this._maxStalenessMs - this._clock.now()) + 1,
+    );
+    unref(this._dropTimer);
+    return prepared;
+  }
+}
+
+function unref(handle: unknown): void {
+  (handle as { unref?: () => void } | undefined)?.unref?.();
+}

@@ -1,0 +1,170 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { gunzipSync } from 'node:zlib';
+import { BlockChunks } from '../../src/exposition/BlockChunks.ts';
+import type { EncodedChunk } from '../../src/exposition/BlockChunks.ts';
+import { ExpositionBody, FRESH_DEFLATE_BYTES } from '../../src/exposition/ExpositionBody.ts';
+import { GzipLookahead } from '../../src/exposition/GzipLookahead.ts';
+import type { FamilyChunks } from '../../src/exposition/GzipLookahead.ts';
+import { familyChunkPieces } from '../../src/exposition/renderFamilies.ts';
+import type { SeriesBlock } from '../../src/exposition/SeriesBlock.ts';
+import type { FamilyMeta } from '../../src/model/FamilyMeta.ts';
+import { FakeClock } from '../kube/fakes.ts';
+
+const FAMILY: FamilyMeta = { index: 0, name: 'backup_size_bytes', type: 'gauge', help: 'Size.' };
+
+const block = (i: number, version: number): SeriesBlock => ({
+  text: `backup_size_bytes{namespace="team-${i % 37}",name="backup-${i}",target="s3://bucket-${i % 11}/backup-${i}"} ${version}\n`,
+  points: [{ attributes: { name: `backup-${i}` }, value: version }],
+});
+
+/** One family of `objects` blocks in chunks of 16 KiB, every object at `version`. */
+function family(objects: number) {
+  const chunks = new BlockChunks(16 * 1024);
+  const write = (version: number) => {
+    for (let i = 0; i < objects; i++) chunks.set(`obj-${i}`, block(i, version));
+  };
+  write(0);
+  const snapshot = (): FamilyChunks => new Map([[FAMILY, chunks.snapshot()]]);
+  return { chunks, write, snapshot };
+}
+
+const text = (families: FamilyChunks) =>
+  [...families.values()].flatMap((chunks) => chunks.map((c) => c.bytes().toString())).join('');
+
+const body = (families: FamilyChunks, options: ConstructorParameters<typeof ExpositionBody>[1] = {}) =>
+  new ExpositionBody(() => familyChunkPieces([...families.keys()], (f) => families.get(f)!, 'text'), options);
+
+const HEADER = '# HELP backup_size_bytes Size.\n# TYPE backup_size_bytes gauge\n';
+
+/** Equal texts, without printing megabytes when they are not. */
+function sameText(actual: string, expected: string, message: string): void {
+  if (actual === expected) return;
+  let at = 0;
+  while (actual[at] === expected[at]) at++;
+  assert.fail(
+    `${message}: differ from character ${at}: ${JSON.stringify(actual.slice(at, at + 80))} vs ${JSON.stringify(expected.slice(at, at + 80))}`,
+  );
+}
+
+async function read(parts: AsyncIterable<Buffer>): Promise<string> {
+  const out: Buffer[] = [];
+  for await (const b of parts) out.push(b);
+  return gunzipSync(Buffer.concat(out)).toString();
+}
+
+describe('GzipLookahead', () => {
+  it('compresses every chunk shortly before a periodic scraper is due, as one state', async () => {
+    const clock = new FakeClock();
+    const { write, snapshot } = family(2000);
+    const lookahead = new GzipLookahead({ snapshot, clock, maxStalenessMs: 1000 });
+    lookahead.arrived('prometheus');
+    await clock.advance(5000);
+    lookahead.arrived('prometheus'); // every 5 s: the next is due at +10 s
+    write(1);
+    const before = text(snapshot());
+    await clock.advance(4800);
+    assert.equal(lookahead.preparations, 0, 'nothing prepared long before the scrape is due');
+    await clock.advance(200);
+    assert.equal(lookahead.preparations, 1);
+    const prepared = await lookahead.ready();
+    assert.ok(prepared, 'a state is prepared by the time the scrape is due');
+    assert.ok(clock.now() - prepared.takenAt <= 1000);
+    const chunks = [...prepared.families.values()].flat();
+    assert.ok(chunks.length > 1 && chunks.every((c: EncodedChunk) => c.compressed !== undefined));
+    // Later changes are not in it: every object all old or all new.
+    write(2);
+    sameText(text(prepared.families), before, 'the state prepared');
+    // Too old to serve once maxStalenessMs has passed, and dropped.
+    await clock.advance(1100);
+    assert.equal(await lookahead.ready(), undefined);
+    lookahead.close();
+  });
+
+  it('prepares nothing for a scraper seen once, or with a staleness of 0', async () => {
+    const clock = new FakeClock();
+    const { snapshot } = family(100);
+    const once = new GzipLookahead({ snapshot, clock });
+    once.arrived('a');
+    const off = new GzipLookahead({ snapshot, clock, maxStalenessMs: 0 });
+    off.arrived('b');
+    await clock.advance(1000);
+    off.arrived('b');
+    await clock.advance(60_000);
+    assert.equal(once.preparations + off.preparations, 0);
+    assert.equal(await once.ready(), undefined);
+    assert.equal(await off.ready(), undefined);
+  });
+
+  it('stops preparing for a scraper that stopped coming', async () => {
+    const clock = new FakeClock();
+    const { snapshot } = family(100);
+    const lookahead = new GzipLookahead({ snapshot, clock });
+    lookahead.arrived('a');
+    await clock.advance(1000);
+    lookahead.arrived('a');
+    for (let i = 0; i < 10; i++) await clock.advance(1000);
+    // Three predicted arrivals missed (ArrivalForecast's default), then nothing more.
+    assert.equal(lookahead.preparations, 3);
+    assert.equal(clock.pendingTimers, 0);
+  });
+
+  it('a scrape that comes while a preparation runs waits for it', async () => {
+    const clock = new FakeClock();
+    const { write, snapshot } = family(2000);
+    const lookahead = new GzipLookahead({ snapshot, clock });
+    write(3);
+    const preparing = lookahead.prepare();
+    const ready = await lookahead.ready();
+    assert.equal(ready, await preparing);
+    assert.ok(ready && text(ready.families).includes('"} 3\n'));
+  });
+});
+
+describe('ExpositionBody with a prepared state', () => {
+  it('answers a gzip scrape with the prepared state when its own chunks need much compressing', async () => {
+    const clock = new FakeClock();
+    const { write, snapshot } = family(20_000);
+    const lookahead = new GzipLookahead({ snapshot, clock });
+    const prepared = await lookahead.prepare();
+    assert.ok(prepared);
+    write(1); // every chunk changed: more than FRESH_DEFLATE_BYTES to compress
+    const now = snapshot();
+    assert.ok(text(now).length > FRESH_DEFLATE_BYTES);
+    const asked: string[] = [];
+    const options = {
+      onGzip: (requester: string) => asked.push(requester),
+      prepared: async () => {
+        const p = await lookahead.ready();
+        return p && familyChunkPieces([...p.families.keys()], (f) => p.families.get(f)!, 'text');
+      },
+    };
+    sameText(
+      await read(body(now, options).gzip('10.0.0.1 Prometheus/3')),
+      HEADER + text(prepared.families),
+      'the prepared state',
+    );
+    assert.deepEqual(asked, ['10.0.0.1 Prometheus/3']);
+    // Without a prepared state (too old), the scrape compresses its own chunks.
+    await clock.advance(1001);
+    sameText(await read(body(now, options).gzip()), HEADER + text(now), 'the current state');
+  });
+
+  it('compresses a few changed chunks itself, for the current state', async () => {
+    const clock = new FakeClock();
+    const { chunks, snapshot } = family(20_000);
+    const lookahead = new GzipLookahead({ snapshot, clock });
+    await lookahead.prepare();
+    chunks.set('obj-5', block(5, 42));
+    const now = snapshot();
+    const options = {
+      prepared: async () => {
+        const p = await lookahead.ready();
+        return p && familyChunkPieces([...p.families.keys()], (f) => p.families.get(f)!, 'text');
+      },
+    };
+    const served = await read(body(now, options).gzip());
+    sameText(served, HEADER + text(now), 'the current state');
+    assert.ok(served.includes('name="backup-5",target="s3://bucket-5/backup-5"} 42\n'));
+  });
+});
