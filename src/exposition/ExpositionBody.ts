@@ -14,9 +14,14 @@ export interface EncodedBody extends AsyncIterable<string> {
   gzip(requester?: string): AsyncIterable<Buffer>;
 }
 
+/** The state a gzip scrape was answered with: current, or prepared ahead of it (GzipLookahead). */
+export type GzipState = 'current' | 'prepared';
+
 export interface ExpositionBodyOptions {
   /** Told of each gzip scrape, with who asked. @default none */
   readonly onGzip?: (requester: string) => void;
+  /** Told of each gzip scrape, with the state it was answered with. @default none */
+  readonly onGzipAnswered?: (state: GzipState) => void;
   /**
    * The pieces of a recent state whose chunks are all compressed (see GzipLookahead), for a gzip
    * scrape whose own chunks would need more than FRESH_DEFLATE_BYTES compressed; undefined when
@@ -68,13 +73,18 @@ export class ExpositionBody implements EncodedBody {
   async *gzip(requester = ''): AsyncGenerator<Buffer> {
     this._options.onGzip?.(requester);
     let source = this._pieces;
+    let state: GzipState = 'current';
     if (
       this._options.prepared !== undefined &&
       uncompressedBytes(source(), FRESH_DEFLATE_BYTES) > FRESH_DEFLATE_BYTES
     ) {
       const prepared = await this._options.prepared();
-      if (prepared !== undefined) source = () => prepared;
+      if (prepared !== undefined) {
+        source = () => prepared;
+        state = 'prepared';
+      }
     }
+    this._options.onGzipAnswered?.(state);
     const slicer = new Slicer({ checkEvery: 16 });
     const gzip = new GzipAssembler();
     yield GZIP_HEADER;

@@ -5,6 +5,7 @@ import { familyChunkPieces } from '../exposition/renderFamilies.ts';
 import { ExpositionBody } from '../exposition/ExpositionBody.ts';
 import { GzipLookahead } from '../exposition/GzipLookahead.ts';
 import type { FamilyChunks } from '../exposition/GzipLookahead.ts';
+import type { GzipState } from '../exposition/ExpositionBody.ts';
 import type { EncodedChunk } from '../exposition/BlockChunks.ts';
 import { targetInfoFamily } from '../exposition/targetInfo.ts';
 import type { FamilyMeta, HealthHistorySpec } from '../model/FamilyMeta.ts';
@@ -43,6 +44,8 @@ export interface PrometheusPullReaderOptions {
   readonly familySnapshot?: () => FamilyChunks | undefined;
   /** How old that state may be when served; 0 = never served. @default 1000 */
   readonly gzipMaxStalenessMs?: number;
+  /** Told of each gzip scrape of the custom-resource families, with the state it was answered with. */
+  readonly onGzipAnswered?: (state: GzipState) => void;
 }
 
 /**
@@ -56,6 +59,7 @@ export class PrometheusPullReader extends MetricReader {
   private readonly _selfSerializer = new PrometheusSerializer(undefined, false, undefined, true, true);
   private readonly _processMetrics: ProcessMetrics | undefined;
   private readonly _healthFamilies: () => readonly HealthHistorySpec[];
+  private readonly _onGzipAnswered: ((state: GzipState) => void) | undefined;
   /** Gzip scrapes foreseen and prepared for, when enabled. */
   readonly gzipLookahead: GzipLookahead | undefined;
 
@@ -82,6 +86,7 @@ export class PrometheusPullReader extends MetricReader {
     this._onCollectError = options.onCollectError ?? (() => undefined);
     if (options.processMetrics ?? true) this._processMetrics = new ProcessMetrics();
     this._healthFamilies = options.healthFamilies ?? (() => []);
+    this._onGzipAnswered = options.onGzipAnswered;
     const maxStalenessMs = options.gzipMaxStalenessMs ?? 1000;
     this.gzipLookahead =
       options.familySnapshot && maxStalenessMs > 0
@@ -97,11 +102,13 @@ export class PrometheusPullReader extends MetricReader {
     const { resourceMetrics, errors } = await this.collect();
     this._reportErrors(errors);
     const lookahead = this.gzipLookahead;
+    const onAnswered = this._onGzipAnswered;
     return new ExpositionBody(
       () => this._customResourcePieces(resourceMetrics, format),
       lookahead === undefined
-        ? {}
+        ? { ...(onAnswered ? { onGzipAnswered: onAnswered } : {}) }
         : {
+            ...(onAnswered ? { onGzipAnswered: onAnswered } : {}),
             onGzip: (requester) => lookahead.arrived(requester),
             prepared: async () => {
               const prepared = await lookahead.ready();

@@ -34,6 +34,8 @@ export interface SelfMetricsBuild {
   readonly revision: string;
   /** Running totals of OTLP export results (tallied by the exporters, which exist first). */
   readonly otlpExports: () => Readonly<Record<'success' | 'failure', number>>;
+  /** Running totals of gzip scrapes by the state they were answered with (see GzipLookahead). */
+  readonly gzipScrapes?: () => Readonly<Record<'current' | 'prepared', number>>;
 }
 
 export interface SelfMetricsState {
@@ -87,6 +89,18 @@ export class SelfMetrics {
         r.observe(results.success, { result: 'success' });
         r.observe(results.failure, { result: 'failure' });
       });
+    const gzipScrapes = build.gzipScrapes;
+    if (gzipScrapes)
+      meter
+        .createObservableCounter(`${prefix}gzip_scrapes`, {
+          description:
+            'Gzip scrapes of the custom-resource endpoint, by the state they were answered with: current, or prepared ahead of the scrape (at most --web.gzip-max-staleness old).',
+        })
+        .addCallback((r) => {
+          const counts = gzipScrapes();
+          r.observe(counts.current, { state: 'current' });
+          r.observe(counts.prepared, { state: 'prepared' });
+        });
     this._aggregateOverflow = meter.createCounter(`${prefix}aggregate_overflow`, {
       description:
         'Shares of objects in aggregate groups beyond limits.aggregateGroups, folded into the otel_metric_overflow series, by family.',

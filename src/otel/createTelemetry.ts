@@ -81,6 +81,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   let observed: SelfMetricsState | undefined;
   const producer = new CustomResourceMetricProducer(() => observed?.cache());
   const exportResults = { success: 0, failure: 0 };
+  const gzipScrapes = { current: 0, prepared: 0 };
   const readers: IMetricReader[] = [];
   const pushTargets: Record<string, unknown>[] = [];
   let pullReader: PrometheusPullReader | undefined;
@@ -92,6 +93,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       healthFamilies: () => healthSpecs(observed?.cache()?.families ?? []),
       familySnapshot: () => observed?.cache()?.snapshotFamilies(),
       gzipMaxStalenessMs: options.gzipMaxStalenessMs ?? 1000,
+      onGzipAnswered: (state) => void gzipScrapes[state]++,
       onCollectError: (err) => logger.warn({ err }, 'metric collection reported an error'),
     });
     readers.push(pullReader);
@@ -135,6 +137,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     version: options.version,
     revision: options.revision ?? 'unknown',
     otlpExports: () => exportResults,
+    ...(otel.prometheus ? { gzipScrapes: () => gzipScrapes } : {}),
   });
   const healthMetrics = new HealthMetrics(
     meterProvider.getMeter(HEALTH_SCOPE.name, options.version),

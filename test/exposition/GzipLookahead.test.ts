@@ -132,8 +132,10 @@ describe('ExpositionBody with a prepared state', () => {
     const now = snapshot();
     assert.ok(text(now).length > FRESH_DEFLATE_BYTES);
     const asked: string[] = [];
+    const answered: string[] = [];
     const options = {
       onGzip: (requester: string) => asked.push(requester),
+      onGzipAnswered: (state: string) => answered.push(state),
       prepared: async () => {
         const p = await lookahead.ready();
         return p && familyChunkPieces([...p.families.keys()], (f) => p.families.get(f)!, 'text');
@@ -148,6 +150,7 @@ describe('ExpositionBody with a prepared state', () => {
     // Without a prepared state (too old), the scrape compresses its own chunks.
     await clock.advance(1001);
     sameText(await read(body(now, options).gzip()), HEADER + text(now), 'the current state');
+    assert.deepEqual(answered, ['prepared', 'current']);
   });
 
   it('compresses a few changed chunks itself, for the current state', async () => {
