@@ -48,6 +48,7 @@ export class GzipLookahead {
   private _timer: unknown;
   private _dropTimer: unknown;
   private _lastPrepareMs = 0;
+  private _closed = false;
   /** Preparations run (for tests and benchmarks). */
   preparations = 0;
 
@@ -59,7 +60,7 @@ export class GzipLookahead {
 
   /** Records a gzip scrape by `requester` (who asked: the same string each time) and plans ahead. */
   arrived(requester: string): void {
-    if (this._maxStalenessMs <= 0) return;
+    if (this._maxStalenessMs <= 0 || this._closed) return;
     const now = this._clock.now();
     this._forecast.arrived(requester, now);
     this._schedule(now);
@@ -76,6 +77,7 @@ export class GzipLookahead {
 
   /** Stops planning and drops the prepared state. */
   close(): void {
+    this._closed = true;
     this._clock.clearTimeout(this._timer);
     this._clock.clearTimeout(this._dropTimer);
     this._timer = this._dropTimer = undefined;
@@ -108,7 +110,7 @@ export class GzipLookahead {
       () => {
         this._timer = undefined;
         void this.prepare().then(() => {
-          if (this._timer === undefined) this._schedule(next);
+          if (this._timer === undefined && !this._closed) this._schedule(next);
         });
       },
       Math.max(0, next - lead - this._clock.now()),

@@ -109,6 +109,24 @@ describe('GzipLookahead', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  it('plans nothing more once closed, even with a preparation in flight', async () => {
+    const clock = new FakeClock();
+    const { snapshot } = family(2000);
+    const lookahead = new GzipLookahead({ snapshot, clock });
+    lookahead.arrived('a');
+    await clock.advance(1000);
+    lookahead.arrived('a');
+    await clock.advance(950); // the preparation for the scrape due at 2000 starts
+    assert.equal(lookahead.preparations, 1);
+    lookahead.close();
+    await lookahead.ready(); // the preparation in flight ends
+    await clock.advance(10_000);
+    assert.equal(clock.pendingTimers, 0);
+    assert.equal(lookahead.preparations, 1);
+    lookahead.arrived('a');
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   it('a scrape that comes while a preparation runs waits for it', async () => {
     const clock = new FakeClock();
     const { write, snapshot } = family(2000);
