@@ -129,7 +129,7 @@ export function sampleValue(body: string, prefix: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-async function getText(url: string): Promise<string> {
+export async function getText(url: string): Promise<string> {
   const res = await fetch(url);
   return res.text();
 }

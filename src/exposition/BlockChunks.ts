@@ -111,6 +111,17 @@ export class EncodedChunk {
     this._superseded = true;
   }
 
+  /**
+   * Consecutive chunks as one, to be compressed as one piece (one job on the thread pool instead of
+   * one per chunk). Its blocks keep their text where it is.
+   */
+  static merged(chunks: readonly EncodedChunk[]): EncodedChunk {
+    const merged = new EncodedChunk(chunks.flatMap((c) => c.blocks));
+    merged._superseded = true;
+    for (const chunk of chunks) chunk.noteGzipDemand();
+    return merged;
+  }
+
   /** From text built at collection time (aggregates, health history): nothing cached beyond it. */
   static of(text: string, blocks: readonly SeriesBlock[] = []): EncodedChunk {
     const chunk = new EncodedChunk(blocks);

@@ -38,7 +38,7 @@ export function isEncodedBody(body: unknown): body is EncodedBody {
 const DEFLATE_AHEAD = 4;
 
 /** Text compressed in one piece when consecutive chunks are not compressed yet. */
-const GROUP_BYTES = 1 << 20;
+export const GROUP_BYTES = 1 << 20;
 
 /** Text a gzip scrape compresses itself rather than answer with a prepared state. */
 export const FRESH_DEFLATE_BYTES = 1 << 20;

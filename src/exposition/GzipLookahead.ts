@@ -2,7 +2,8 @@ import { ArrivalForecast } from '../runtime/ArrivalForecast.ts';
 import { systemClock } from '../runtime/Clock.ts';
 import type { Clock } from '../runtime/Clock.ts';
 import type { FamilyMeta } from '../model/FamilyMeta.ts';
-import type { EncodedChunk } from './BlockChunks.ts';
+import { EncodedChunk } from './BlockChunks.ts';
+import { GROUP_BYTES } from './ExpositionBody.ts';
 
 /** Families with their chunks, taken in one synchronous step (one consistent state). */
 export type FamilyChunks = ReadonlyMap<FamilyMeta, readonly EncodedChunk[]>;
@@ -105,7 +106,7 @@ export class GzipLookahead {
     if (next === undefined) return;
     // Done shortly before the scrape is due: early enough for a preparation as long as the last,
     // late enough for the state to be recent.
-    const lead = Math.min(this._maxStalenessMs / 2, this._lastPrepareMs * 1.5 + 100);
+    const lead = Math.min(this._maxStalenessMs * 0.8, this._lastPrepareMs * 1.5 + 100);
     this._timer = this._clock.setTimeout(
       () => {
         this._timer = undefined;
@@ -121,11 +122,41 @@ export class GzipLookahead {
   private async _prepare(): Promise<PreparedFamilies | undefined> {
     const started = this._clock.monotonic();
     const takenAt = this._clock.now();
-    const families = this._snapshot();
-    if (families === undefined) return undefined;
+    const taken = this._snapshot();
+    if (taken === undefined) return undefined;
+    // Consecutive chunks changed since the cache last encoded them are compressed together, up to
+    // GROUP_BYTES a piece, as a scrape does: under churn that is most of them (they will have
+    // changed again by the next scrape), and each piece's end waits for an event loop busy with
+    // watch events before the next one starts. A chunk encoded (quiet since the cache's last
+    // background pass) is compressed alone, so that scrapes find it compressed.
+    const families = new Map<FamilyMeta, EncodedChunk[]>();
     const todo: EncodedChunk[] = [];
-    for (const chunks of families.values())
-      for (const chunk of chunks) if (chunk.compressed === undefined && !chunk.isEmpty()) todo.push(chunk);
+    for (const [family, chunks] of taken) {
+      const out: EncodedChunk[] = [];
+      let group: EncodedChunk[] = [];
+      let groupBytes = 0;
+      const flush = () => {
+        if (group.length === 0) return;
+        const piece = group.length === 1 ? group[0]! : EncodedChunk.merged(group);
+        out.push(piece);
+        todo.push(piece);
+        group = [];
+        groupBytes = 0;
+      };
+      for (const chunk of chunks) {
+        if (chunk.compressed !== undefined || chunk.encoded || chunk.isEmpty()) {
+          flush();
+          out.push(chunk);
+          if (chunk.compressed === undefined && !chunk.isEmpty()) todo.push(chunk);
+          continue;
+        }
+        group.push(chunk);
+        groupBytes += chunk.size();
+        if (groupBytes >= GROUP_BYTES) flush();
+      }
+      flush();
+      families.set(family, out);
+    }
     let at = 0;
     const worker = async (): Promise<void> => {
       while (at < todo.length) await todo[at++]!.deflated();
