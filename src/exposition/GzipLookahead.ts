@@ -68,12 +68,16 @@ export class GzipLookahead {
   }
 
   /**
-   * A prepared state no older than `maxStalenessMs`, waiting for the preparation in flight if
-   * there is one (its chunks are the ones a scrape would compress itself); else undefined.
+   * A prepared state taken at most `maxStalenessMs` before this call, waiting for the preparation
+   * in flight if there is one (its work is what the scrape would do itself, on the same cores);
+   * else undefined.
    */
   async ready(): Promise<PreparedFamilies | undefined> {
+    const askedAt = this._clock.now();
     const prepared = this._fresh() ?? (this._preparing ? await this._preparing : undefined);
-    return prepared !== undefined && this._isFresh(prepared) ? prepared : undefined;
+    return prepared !== undefined && askedAt - prepared.takenAt <= this._maxStalenessMs
+      ? prepared
+      : undefined;
   }
 
   /** Stops planning and drops the prepared state. */

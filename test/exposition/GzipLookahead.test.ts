@@ -130,6 +130,20 @@ describe('GzipLookahead', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  it('a state is as old as it was when the scrape asked, however long its preparation takes', async () => {
+    const clock = new FakeClock();
+    const { write, snapshot } = family(2000);
+    const lookahead = new GzipLookahead({ snapshot, clock, maxStalenessMs: 1000 });
+    write(4);
+    const preparing = lookahead.prepare(); // takes the state now
+    clock.time += 900;
+    const ready = lookahead.ready(); // asks 900 ms later: recent enough
+    clock.time += 500; // the preparation ends 1.4 s after its state was taken
+    assert.equal(await ready, await preparing);
+    // Asked 1.4 s after the state was taken: too old.
+    assert.equal(await lookahead.ready(), undefined);
+  });
+
   it('a scrape that comes while a preparation runs waits for it', async () => {
     const clock = new FakeClock();
     const { write, snapshot } = family(2000);
