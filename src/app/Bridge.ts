@@ -54,7 +54,7 @@ export interface BridgeOptions extends ListenerSecurityFlags, ShardingFlags {
   readonly writeTimeoutMs?: number;
   /**
    * How old a state compressed ahead of a foreseen gzip scrape may be when it answers one (see
-   * GzipLookahead); 0 = never. @default 1000
+   * GzipLookahead); 0 = never. @default DEFAULT_GZIP_MAX_STALENESS_MS
    */
   readonly gzipMaxStalenessMs?: number;
   /** Serve POST /-/reload. @default false */
@@ -147,7 +147,7 @@ export class Bridge implements BridgeStatus {
       version: VERSION,
       revision: gitRevision(),
       targetInfo: options.targetInfo ?? false,
-      gzipMaxStalenessMs: options.gzipMaxStalenessMs ?? 1000,
+      ...(options.gzipMaxStalenessMs === undefined ? {} : { gzipMaxStalenessMs: options.gzipMaxStalenessMs }),
     });
     this._pipeline = new Pipeline({
       initial: parts.loaded,

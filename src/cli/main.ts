@@ -3,6 +3,7 @@ import { didYouMean } from '../config/didYouMean.ts';
 import { processIo } from './CommandIo.ts';
 import type { CommandIo } from './CommandIo.ts';
 import { parseGoDuration } from './goFlagValues.ts';
+import { DEFAULT_GZIP_MAX_STALENESS_MS } from '../exposition/GzipLookahead.ts';
 import {
   addKubeStateMetricsFlags,
   FlagUsageError,
@@ -310,7 +311,7 @@ function program(io: CommandIo, result: { code: number }, runner: RunCommand | u
         'under churn, a gzip scrape may get the state compressed ahead of it, at most this old (0 = never)',
       )
         .argParser(parseDuration)
-        .default(1000, '1s'),
+        .default(DEFAULT_GZIP_MAX_STALENESS_MS, `${DEFAULT_GZIP_MAX_STALENESS_MS / 1000}s`),
     )
     .option('--web.enable-lifecycle', 'serve POST /-/reload (reload the config, as Prometheus does)', false)
     .addOption(new Option('--log.level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))

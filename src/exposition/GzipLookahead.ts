@@ -20,12 +20,19 @@ export interface GzipLookaheadOptions {
   readonly snapshot: () => FamilyChunks | undefined;
   /**
    * How old a prepared state may be when a gzip scrape is answered with it. 0 turns preparing
-   * off (every gzip scrape compresses what changed since the last). @default 1000
+   * off (every gzip scrape compresses what changed since the last). @default DEFAULT_GZIP_MAX_STALENESS_MS
    */
   readonly maxStalenessMs?: number;
   /** @default systemClock */
   readonly clock?: Clock;
 }
+
+/**
+ * How old a prepared state may be when it answers a scrape, by default: long enough for a
+ * preparation under load (100k objects changing throughout: see docs/benchmarks.md), short beside
+ * a scrape interval.
+ */
+export const DEFAULT_GZIP_MAX_STALENESS_MS = 2000;
 
 /** Compressions run at once while preparing: both cores, and libuv's other threads stay free. */
 const PARALLEL = 2;
@@ -55,7 +62,7 @@ export class GzipLookahead {
 
   constructor(options: GzipLookaheadOptions) {
     this._snapshot = options.snapshot;
-    this._maxStalenessMs = options.maxStalenessMs ?? 1000;
+    this._maxStalenessMs = options.maxStalenessMs ?? DEFAULT_GZIP_MAX_STALENESS_MS;
     this._clock = options.clock ?? systemClock;
   }
 

@@ -3,7 +3,7 @@ import type { MetricProducer, ResourceMetrics } from '@opentelemetry/sdk-metrics
 import { PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { familyChunkPieces } from '../exposition/renderFamilies.ts';
 import { ExpositionBody } from '../exposition/ExpositionBody.ts';
-import { GzipLookahead } from '../exposition/GzipLookahead.ts';
+import { DEFAULT_GZIP_MAX_STALENESS_MS, GzipLookahead } from '../exposition/GzipLookahead.ts';
 import type { FamilyChunks } from '../exposition/GzipLookahead.ts';
 import type { GzipState } from '../exposition/ExpositionBody.ts';
 import type { EncodedChunk } from '../exposition/BlockChunks.ts';
@@ -42,7 +42,7 @@ export interface PrometheusPullReaderOptions {
    * changed since the last
    */
   readonly familySnapshot?: () => FamilyChunks | undefined;
-  /** How old that state may be when served; 0 = never served. @default 1000 */
+  /** How old that state may be when served; 0 = never served. @default DEFAULT_GZIP_MAX_STALENESS_MS */
   readonly gzipMaxStalenessMs?: number;
   /** Told of each gzip scrape of the custom-resource families, with the state it was answered with. */
   readonly onGzipAnswered?: (state: GzipState) => void;
@@ -87,7 +87,7 @@ export class PrometheusPullReader extends MetricReader {
     if (options.processMetrics ?? true) this._processMetrics = new ProcessMetrics();
     this._healthFamilies = options.healthFamilies ?? (() => []);
     this._onGzipAnswered = options.onGzipAnswered;
-    const maxStalenessMs = options.gzipMaxStalenessMs ?? 1000;
+    const maxStalenessMs = options.gzipMaxStalenessMs ?? DEFAULT_GZIP_MAX_STALENESS_MS;
     this.gzipLookahead =
       options.familySnapshot && maxStalenessMs > 0
         ? new GzipLookahead({ snapshot: options.familySnapshot, maxStalenessMs })

@@ -28,7 +28,7 @@ export interface TelemetryOptions {
   readonly revision?: string;
   /** Add target_info to the custom-resource endpoint. @default false */
   readonly targetInfo?: boolean;
-  /** See PrometheusPullReaderOptions.gzipMaxStalenessMs. @default 1000 */
+  /** See PrometheusPullReaderOptions.gzipMaxStalenessMs. @default DEFAULT_GZIP_MAX_STALENESS_MS */
   readonly gzipMaxStalenessMs?: number;
 }
 
@@ -92,7 +92,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       cardinalityLimit: HEALTH_SERIES_LIMIT,
       healthFamilies: () => healthSpecs(observed?.cache()?.families ?? []),
       familySnapshot: () => observed?.cache()?.snapshotFamilies(),
-      gzipMaxStalenessMs: options.gzipMaxStalenessMs ?? 1000,
+      ...(options.gzipMaxStalenessMs === undefined ? {} : { gzipMaxStalenessMs: options.gzipMaxStalenessMs }),
       onGzipAnswered: (state) => void gzipScrapes[state]++,
       onCollectError: (err) => logger.warn({ err }, 'metric collection reported an error'),
     });

@@ -163,7 +163,7 @@ describe('ExpositionBody with a prepared state', () => {
   it('answers a gzip scrape with the prepared state when its own chunks need much compressing', async () => {
     const clock = new FakeClock();
     const { write, snapshot } = family(20_000);
-    const lookahead = new GzipLookahead({ snapshot, clock });
+    const lookahead = new GzipLookahead({ snapshot, clock, maxStalenessMs: 1000 });
     const prepared = await lookahead.prepare();
     assert.ok(prepared);
     write(1); // every chunk changed: more than FRESH_DEFLATE_BYTES to compress
