@@ -28,7 +28,13 @@ trap 'rm -rf "$scratch"' EXIT
 cp -R "$root/package.json" "$root/package-lock.json" "$root/tsconfig.json" \
   "$root/src" "$scratch/"
 mkdir -p "$scratch/scripts" && cp "$root/scripts/build.js" "$scratch/scripts/"
-(cd "$scratch" && npm ci "${npm_flags[@]}" >&2 && node scripts/build.js)
+# The bundle needs the libraries it bundles and esbuild, not the development tools: they are left
+# out of the scratch copy's package.json (the Node binary package alone unpacks to 120 MB), and
+# npm install takes the rest at the versions package-lock.json pins.
+(cd "$scratch" && npm pkg delete devDependencies.node devDependencies.typescript devDependencies.eslint \
+  devDependencies.typescript-eslint devDependencies.prettier devDependencies.fast-check \
+  'devDependencies.@types/node')
+(cd "$scratch" && npm install "${npm_flags[@]}" >&2 && node scripts/build.js)
 
 # 2. The application tree: what the package ships, plus production dependencies.
 rm -rf "$out"
