@@ -88,6 +88,7 @@ const SHARED_WEIGHTS: Record<string, number> = {
   'test/engine/health/builtInKinds.test.ts': 3.2,
   'test/http/HttpServer.test.ts': 3,
   'test/app/initDraft.test.ts': 2.8,
+  'test/otel/gzipLookahead.test.ts': 7,
 };
 
 const USAGE =
