@@ -43,4 +43,9 @@ cp -R "$scratch/dist" "$root/bin" "$root/rules" "$root/package.json" "$root/pack
 (cd "$out" && npm ci --omit=dev "${npm_flags[@]}" >&2)
 # npm's lock copy inside node_modules is only a cache.
 rm -f "$out/node_modules/.package-lock.json"
+# Type declarations, source maps and READMEs are half of the production tree (@kubernetes/client-node
+# ships all three) and nothing loads them at run time: they would only make every pull and every
+# container start copy more. Licence files stay.
+find "$out/node_modules" -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+  -o -name '*.map' -o \( -iname '*.md' ! -iname 'licen[cs]e*' \) \) -delete
 echo "$out"

@@ -1,4 +1,13 @@
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -82,6 +91,14 @@ describe('container image tree', { skip: isRoot ? false : 'needs root to switch 
     ])
       assert.ok(!existsSync(join(app, 'node_modules', dev)), `dev dependency ${dev} in the tree`);
     assert.ok(!existsSync(join(app, 'src')), 'no TypeScript sources');
+    const files = readdirSync(join(app, 'node_modules'), { recursive: true, encoding: 'utf8' });
+    const unused = files.filter((f) => /\.(d\.[cm]?ts|map)$|(^|\/)(?!licen[cs]e)[^/]*\.md$/i.test(f));
+    assert.deepEqual(unused.slice(0, 5), [], 'type declarations, source maps or READMEs in node_modules');
+    const licences = files.filter((f) => /(^|\/)licen[cs]e[^/]*$/i.test(f));
+    assert.ok(
+      licences.some((f) => f.startsWith('@kubernetes/client-node/')),
+      `licence files kept: ${licences.length}`,
+    );
   });
 
   it('prints its version and revision, and checks a config, as 65534 from the read-only tree', async () => {
