@@ -72,16 +72,18 @@ export class ExpositionBody implements EncodedBody {
 
   async *gzip(requester = ''): AsyncGenerator<Buffer> {
     this._options.onGzip?.(requester);
-    let source = this._pieces;
+    let source: Iterable<string | EncodedChunk> = this._pieces();
     let state: GzipState = 'current';
-    if (
-      this._options.prepared !== undefined &&
-      uncompressedBytes(source(), FRESH_DEFLATE_BYTES) > FRESH_DEFLATE_BYTES
-    ) {
-      const prepared = await this._options.prepared();
-      if (prepared !== undefined) {
-        source = () => prepared;
-        state = 'prepared';
+    if (this._options.prepared !== undefined) {
+      // Read once: the pieces include text built at each reading (the health families).
+      const current = [...source];
+      source = current;
+      if (uncompressedBytes(current, FRESH_DEFLATE_BYTES) > FRESH_DEFLATE_BYTES) {
+        const prepared = await this._options.prepared();
+        if (prepared !== undefined) {
+          source = prepared;
+          state = 'prepared';
+        }
       }
     }
     this._options.onGzipAnswered?.(state);
@@ -89,7 +91,7 @@ export class ExpositionBody implements EncodedBody {
     const gzip = new GzipAssembler();
     yield GZIP_HEADER;
     const ahead: Promise<DeflatedPiece>[] = [];
-    const pieces = source()[Symbol.iterator]();
+    const pieces = source[Symbol.iterator]();
     let done = false;
     // Chunks changed since the cache last encoded them, next to each other, are compressed
     // together up to GROUP_BYTES (one round trip to the thread pool instead of one per chunk:

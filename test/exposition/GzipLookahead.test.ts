@@ -209,4 +209,22 @@ describe('ExpositionBody with a prepared state', () => {
     sameText(served, HEADER + text(now), 'the current state');
     assert.ok(served.includes('name="backup-5",target="s3://bucket-5/backup-5"} 42\n'));
   });
+
+  it('builds the text computed at the scrape (the health families) once', async () => {
+    const { snapshot } = family(200);
+    const now = snapshot();
+    let built = 0;
+    const tail = () => {
+      built++;
+      return '# TYPE kube_customresource_health_transitions counter\n';
+    };
+    const served = await read(
+      new ExpositionBody(() => familyChunkPieces([...now.keys()], (f) => now.get(f)!, 'text', '', tail), {
+        // Deciding whether to use a prepared state walks the pieces; none is ready here.
+        prepared: () => Promise.resolve(undefined),
+      }).gzip(),
+    );
+    sameText(served, HEADER + text(now) + tail(), 'the current state');
+    assert.equal(built, 2, 'the tail built once by the scrape, once above');
+  });
 });
