@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
 import { BlockChunks } from '../../src/exposition/BlockChunks.ts';
 import type { EncodedChunk } from '../../src/exposition/BlockChunks.ts';
 import { ExpositionBody } from '../../src/exposition/ExpositionBody.ts';
@@ -12,12 +13,6 @@ const block = (key: string, version = 0): SeriesBlock => ({
 });
 
 const text = (chunks: readonly EncodedChunk[]) => Buffer.concat(chunks.map((c) => c.bytes())).toString();
-
-async function collect(body: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of body) parts.push(b);
-  return Buffer.concat(parts);
-}
 
 /** A tiny deterministic random generator (mulberry32). */
 function random(seed: number): () => number {
@@ -151,9 +146,9 @@ describe('ExpositionBody', () => {
     chunks.set('empty', { text: '', points: [] });
     const snapshot = chunks.snapshot();
     const body = new ExpositionBody(() => ['# HELP m x\n# TYPE m gauge\n', ...snapshot, '', '# EOF\n']);
-    const plain = await collect(body.plain());
+    const plain = await buffer(body.plain());
     assert.equal(plain.toString(), '# HELP m x\n# TYPE m gauge\n' + text(snapshot) + '# EOF\n');
-    assert.deepEqual(gunzipSync(await collect(body.gzip())), plain);
+    assert.deepEqual(gunzipSync(await buffer(body.gzip())), plain);
     let joined = '';
     for await (const s of body) joined += s;
     assert.equal(joined, plain.toString());

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
 import { BlockChunks } from '../../src/exposition/BlockChunks.ts';
 import type { EncodedChunk } from '../../src/exposition/BlockChunks.ts';
 import { ExpositionBody, FRESH_DEFLATE_BYTES } from '../../src/exposition/ExpositionBody.ts';
@@ -48,11 +49,7 @@ function sameText(actual: string, expected: string, message: string): void {
   );
 }
 
-async function read(parts: AsyncIterable<Buffer>): Promise<string> {
-  const out: Buffer[] = [];
-  for await (const b of parts) out.push(b);
-  return gunzipSync(Buffer.concat(out)).toString();
-}
+const read = async (parts: AsyncIterable<Buffer>) => gunzipSync(await buffer(parts)).toString();
 
 describe('GzipLookahead', () => {
   it('compresses every chunk shortly before a periodic scraper is due, as one state', async () => {

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ObjectErrors } from '../../src/engine/ObjectErrors.ts';
 import { ObjectIngestor } from '../../src/engine/store/ObjectIngestor.ts';
@@ -12,12 +13,6 @@ import { PrometheusPullReader } from '../../src/otel/PrometheusPullReader.ts';
 import { backupObject, compileText, PATH_CONFIG } from '../../bench/engineBench.ts';
 
 const OBJECTS = 20_000;
-
-async function read(parts: AsyncIterable<Buffer>): Promise<Buffer> {
-  const out: Buffer[] = [];
-  for await (const b of parts) out.push(b);
-  return Buffer.concat(out);
-}
 
 describe('PrometheusPullReader with gzip scrapes foreseen', () => {
   it('a periodic gzip scraper under churn gets states compressed ahead of it, each whole', async () => {
@@ -47,7 +42,7 @@ describe('PrometheusPullReader with gzip scrapes foreseen', () => {
       for (let scrape = 0; scrape < 8; scrape++) {
         const start = performance.now();
         const body = await pull.scrapeCustomResources('text');
-        const text = gunzipSync(await read(body.gzip('10.0.0.1 Prometheus/3'))).toString();
+        const text = gunzipSync(await buffer(body.gzip('10.0.0.1 Prometheus/3'))).toString();
         // Whole: every object once in every family.
         const sizes = text.split('\n').filter((l) => l.startsWith('backup_size_bytes{'));
         assert.equal(sizes.length, OBJECTS, `scrape ${scrape}`);

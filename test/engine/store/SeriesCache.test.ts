@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
+import { buffer } from 'node:stream/consumers';
 import { ObjectErrors } from '../../../src/engine/ObjectErrors.ts';
 import { ObjectIngestor } from '../../../src/engine/store/ObjectIngestor.ts';
 import { SeriesCache } from '../../../src/engine/store/SeriesCache.ts';
@@ -23,19 +24,13 @@ function setup(objects: number, options: SeriesCacheOptions = {}) {
   return { config, cache, ingestor, snapshot, body, render };
 }
 
-async function read(body: AsyncIterable<Buffer>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const b of body) parts.push(b);
-  return Buffer.concat(parts);
-}
-
 describe('SeriesCache chunks', () => {
   it('a scrape body is what render prints, plain and gzipped', async () => {
     const { snapshot, body, render } = setup(2000);
     const b = body(snapshot());
-    const plain = await read(b.plain());
+    const plain = await buffer(b.plain());
     assert.equal(plain.toString(), render());
-    assert.deepEqual(gunzipSync(await read(b.gzip())), plain);
+    assert.deepEqual(gunzipSync(await buffer(b.gzip())), plain);
   });
 
   it('a snapshot holds every object all old or all new in every family, whatever changes later', async () => {
@@ -45,9 +40,9 @@ describe('SeriesCache chunks', () => {
     for (let i = 0; i < 500; i += 3) ingestor.upsertNow('bench', `obj-${i}`, backupObject(i + 10_000));
     for (let i = 1; i < 500; i += 7) ingestor.delete('bench', `obj-${i}`);
     assert.notEqual(render(), before);
-    assert.equal((await read(body(taken).plain())).toString(), before);
-    assert.equal(gunzipSync(await read(body(taken).gzip())).toString(), before);
-    assert.equal((await read(body(snapshot()).plain())).toString(), render());
+    assert.equal((await buffer(body(taken).plain())).toString(), before);
+    assert.equal(gunzipSync(await buffer(body(taken).gzip())).toString(), before);
+    assert.equal((await buffer(body(snapshot()).plain())).toString(), render());
   });
 
   it('settle encodes changed chunks, and compresses them only once a client asked for gzip', async () => {
@@ -61,7 +56,7 @@ describe('SeriesCache chunks', () => {
       chunks().every((c) => c.compressed === undefined),
       'nobody asked for gzip yet',
     );
-    await read(body(snapshot()).gzip());
+    await buffer(body(snapshot()).gzip());
     await cache.settle();
     // Changes to a few objects: only their chunks are compressed again.
     const compressed = new Set(chunks().map((c) => c.compressed));
@@ -75,7 +70,7 @@ describe('SeriesCache chunks', () => {
 
   it('the background pass leaves a chunk that keeps changing to the scrape, and takes it once quiet', async () => {
     const { cache, snapshot, body, ingestor } = setup(1000);
-    await read(body(snapshot()).gzip()); // a client asked for gzip
+    await buffer(body(snapshot()).gzip()); // a client asked for gzip
     const pending = () => [...snapshot().values()].flat().filter((c) => c.compressed === undefined).length;
     for (let round = 0; round < 3; round++) {
       ingestor.upsertNow('bench', 'obj-7', backupObject(100 + round));
@@ -88,7 +83,7 @@ describe('SeriesCache chunks', () => {
 
   it('settles by itself shortly after changes', async () => {
     const { cache, body, snapshot, ingestor } = setup(300, { settleMs: 20 });
-    await read(body(snapshot()).gzip());
+    await buffer(body(snapshot()).gzip());
     ingestor.upsertNow('bench', 'obj-7', backupObject(77_777));
     assert.ok(cache.dirtyChunks > 0);
     for (let i = 0; i < 100 && cache.dirtyChunks > 0; i++) await delay(10);
