@@ -9,49 +9,59 @@ import type { EncodedChunk } from './BlockChunks.ts';
  * whatever number of resources and objects feed it. Families without samples are left out.
  * `after`: complete families written elsewhere (the health counters), before OpenMetrics' EOF.
  */
-export function* familyPieces(
+export function familyPieces(
   families: readonly FamilyMeta[],
   blocksOf: (family: FamilyMeta) => Iterable<SeriesBlock>,
   format: ExpositionFormat,
   after: () => string = () => '',
 ): Generator<string> {
-  for (const family of families) {
-    let header: string | undefined = familyHeader(family, format);
-    for (const block of blocksOf(family)) {
-      if (block.text === '') continue;
-      if (header !== undefined) {
-        yield header;
-        header = undefined;
-      }
-      yield block.text;
-    }
-  }
-  const tail = after();
-  if (tail !== '') yield tail;
-  if (format === 'openmetrics') yield OPENMETRICS_EOF;
+  return grouped(
+    families,
+    (family) => texts(blocksOf(family)),
+    (text) => text === '',
+    format,
+    '',
+    after,
+  );
 }
 
 /**
  * The same pieces as familyPieces, with each family's samples as encoded chunks (what a scrape
  * writes). `before`: complete families written first (target info).
  */
-export function* familyChunkPieces(
+export function familyChunkPieces(
   families: readonly FamilyMeta[],
   chunksOf: (family: FamilyMeta) => readonly EncodedChunk[],
   format: ExpositionFormat,
   before = '',
   after: () => string = () => '',
 ): Generator<string | EncodedChunk> {
+  return grouped(families, chunksOf, (chunk) => chunk.isEmpty(), format, before, after);
+}
+
+function* texts(blocks: Iterable<SeriesBlock>): Generator<string> {
+  for (const block of blocks) yield block.text;
+}
+
+/** Each family's header, then its non-empty samples; the header only when there is one. */
+function* grouped<T>(
+  families: readonly FamilyMeta[],
+  samplesOf: (family: FamilyMeta) => Iterable<T>,
+  isEmpty: (samples: T) => boolean,
+  format: ExpositionFormat,
+  before: string,
+  after: () => string,
+): Generator<string | T> {
   if (before !== '') yield before;
   for (const family of families) {
     let header: string | undefined = familyHeader(family, format);
-    for (const chunk of chunksOf(family)) {
-      if (chunk.isEmpty()) continue;
+    for (const samples of samplesOf(family)) {
+      if (isEmpty(samples)) continue;
       if (header !== undefined) {
         yield header;
         header = undefined;
       }
-      yield chunk;
+      yield samples;
     }
   }
   const tail = after();
