@@ -55,7 +55,8 @@ export class GzipLookahead {
   private _preparing: Promise<PreparedFamilies | undefined> | undefined;
   private _timer: unknown;
   private _dropTimer: unknown;
-  private _lastPrepareMs = 0;
+  /** How long the last preparation took; undefined before the first. */
+  private _lastPrepareMs: number | undefined;
   private _closed = false;
   /** Preparations run (for tests and benchmarks). */
   preparations = 0;
@@ -116,8 +117,11 @@ export class GzipLookahead {
     const next = this._forecast.next(after);
     if (next === undefined) return;
     // Done shortly before the scrape is due: early enough for a preparation as long as the last,
-    // late enough for the state to be recent.
-    const lead = Math.min(this._maxStalenessMs * 0.8, this._lastPrepareMs * 1.5 + 100);
+    // late enough for the state to be recent. Before the first was timed, as early as the
+    // staleness allows: a large cache takes far longer than a guess would.
+    const earliest = this._maxStalenessMs * 0.8;
+    const lead =
+      this._lastPrepareMs === undefined ? earliest : Math.min(earliest, this._lastPrepareMs * 1.5 + 100);
     this._timer = this._clock.setTimeout(
       () => {
         this._timer = undefined;

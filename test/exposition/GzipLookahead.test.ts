@@ -56,15 +56,19 @@ describe('GzipLookahead', () => {
     const clock = new FakeClock();
     const { write, snapshot } = family(2000);
     const lookahead = new GzipLookahead({ snapshot, clock, maxStalenessMs: 1000 });
+    const start = clock.now();
     lookahead.arrived('prometheus');
     await clock.advance(5000);
     lookahead.arrived('prometheus'); // every 5 s: the next is due at +10 s
     write(1);
     const before = text(snapshot());
-    await clock.advance(4800);
+    // No preparation timed yet: as early as the staleness allows (0.8 of it before the scrape).
+    await clock.advance(4100);
     assert.equal(lookahead.preparations, 0, 'nothing prepared long before the scrape is due');
-    await clock.advance(200);
+    await clock.advance(100);
     assert.equal(lookahead.preparations, 1);
+    await lookahead.ready(); // the preparation ends before the clock moves on: it took no time
+    await clock.advance(800);
     const prepared = await lookahead.ready();
     assert.ok(prepared, 'a state is prepared by the time the scrape is due');
     assert.ok(clock.now() - prepared.takenAt <= 1000);
@@ -78,6 +82,12 @@ describe('GzipLookahead', () => {
     // Too old to serve once maxStalenessMs has passed, and dropped.
     await clock.advance(1100);
     assert.equal(await lookahead.ready(), undefined);
+    // The next one is due at +15 s: with the last preparation timed at 0 ms, it starts 100 ms
+    // before.
+    await clock.advance(start + 15_000 - 100 - 1 - clock.now());
+    assert.equal(lookahead.preparations, 1);
+    await clock.advance(1);
+    assert.equal(lookahead.preparations, 2);
     lookahead.close();
   });
 
