@@ -146,6 +146,8 @@ export interface Latency {
   bytes: number;
   /** CPU time the measured process used per scrape (mean), ms: independent of others' load. */
   cpuMs: number;
+  /** Each scrape's time, ms, in the order they ran (a scraper's first scrapes are not foreseen). */
+  times?: number[];
 }
 
 export interface PeerRun {

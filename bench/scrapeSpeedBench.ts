@@ -74,6 +74,7 @@ async function latencies(
     p50: percentile(times, 50),
     p99: percentile(times, 99),
     samples: n,
+    times,
     bytes,
     cpuMs: (cpuMs(pid) - before) / n,
   };
@@ -279,6 +280,7 @@ async function churnStage(
     p50: percentile(gzipTimes, 50),
     p99: percentile(gzipTimes, 99),
     samples: gzipTimes.length,
+    times: gzipTimes,
     bytes: 0,
     cpuMs: 0,
   };
@@ -427,6 +429,10 @@ export async function benchScrapeSpeed(): Promise<void> {
         print(
           `| static server, same churn on etcd and the API server | | | | ${lat(under.text)} | ${lat(under.gzip)} | | | |`,
         );
+      const inOrder = (l: Latency) => (l.times ?? []).map((t) => fmt(t, 0)).join(', ');
+      print('\nEach gzip scrape under churn, in order, ms (a scraper is foreseen from its third scrape on):');
+      for (const [label, c] of churns)
+        print(`- ${label}: every 5 s: ${inOrder(c.gzipEvery)}; every 2 s: ${inOrder(c.gzip)}`);
       const mine = churns.get(me.label);
       if (mine) {
         print(
