@@ -4,6 +4,12 @@ export interface ArrivalForecastOptions {
   /** Intervals longer than this are not taken for a period. @default 600_000 (10 min) */
   readonly maxIntervalMs?: number;
   /**
+   * Intervals shorter than this are not taken for a period: a client asking again as soon as it
+   * has its answer, not a scraper, and work done ahead of it would only compete with it.
+   * @default 250
+   */
+  readonly minIntervalMs?: number;
+  /**
    * Predicted arrivals a requester may miss before it is taken for gone (it is predicted again
    * once it comes back). @default 2
    */
@@ -24,11 +30,13 @@ export class ArrivalForecast {
   private readonly _requesters = new Map<string, Requester>();
   private readonly _maxRequesters: number;
   private readonly _maxIntervalMs: number;
+  private readonly _minIntervalMs: number;
   private readonly _maxMissed: number;
 
   constructor(options: ArrivalForecastOptions = {}) {
     this._maxRequesters = options.maxRequesters ?? 16;
     this._maxIntervalMs = options.maxIntervalMs ?? 600_000;
+    this._minIntervalMs = options.minIntervalMs ?? 250;
     this._maxMissed = options.maxMissed ?? 2;
   }
 
@@ -40,7 +48,9 @@ export class ArrivalForecast {
     this._requesters.set(requester, {
       last: at,
       interval:
-        interval !== undefined && interval > 0 && interval <= this._maxIntervalMs ? interval : undefined,
+        interval !== undefined && interval >= this._minIntervalMs && interval <= this._maxIntervalMs
+          ? interval
+          : undefined,
     });
     if (this._requesters.size > this._maxRequesters)
       this._requesters.delete(this._requesters.keys().next().value!);

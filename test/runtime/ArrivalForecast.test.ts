@@ -34,7 +34,7 @@ describe('ArrivalForecast', () => {
     assert.equal(f.next(32_000), 45_000);
   });
 
-  it('takes no period from an interval too long or not positive', () => {
+  it('takes no period from an interval too long, too short or not positive', () => {
     const f = new ArrivalForecast({ maxIntervalMs: 60_000 });
     f.arrived('a', 0);
     f.arrived('a', 120_000);
@@ -42,6 +42,12 @@ describe('ArrivalForecast', () => {
     f.arrived('b', 1000);
     f.arrived('b', 1000);
     assert.equal(f.next(1000), undefined);
+    // A client asking again as soon as it has its answer (a benchmark's loop) is no scraper.
+    f.arrived('c', 2000);
+    f.arrived('c', 2040);
+    assert.equal(f.next(2040), undefined);
+    f.arrived('c', 2290);
+    assert.equal(f.next(2290), 2540, 'a 250 ms interval is a period');
   });
 
   it('forgets the requester heard from longest ago beyond maxRequesters', () => {
