@@ -266,6 +266,39 @@ export class EncodedChunk {
  * ratio (the window restarts at each) and larger ones cost more work per change
  * (docs/benchmarks.md, "Scrapes from bytes kept ready").
  */
+/**
+ * The pieces a gzip body is compressed in, in order: a chunk compressed or encoded already (quiet
+ * since the cache's last background pass) alone, so that later scrapes find it compressed; runs of
+ * chunks changed since they were encoded together, up to `groupBytes` of text a run (one job on
+ * the thread pool instead of one per chunk: under churn they will have changed again by the next
+ * scrape). Empty chunks are left out.
+ */
+export function* compressionGroups(
+  chunks: Iterable<EncodedChunk>,
+  groupBytes: number,
+): Generator<readonly EncodedChunk[]> {
+  let group: EncodedChunk[] = [];
+  let bytes = 0;
+  for (const chunk of chunks) {
+    if (chunk.isEmpty()) continue;
+    if (chunk.compressed !== undefined || chunk.encoded) {
+      if (group.length > 0) yield group;
+      group = [];
+      bytes = 0;
+      yield [chunk];
+      continue;
+    }
+    group.push(chunk);
+    bytes += chunk.size();
+    if (bytes >= groupBytes) {
+      yield group;
+      group = [];
+      bytes = 0;
+    }
+  }
+  if (group.length > 0) yield group;
+}
+
 export const DEFAULT_CHUNK_BYTES = 128 * 1024;
 
 /** Set once a compressed form was asked for: from then on chunks are compressed ahead of scrapes. */

@@ -1,5 +1,5 @@
 import { Slicer } from '../runtime/Slicer.ts';
-import { EncodedChunk } from './BlockChunks.ts';
+import { compressionGroups, EncodedChunk } from './BlockChunks.ts';
 import { deflatePiece, GZIP_HEADER, GzipAssembler } from './gzipPieces.ts';
 import type { DeflatedPiece } from './gzipPieces.ts';
 
@@ -91,49 +91,27 @@ export class ExpositionBody implements EncodedBody {
     const gzip = new GzipAssembler();
     yield GZIP_HEADER;
     const ahead: Promise<DeflatedPiece>[] = [];
-    const pieces = source[Symbol.iterator]();
+    const groups = compressionGroups(chunksOf(source), GROUP_BYTES);
     let done = false;
-    // Chunks changed since the cache last encoded them, next to each other, are compressed
-    // together up to GROUP_BYTES (one round trip to the thread pool instead of one per chunk:
-    // under churn spread over every object, most chunks of a scrape have changed, and will have
-    // changed again by the next scrape). A chunk alone keeps its compressed form.
-    let group: EncodedChunk[] = [];
-    let groupBytes = 0;
-    const push = (piece: Promise<DeflatedPiece>) => {
-      // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
-      // rejects the await below.
-      piece.catch(() => undefined);
-      ahead.push(piece);
-    };
-    const flush = () => {
-      if (group.length === 1) push(group[0]!.deflated());
-      else if (group.length > 1) {
-        for (const c of group) c.noteGzipDemand();
-        push(deflatePiece(group.flatMap((c) => c.segments())));
-      }
-      group = [];
-      groupBytes = 0;
-    };
     const fill = () => {
       while (!done && ahead.length < DEFLATE_AHEAD) {
-        const next = pieces.next();
+        const next = groups.next();
         if (next.done) {
           done = true;
-          flush();
           return;
         }
-        const chunk = typeof next.value === 'string' ? EncodedChunk.of(next.value) : next.value;
-        if (chunk.isEmpty()) continue;
-        if (chunk.compressed !== undefined || chunk.encoded) {
-          // Ready, or encoded (quiet since the cache's last background pass): compressed alone,
-          // so the next scrape finds it compressed.
-          flush();
-          push(chunk.compressed !== undefined ? Promise.resolve(chunk.compressed) : chunk.deflated());
-          continue;
-        }
-        group.push(chunk);
-        groupBytes += chunk.size();
-        if (groupBytes >= GROUP_BYTES) flush();
+        const group = next.value;
+        const [first] = group;
+        let piece: Promise<DeflatedPiece>;
+        if (group.length > 1) {
+          for (const c of group) c.noteGzipDemand();
+          piece = deflatePiece(group.flatMap((c) => c.segments()));
+        } else
+          piece = first!.compressed !== undefined ? Promise.resolve(first!.compressed) : first!.deflated();
+        // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
+        // rejects the await below.
+        piece.catch(() => undefined);
+        ahead.push(piece);
       }
     };
     fill();
@@ -150,6 +128,11 @@ export class ExpositionBody implements EncodedBody {
   async *[Symbol.asyncIterator](): AsyncGenerator<string> {
     for await (const bytes of this.plain()) yield bytes.toString('utf8');
   }
+}
+
+/** The pieces as chunks: text built for the scrape (headers, `# EOF`) as chunks of its own. */
+function* chunksOf(pieces: Iterable<string | EncodedChunk>): Generator<EncodedChunk> {
+  for (const piece of pieces) yield typeof piece === 'string' ? EncodedChunk.of(piece) : piece;
 }
 
 /** Text of the chunks among `pieces` not compressed yet, counted up to just past `limit`. */

@@ -2,7 +2,7 @@ import { ArrivalForecast } from '../runtime/ArrivalForecast.ts';
 import { systemClock } from '../runtime/Clock.ts';
 import type { Clock } from '../runtime/Clock.ts';
 import type { FamilyMeta } from '../model/FamilyMeta.ts';
-import { EncodedChunk } from './BlockChunks.ts';
+import { compressionGroups, EncodedChunk } from './BlockChunks.ts';
 import { GROUP_BYTES } from './ExpositionBody.ts';
 
 /** Families with their chunks, taken in one synchronous step (one consistent state). */
@@ -139,38 +139,17 @@ export class GzipLookahead {
     const takenAt = this._clock.now();
     const taken = this._snapshot();
     if (taken === undefined) return undefined;
-    // Consecutive chunks changed since the cache last encoded them are compressed together, up to
-    // GROUP_BYTES a piece, as a scrape does: under churn that is most of them (they will have
-    // changed again by the next scrape), and each piece's end waits for an event loop busy with
-    // watch events before the next one starts. A chunk encoded (quiet since the cache's last
-    // background pass) is compressed alone, so that scrapes find it compressed.
+    // Grouped as a scrape groups them (compressionGroups), each group kept as one chunk.
     const families = new Map<FamilyMeta, EncodedChunk[]>();
     const todo: EncodedChunk[] = [];
     for (const [family, chunks] of taken) {
-      const out: EncodedChunk[] = [];
-      let group: EncodedChunk[] = [];
-      let groupBytes = 0;
-      const flush = () => {
-        if (group.length === 0) return;
+      const pieces: EncodedChunk[] = [];
+      for (const group of compressionGroups(chunks, GROUP_BYTES)) {
         const piece = group.length === 1 ? group[0]! : EncodedChunk.merged(group);
-        out.push(piece);
-        todo.push(piece);
-        group = [];
-        groupBytes = 0;
-      };
-      for (const chunk of chunks) {
-        if (chunk.compressed !== undefined || chunk.encoded || chunk.isEmpty()) {
-          flush();
-          out.push(chunk);
-          if (chunk.compressed === undefined && !chunk.isEmpty()) todo.push(chunk);
-          continue;
-        }
-        group.push(chunk);
-        groupBytes += chunk.size();
-        if (groupBytes >= GROUP_BYTES) flush();
+        pieces.push(piece);
+        if (piece.compressed === undefined) todo.push(piece);
       }
-      flush();
-      families.set(family, out);
+      families.set(family, pieces);
     }
     let at = 0;
     const worker = async (): Promise<void> => {

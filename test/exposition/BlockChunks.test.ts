@@ -2,8 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { gunzipSync } from 'node:zlib';
 import { buffer } from 'node:stream/consumers';
-import { BlockChunks } from '../../src/exposition/BlockChunks.ts';
-import type { EncodedChunk } from '../../src/exposition/BlockChunks.ts';
+import { BlockChunks, compressionGroups, EncodedChunk } from '../../src/exposition/BlockChunks.ts';
 import { ExpositionBody } from '../../src/exposition/ExpositionBody.ts';
 import type { SeriesBlock } from '../../src/exposition/SeriesBlock.ts';
 
@@ -152,5 +151,26 @@ describe('ExpositionBody', () => {
     let joined = '';
     for await (const s of body) joined += s;
     assert.equal(joined, plain.toString());
+  });
+});
+
+describe('compressionGroups', () => {
+  it('groups changed chunks up to the bytes given, and leaves encoded or compressed ones alone', () => {
+    const changed = (name: string) => new EncodedChunk([block(name)]);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map(changed);
+    const encoded = EncodedChunk.of('# HELP x X.\n');
+    const empty = EncodedChunk.of('');
+    const size = a!.size();
+    const groups = [...compressionGroups([a!, b!, empty, encoded, c!, d!], 2 * size)];
+    assert.deepEqual(
+      groups.map((g) => g.length),
+      [2, 1, 2],
+    );
+    assert.equal(groups[1]![0], encoded);
+    // A run longer than the bytes given is cut where it reaches them.
+    assert.deepEqual(
+      [...compressionGroups([a!, b!, c!], 2 * size)].map((g) => g.length),
+      [2, 1],
+    );
   });
 });
