@@ -1,4 +1,4 @@
-import { deflatePiece } from './gzipPieces.ts';
+import { deflatePiece, deflatePieceSync } from './gzipPieces.ts';
 import type { DeflatedPiece } from './gzipPieces.ts';
 import type { SeriesBlock, SeriesPoint } from './SeriesBlock.ts';
 
@@ -247,6 +247,19 @@ export class EncodedChunk {
     return out;
   }
 
+  /**
+   * The same piece compressed now, on the calling thread: for text too small to be worth a trip
+   * through the thread pool, whose result waits for a turn of the event loop (under churn, behind
+   * the watch events).
+   */
+  deflatedNow(): DeflatedPiece {
+    if (this._demand) this._demand.wanted = true;
+    if (this._piece !== undefined) return this._piece;
+    const segments = this.segments();
+    this._piece = deflatePieceSync(segments.length === 1 ? segments[0]! : Buffer.concat(segments));
+    return this._piece;
+  }
+
   /** The bytes compressed as a deflate piece (see gzipPieces), computed once, off the event loop. */
   deflated(): Promise<DeflatedPiece> {
     if (this._demand) this._demand.wanted = true;
@@ -261,11 +274,6 @@ export class EncodedChunk {
   }
 }
 
-/**
- * Text per chunk by default. Each chunk is compressed apart, so smaller chunks cost compression
- * ratio (the window restarts at each) and larger ones cost more work per change
- * (docs/benchmarks.md, "Scrapes from bytes kept ready").
- */
 /**
  * The pieces a gzip body is compressed in, in order: a chunk compressed or encoded already (quiet
  * since the cache's last background pass) alone, so that later scrapes find it compressed; runs of
@@ -299,6 +307,11 @@ export function* compressionGroups(
   if (group.length > 0) yield group;
 }
 
+/**
+ * Text per chunk by default. Each chunk is compressed apart, so smaller chunks cost compression
+ * ratio (the window restarts at each) and larger ones cost more work per change
+ * (docs/benchmarks.md, "Scrapes from bytes kept ready").
+ */
 export const DEFAULT_CHUNK_BYTES = 128 * 1024;
 
 /** Set once a compressed form was asked for: from then on chunks are compressed ahead of scrapes. */

@@ -37,6 +37,13 @@ export function isEncodedBody(body: unknown): body is EncodedBody {
 /** Compressions in flight ahead of the piece being written (libuv's pool has four threads). */
 const DEFLATE_AHEAD = 4;
 
+/**
+ * Text compressed on the event loop rather than the thread pool: family headers, a scrape's tail,
+ * a short family. A trip through the pool costs a turn of the event loop, which under churn waits
+ * behind the watch events; compressing this much costs less.
+ */
+const SYNC_DEFLATE_BYTES = 16 << 10;
+
 /** Text compressed in one piece when consecutive chunks are not compressed yet. */
 export const GROUP_BYTES = 1 << 20;
 
@@ -90,7 +97,7 @@ export class ExpositionBody implements EncodedBody {
     const slicer = new Slicer({ checkEvery: 16 });
     const gzip = new GzipAssembler();
     yield GZIP_HEADER;
-    const ahead: Promise<DeflatedPiece>[] = [];
+    const ahead: (DeflatedPiece | Promise<DeflatedPiece>)[] = [];
     const groups = compressionGroups(chunksOf(source), GROUP_BYTES);
     let done = false;
     const fill = () => {
@@ -101,22 +108,26 @@ export class ExpositionBody implements EncodedBody {
           return;
         }
         const group = next.value;
-        const [first] = group;
-        let piece: Promise<DeflatedPiece>;
-        if (group.length > 1) {
-          for (const c of group) c.noteGzipDemand();
-          piece = deflatePiece(group.flatMap((c) => c.segments()));
-        } else
-          piece = first!.compressed !== undefined ? Promise.resolve(first!.compressed) : first!.deflated();
-        // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
-        // rejects the await below.
-        piece.catch(() => undefined);
-        ahead.push(piece);
+        const first = group[0]!;
+        if (group.length === 1 && first.compressed !== undefined) ahead.push(first.compressed);
+        else if (group.length === 1 && first.size() <= SYNC_DEFLATE_BYTES) ahead.push(first.deflatedNow());
+        else {
+          let piece: Promise<DeflatedPiece>;
+          if (group.length > 1) {
+            for (const c of group) c.noteGzipDemand();
+            piece = deflatePiece(group.flatMap((c) => c.segments()));
+          } else piece = first.deflated();
+          // Marked handled: a client gone mid-scrape leaves these unawaited; a failure still
+          // rejects the await below.
+          piece.catch(() => undefined);
+          ahead.push(piece);
+        }
       }
     };
     fill();
     while (ahead.length > 0) {
-      const piece = await ahead.shift()!;
+      const next = ahead.shift()!;
+      const piece = next instanceof Promise ? await next : next;
       fill();
       yield gzip.add(piece);
       const turn = slicer.turn();

@@ -198,6 +198,37 @@ describe('ExpositionBody with a prepared state', () => {
     assert.deepEqual(answered, ['prepared', 'current']);
   });
 
+  it('writes a prepared state without waiting for the event loop: headers are compressed in place', async () => {
+    const clock = new FakeClock();
+    const { write, snapshot } = family(20_000);
+    const lookahead = new GzipLookahead({ snapshot, clock });
+    const prepared = await lookahead.prepare();
+    assert.ok(prepared);
+    write(1);
+    const now = snapshot();
+    // The whole scrape runs on microtasks: a trip through the thread pool (or any timer) would
+    // let these run. Under churn every such turn waits behind the watch events.
+    let turns = 0;
+    let counting = true;
+    const tick = () => {
+      if (!counting) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
+    const served = await read(
+      body(now, {
+        prepared: async () => {
+          const p = await lookahead.ready();
+          return p && familyChunkPieces([...p.families.keys()], (f) => p.families.get(f)!, 'text');
+        },
+      }).gzip(),
+    );
+    counting = false;
+    sameText(served, HEADER + text(prepared.families), 'the prepared state');
+    assert.equal(turns, 0, 'event-loop turns during the scrape');
+  });
+
   it('compresses a few changed chunks itself, for the current state', async () => {
     const clock = new FakeClock();
     const { chunks, snapshot } = family(20_000);
