@@ -332,31 +332,45 @@ const QUEUED_BYTES = 8 << 20;
  */
 const GATHER_BYTES = 64 << 10;
 
+/** Gathering buffers kept for reuse: what a few scrapes queue on their sockets. */
+const GATHER_BUFFERS_KEPT = (2 * QUEUED_BYTES) / GATHER_BYTES;
+
+/**
+ * The buffers small pieces are gathered into, reused once their socket has taken them. A buffer
+ * allocated at every write lives outside V8's heap, and enough of those start a full collection
+ * of the whole cache.
+ */
+const gatherBuffers: Buffer[] = [];
+
 /** Writes buffers kept ready, with backpressure; stops if the client goes away. */
 async function writeBuffers(buffers: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
-  let small: Buffer[] = [];
-  let smallBytes = 0;
-  const writeSmall = () => {
-    if (small.length === 1) res.write(small[0]);
-    else if (small.length > 1) res.write(Buffer.concat(small, smallBytes));
-    small = [];
-    smallBytes = 0;
+  let gather: Buffer | undefined;
+  let gathered = 0;
+  const writeGathered = () => {
+    if (gather === undefined || gathered === 0) return;
+    const full = gather;
+    res.write(full.subarray(0, gathered), () => {
+      if (gatherBuffers.length < GATHER_BUFFERS_KEPT) gatherBuffers.push(full);
+    });
+    gather = undefined;
+    gathered = 0;
   };
   for await (const buffer of buffers) {
     if (res.destroyed) return;
     if (buffer.length < GATHER_BYTES) {
-      small.push(buffer);
-      smallBytes += buffer.length;
-      if (smallBytes < GATHER_BYTES) continue;
-      writeSmall();
+      if (gather !== undefined && gathered + buffer.length > GATHER_BYTES) writeGathered();
+      gather ??= gatherBuffers.pop() ?? Buffer.allocUnsafeSlow(GATHER_BYTES);
+      gathered += buffer.copy(gather, gathered);
+      if (gathered < GATHER_BYTES) continue;
+      writeGathered();
     } else {
-      writeSmall();
+      writeGathered();
       res.write(buffer);
     }
     if (res.writableLength >= QUEUED_BYTES) await drainedOrClosed(res, res);
   }
   if (res.destroyed) return;
-  writeSmall();
+  writeGathered();
   res.end();
   await once(res, 'finish');
 }
