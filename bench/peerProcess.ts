@@ -347,7 +347,7 @@ async function latencies(
     bytes = r.bytes;
   }
   const cpu = (cpuMs(pid) - cpuBefore) / n;
-  return { p50: percentile(times, 50), p99: percentile(times, 99), samples: n, bytes, cpuMs: cpu };
+  return { p50: percentile(times, 50), p99: percentile(times, 99), samples: n, bytes, cpuMs: cpu, times };
 }
 
 /** Spawns the exporter, measures it (see the file comment), stops it. */

@@ -409,6 +409,10 @@ export async function benchScrapeSpeed(): Promise<void> {
     print(
       `| gzip | ${ratio(me.gzip.p50, ksm?.gzip.p50)} | ${ratio(me.gzip.p50, floor.gzip.p50)} | ≤ 0.1 / ≤ 3 |`,
     );
+    const each = (l: Latency | undefined) => (l?.times ?? []).map((t) => fmt(t, 0)).join(', ');
+    print('\nEach gzip scrape without churn, in order, ms (back to back, right after the text scrapes):');
+    for (const run of runs) print(`- ${run.label}: ${each(run.gzip)}`);
+    print(`- static server: ${each(floor.gzip)}`);
     print(
       `\ngzip body: bridge ${fmt(me.gzip.bytes)} bytes, one gzip stream over the same text ${fmt(floor.gzipBytes)} bytes (${ratio(me.gzip.bytes, floor.gzipBytes)}×).`,
     );
