@@ -122,6 +122,18 @@ export class EncodedChunk {
     return merged;
   }
 
+  /**
+   * A compressed piece without its text: what a prepared state keeps (see GzipLookahead), so that
+   * the text its objects had then is freed as the cache moves on. Only its compressed form is
+   * read.
+   */
+  static compressedOnly(piece: DeflatedPiece): EncodedChunk {
+    const chunk = new EncodedChunk([]);
+    chunk._piece = piece;
+    chunk._superseded = true;
+    return chunk;
+  }
+
   /** From text built at collection time (aggregates, health history): nothing cached beyond it. */
   static of(text: string, blocks: readonly SeriesBlock[] = []): EncodedChunk {
     const chunk = new EncodedChunk(blocks);
@@ -141,6 +153,7 @@ export class EncodedChunk {
   /** Bytes of text (approximate until encoded), without encoding anything. */
   size(): number {
     if (this._bytes !== undefined) return this._bytes.length;
+    if (this._piece !== undefined) return this._piece.length;
     let n = 0;
     for (const b of this.blocks) n += b instanceof StoredBlock ? b.size : b.text.length;
     return n;
@@ -154,6 +167,7 @@ export class EncodedChunk {
   /** No text at all (blocks without series), without encoding anything. */
   isEmpty(): boolean {
     if (this._bytes !== undefined) return this._bytes.length === 0;
+    if (this._piece !== undefined) return this._piece.length === 0;
     return this.blocks.every((b) => (b instanceof StoredBlock ? b.size === 0 : b.text === ''));
   }
 

@@ -8,7 +8,7 @@ import { GROUP_BYTES } from './ExpositionBody.ts';
 /** Families with their chunks, taken in one synchronous step (one consistent state). */
 export type FamilyChunks = ReadonlyMap<FamilyMeta, readonly EncodedChunk[]>;
 
-/** A state of the families whose chunks are all compressed, and when it was taken. */
+/** A state of the families, compressed only (their text is not kept), and when it was taken. */
 export interface PreparedFamilies {
   /** Epoch ms of the snapshot. */
   readonly takenAt: number;
@@ -151,17 +151,20 @@ export class GzipLookahead {
       }
       families.set(family, pieces);
     }
-    let at = 0;
-    const worker = async (): Promise<void> => {
-      while (at < todo.length) await todo[at++]!.deflated();
-    };
     this.preparations++;
     try {
-      await Promise.all(Array.from({ length: PARALLEL }, worker));
+      await compressAll(todo);
     } catch {
       return undefined; // a chunk that failed to compress is compressed again by the scrape
     }
     this._lastPrepareMs = this._clock.monotonic() - started;
+    // Kept compressed only: the text of the chunks it was taken from (the whole cache, under
+    // churn) is freed as the cache moves on, not held until the state is dropped.
+    for (const [family, pieces] of families)
+      families.set(
+        family,
+        pieces.map((piece) => EncodedChunk.compressedOnly(piece.compressed!)),
+      );
     const prepared = { takenAt, families };
     this._prepared = prepared;
     // Dropped once too old to serve, with the superseded chunks it holds.
@@ -175,6 +178,18 @@ export class GzipLookahead {
     unref(this._dropTimer);
     return prepared;
   }
+}
+
+/**
+ * Compresses the chunks, PARALLEL at a time. Apart from _prepare: a closure there would share its
+ * scope with the timer that drops the state, and keep these chunks (and their text) alive as long.
+ */
+async function compressAll(chunks: readonly EncodedChunk[]): Promise<void> {
+  let at = 0;
+  const worker = async (): Promise<void> => {
+    while (at < chunks.length) await chunks[at++]!.deflated();
+  };
+  await Promise.all(Array.from({ length: PARALLEL }, worker));
 }
 
 function unref(handle: unknown): void {

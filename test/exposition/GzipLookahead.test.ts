@@ -1,11 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { gunzipSync } from 'node:zlib';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
 import { buffer } from 'node:stream/consumers';
 import { BlockChunks } from '../../src/exposition/BlockChunks.ts';
 import type { EncodedChunk } from '../../src/exposition/BlockChunks.ts';
 import { ExpositionBody, FRESH_DEFLATE_BYTES } from '../../src/exposition/ExpositionBody.ts';
 import { GzipLookahead } from '../../src/exposition/GzipLookahead.ts';
+import { FINAL_BLOCK } from '../../src/exposition/gzipPieces.ts';
 import type { FamilyChunks } from '../../src/exposition/GzipLookahead.ts';
 import { familyChunkPieces } from '../../src/exposition/renderFamilies.ts';
 import type { SeriesBlock } from '../../src/exposition/SeriesBlock.ts';
@@ -33,6 +36,12 @@ function family(objects: number) {
 const text = (families: FamilyChunks) =>
   // From the blocks: bytes() would encode the chunks, as the cache's background pass does.
   [...families.values()].flatMap((chunks) => chunks.flatMap((c) => c.blocks.map((b) => b.text))).join('');
+
+/** The text of a prepared state, which keeps its pieces compressed only. */
+const preparedText = (families: FamilyChunks) =>
+  [...families.values()]
+    .flatMap((chunks) => chunks.map((c) => inflateRawSync(Buffer.concat([c.compressed!.data, FINAL_BLOCK]))))
+    .join('');
 
 const body = (families: FamilyChunks, options: ConstructorParameters<typeof ExpositionBody>[1] = {}) =>
   new ExpositionBody(() => familyChunkPieces([...families.keys()], (f) => families.get(f)!, 'text'), options);
@@ -78,7 +87,7 @@ describe('GzipLookahead', () => {
     assert.ok(pieces.length < [...snapshot().values()].flat().length);
     // Later changes are not in it: every object all old or all new.
     write(2);
-    sameText(text(prepared.families), before, 'the state prepared');
+    sameText(preparedText(prepared.families), before, 'the state prepared');
     // Too old to serve once maxStalenessMs has passed, and dropped.
     await clock.advance(1100);
     assert.equal(await lookahead.ready(), undefined);
@@ -88,6 +97,26 @@ describe('GzipLookahead', () => {
     assert.equal(lookahead.preparations, 1);
     await clock.advance(1);
     assert.equal(lookahead.preparations, 2);
+    lookahead.close();
+  });
+
+  it('keeps a prepared state compressed only: the text it was taken from is freed', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { write, snapshot } = family(2000);
+    const first = [...snapshot().get(FAMILY)!];
+    for (const chunk of first) chunk.bytes(); // encoded, as the cache's background pass leaves them
+    const taken = new WeakRef(first[0]!.bytes());
+    const lookahead = new GzipLookahead({ snapshot, clock: new FakeClock() });
+    const prepared = await lookahead.prepare();
+    assert.ok(prepared);
+    const before = text(new Map([[FAMILY, first]]));
+    first.length = 0;
+    write(1);
+    for (const chunk of snapshot().get(FAMILY)!) chunk.bytes(); // the cache moved on
+    gc();
+    assert.equal(taken.deref(), undefined, 'the text the state was taken from is still held');
+    sameText(preparedText(prepared.families), before, 'the state prepared');
     lookahead.close();
   });
 
@@ -162,7 +191,7 @@ describe('GzipLookahead', () => {
     const preparing = lookahead.prepare();
     const ready = await lookahead.ready();
     assert.equal(ready, await preparing);
-    assert.ok(ready && text(ready.families).includes('"} 3\n'));
+    assert.ok(ready && preparedText(ready.families).includes('"} 3\n'));
   });
 });
 
@@ -188,7 +217,7 @@ describe('ExpositionBody with a prepared state', () => {
     };
     sameText(
       await read(body(now, options).gzip('10.0.0.1 Prometheus/3')),
-      HEADER + text(prepared.families),
+      HEADER + preparedText(prepared.families),
       'the prepared state',
     );
     assert.deepEqual(asked, ['10.0.0.1 Prometheus/3']);
@@ -225,7 +254,7 @@ describe('ExpositionBody with a prepared state', () => {
       }).gzip(),
     );
     counting = false;
-    sameText(served, HEADER + text(prepared.families), 'the prepared state');
+    sameText(served, HEADER + preparedText(prepared.families), 'the prepared state');
     assert.equal(turns, 0, 'event-loop turns during the scrape');
   });
 
