@@ -34,6 +34,9 @@ export interface GzipLookaheadOptions {
  */
 export const DEFAULT_GZIP_MAX_STALENESS_MS = 2000;
 
+/** Preparations whose longest sets the lead of the next. */
+const RECENT_PREPARATIONS = 4;
+
 /** Compressions run at once while preparing: both cores, and libuv's other threads stay free. */
 const PARALLEL = 2;
 
@@ -55,8 +58,8 @@ export class GzipLookahead {
   private _preparing: Promise<PreparedFamilies | undefined> | undefined;
   private _timer: unknown;
   private _dropTimer: unknown;
-  /** How long the last preparation took; undefined before the first. */
-  private _lastPrepareMs: number | undefined;
+  /** How long the last few preparations took, oldest first; empty before the first. */
+  private readonly _recentPrepareMs: number[] = [];
   private _closed = false;
   /** Preparations run (for tests and benchmarks). */
   preparations = 0;
@@ -116,12 +119,15 @@ export class GzipLookahead {
     this._timer = undefined;
     const next = this._forecast.next(after);
     if (next === undefined) return;
-    // Done shortly before the scrape is due: early enough for a preparation as long as the last,
-    // late enough for the state to be recent. Before the first was timed, as early as the
+    // Done shortly before the scrape is due: early enough for a preparation as long as the longest
+    // of the last few (one that took less, on cores less busy for a moment, says little of the
+    // next), late enough for the state to be recent. Before the first was timed, as early as the
     // staleness allows: a large cache takes far longer than a guess would.
     const earliest = this._maxStalenessMs * 0.8;
     const lead =
-      this._lastPrepareMs === undefined ? earliest : Math.min(earliest, this._lastPrepareMs * 1.5 + 100);
+      this._recentPrepareMs.length === 0
+        ? earliest
+        : Math.min(earliest, Math.max(...this._recentPrepareMs) * 1.5 + 100);
     this._timer = this._clock.setTimeout(
       () => {
         this._timer = undefined;
@@ -157,7 +163,8 @@ export class GzipLookahead {
     } catch {
       return undefined; // a chunk that failed to compress is compressed again by the scrape
     }
-    this._lastPrepareMs = this._clock.monotonic() - started;
+    this._recentPrepareMs.push(this._clock.monotonic() - started);
+    if (this._recentPrepareMs.length > RECENT_PREPARATIONS) this._recentPrepareMs.shift();
     // Kept compressed only: the text of the chunks it was taken from (the whole cache, under
     // churn) is freed as the cache moves on, not held until the state is dropped.
     for (const [family, pieces] of families)

@@ -120,6 +120,39 @@ describe('GzipLookahead', () => {
     lookahead.close();
   });
 
+  it('starts early enough for the longest of the last few preparations', async () => {
+    const clock = new FakeClock();
+    const { snapshot } = family(100);
+    // Each preparation takes what the list says: the clock moves while it takes its state.
+    const durations = [800, 100, 100];
+    const starts: number[] = [];
+    const slow = () => {
+      starts.push(clock.now());
+      clock.time += durations.shift() ?? 0;
+      return snapshot();
+    };
+    const lookahead = new GzipLookahead({ snapshot: slow, clock, maxStalenessMs: 2000 });
+    const start = clock.now();
+    const due = (k: number) => start + k * 5000; // a scraper every 5 s
+    const scrape = async (k: number) => {
+      await clock.advance(due(k) - clock.now());
+      lookahead.arrived('prometheus');
+    };
+    await scrape(0);
+    await scrape(1);
+    const leads: number[] = [];
+    for (let k = 2; k <= 4; k++) {
+      while (starts.length < k - 1) await clock.advance(10);
+      await lookahead.ready(); // the preparation ends before the clock moves on
+      leads.push(due(k) - starts[k - 2]!);
+      await scrape(k);
+    }
+    // Lead before the first timed: 0.8 × 2000. Then 800 × 1.5 + 100 = 1300 both times, where the
+    // last preparation alone (100 ms) would give 250.
+    assert.deepEqual(leads, [1600, 1300, 1300]);
+    lookahead.close();
+  });
+
   it('prepares nothing for a scraper seen once, or with a staleness of 0', async () => {
     const clock = new FakeClock();
     const { snapshot } = family(100);

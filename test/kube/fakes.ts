@@ -62,7 +62,8 @@ export class FakeClock implements Clock {
       next[1].callback();
       await settle();
     }
-    this.time = end;
+    // Never back: a callback may have moved the time past the end (a step that takes time).
+    this.time = Math.max(this.time, end);
     await settle();
   }
 }
