@@ -12,6 +12,11 @@ export interface EncodedBody extends AsyncIterable<string> {
    * same string at each scrape (to foresee the next one, see GzipLookahead).
    */
   gzip(requester?: string): AsyncIterable<Buffer>;
+  /**
+   * The same as gzip(), with the pieces ready at once in one array: a quiet cache's body is
+   * hundreds of pieces of a few KiB, and a step of an async iteration costs more than writing one.
+   */
+  gzipBatches(requester?: string): AsyncIterable<readonly Buffer[]>;
 }
 
 /** The state a gzip scrape was answered with: current, or prepared ahead of it (GzipLookahead). */
@@ -43,6 +48,9 @@ const DEFLATE_AHEAD = 4;
  * behind the watch events; compressing this much costs less.
  */
 const SYNC_DEFLATE_BYTES = 16 << 10;
+
+/** Compressed bytes handed over in one batch, at most (give or take a piece). */
+const BATCH_BYTES = 256 << 10;
 
 /** Text compressed in one piece when consecutive chunks are not compressed yet. */
 export const GROUP_BYTES = 1 << 20;
@@ -78,6 +86,10 @@ export class ExpositionBody implements EncodedBody {
   }
 
   async *gzip(requester = ''): AsyncGenerator<Buffer> {
+    for await (const batch of this.gzipBatches(requester)) yield* batch;
+  }
+
+  async *gzipBatches(requester = ''): AsyncGenerator<Buffer[]> {
     this._options.onGzip?.(requester);
     let source: Iterable<string | EncodedChunk> = this._pieces();
     let state: GzipState = 'current';
@@ -96,7 +108,8 @@ export class ExpositionBody implements EncodedBody {
     this._options.onGzipAnswered?.(state);
     const slicer = new Slicer({ checkEvery: 16 });
     const gzip = new GzipAssembler();
-    yield GZIP_HEADER;
+    let batch: Buffer[] = [GZIP_HEADER];
+    let batchBytes = 0;
     const ahead: (DeflatedPiece | Promise<DeflatedPiece>)[] = [];
     const groups = compressionGroups(chunksOf(source), GROUP_BYTES);
     let done = false;
@@ -127,13 +140,28 @@ export class ExpositionBody implements EncodedBody {
     fill();
     while (ahead.length > 0) {
       const next = ahead.shift()!;
-      const piece = next instanceof Promise ? await next : next;
+      let piece: DeflatedPiece;
+      if (next instanceof Promise) {
+        // What is ready goes out while this piece is compressed.
+        if (batch.length > 0) yield batch;
+        batch = [];
+        batchBytes = 0;
+        piece = await next;
+      } else piece = next;
       fill();
-      yield gzip.add(piece);
+      const data = gzip.add(piece);
+      batch.push(data);
+      batchBytes += data.length;
       const turn = slicer.turn();
+      if (batchBytes >= BATCH_BYTES || turn) {
+        yield batch;
+        batch = [];
+        batchBytes = 0;
+      }
       if (turn) await turn;
     }
-    yield gzip.end();
+    batch.push(gzip.end());
+    yield batch;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<string> {

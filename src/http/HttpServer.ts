@@ -283,7 +283,10 @@ export class HttpServer {
         return;
       }
       if (isEncodedBody(response.body))
-        await writeBuffers(gzipped ? response.body.gzip(requesterOf(req)) : response.body.plain(), res);
+        await writeBuffers(
+          gzipped ? response.body.gzipBatches(requesterOf(req)) : response.body.plain(),
+          res,
+        );
       else await streamBody(response.body, res, gzipped);
     } finally {
       if (limited) this._inFlight--;
@@ -342,8 +345,14 @@ const GATHER_BUFFERS_KEPT = (2 * QUEUED_BYTES) / GATHER_BYTES;
  */
 const gatherBuffers: Buffer[] = [];
 
-/** Writes buffers kept ready, with backpressure; stops if the client goes away. */
-async function writeBuffers(buffers: AsyncIterable<Buffer>, res: ServerResponse): Promise<void> {
+/**
+ * Writes buffers kept ready (one at a time, or several ready at once), with backpressure; stops if
+ * the client goes away.
+ */
+async function writeBuffers(
+  items: AsyncIterable<Buffer | readonly Buffer[]>,
+  res: ServerResponse,
+): Promise<void> {
   let gather: Buffer | undefined;
   let gathered = 0;
   const writeGathered = () => {
@@ -355,17 +364,18 @@ async function writeBuffers(buffers: AsyncIterable<Buffer>, res: ServerResponse)
     gather = undefined;
     gathered = 0;
   };
-  for await (const buffer of buffers) {
+  for await (const item of items) {
     if (res.destroyed) return;
-    if (buffer.length < GATHER_BYTES) {
-      if (gather !== undefined && gathered + buffer.length > GATHER_BYTES) writeGathered();
-      gather ??= gatherBuffers.pop() ?? Buffer.allocUnsafeSlow(GATHER_BYTES);
-      gathered += buffer.copy(gather, gathered);
-      if (gathered < GATHER_BYTES) continue;
-      writeGathered();
-    } else {
-      writeGathered();
-      res.write(buffer);
+    for (const buffer of Buffer.isBuffer(item) ? [item] : item) {
+      if (buffer.length < GATHER_BYTES) {
+        if (gather !== undefined && gathered + buffer.length > GATHER_BYTES) writeGathered();
+        gather ??= gatherBuffers.pop() ?? Buffer.allocUnsafeSlow(GATHER_BYTES);
+        gathered += buffer.copy(gather, gathered);
+        if (gathered === GATHER_BYTES) writeGathered();
+      } else {
+        writeGathered();
+        res.write(buffer);
+      }
     }
     if (res.writableLength >= QUEUED_BYTES) await drainedOrClosed(res, res);
   }

@@ -291,6 +291,23 @@ describe('ExpositionBody with a prepared state', () => {
     assert.equal(turns, 0, 'event-loop turns during the scrape');
   });
 
+  it('hands over the pieces ready at once in a few batches, not one by one', async () => {
+    const { snapshot } = family(20_000);
+    const now = snapshot();
+    const chunks = now.get(FAMILY)!;
+    for (const chunk of chunks) await chunk.deflated(); // quiet: every chunk compressed alone
+    const batches: (readonly Buffer[])[] = [];
+    for await (const batch of body(now).gzipBatches()) batches.push(batch);
+    const compressed = batches.flat();
+    sameText(gunzipSync(Buffer.concat(compressed)).toString(), HEADER + text(now), 'the body');
+    assert.ok(chunks.length > 50, `${chunks.length} chunks`);
+    // 256 KiB a batch (this body is under 100 KiB compressed), unless the loop's time slice ends.
+    assert.ok(
+      batches.length <= 3 && compressed.length >= 20 * batches.length,
+      `${compressed.length} pieces in ${batches.length} batches`,
+    );
+  });
+
   it('compresses a few changed chunks itself, for the current state', async () => {
     const clock = new FakeClock();
     const { chunks, snapshot } = family(20_000);
