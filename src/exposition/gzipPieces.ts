@@ -15,6 +15,11 @@ export interface DeflatedPiece {
   readonly crc: number;
   /** Length of the uncompressed bytes. */
   readonly length: number;
+  /**
+   * x^(8·length) modulo the CRC polynomial: what combining its CRC after another's needs, computed
+   * once with the piece rather than at every scrape that writes it (see crc32Combine).
+   */
+  readonly shift: number;
 }
 
 const PIECE_OPTIONS: ZlibOptions = { finishFlush: constants.Z_SYNC_FLUSH };
@@ -135,12 +140,17 @@ export async function deflatePiece(parts: Buffer | readonly Buffer[]): Promise<D
     crc = crc32(part, crc);
     length += part.length;
   }
-  return { data, crc, length };
+  return { data, crc, length, shift: shiftFor(length) };
 }
 
 /** The same on the calling thread, for small pieces (family headers, a scrape's tail). */
 export function deflatePieceSync(bytes: Buffer): DeflatedPiece {
-  return { data: deflateRawSync(bytes, PIECE_OPTIONS), crc: crc32(bytes), length: bytes.length };
+  return {
+    data: deflateRawSync(bytes, PIECE_OPTIONS),
+    crc: crc32(bytes),
+    length: bytes.length,
+    shift: shiftFor(bytes.length),
+  };
 }
 
 /** gzip header: deflate, no name or comment, no mtime, OS unknown (RFC 1952 §2.3). */
@@ -158,30 +168,31 @@ export function gzipTrailer(crc: number, length: number): Buffer {
 }
 
 // CRC-32 combination as zlib's crc32_combine does it: arithmetic on polynomials over GF(2), the
-// CRC of A‖B being CRC(A)·x^(8·|B|) + CRC(B) modulo the CRC polynomial (reflected).
-const POLY = 0xedb88320;
+// CRC of A‖B being CRC(A)·x^(8·|B|) + CRC(B) modulo the CRC polynomial (reflected). Written with
+// 32-bit integer operations only: a mask of 0x80000000 or a division leaves V8's integer
+// arithmetic for doubles, and a combine cost microseconds, once per piece of every gzip scrape.
+const POLY = 0xedb88320 | 0;
 
-/** a·b modulo the CRC polynomial (reflected bit order). */
+/** a·b modulo the CRC polynomial (reflected bit order), as a signed 32-bit integer. */
 function multModP(a: number, b: number): number {
-  let m = 0x80000000;
   let p = 0;
-  for (;;) {
-    if ((a & m) !== 0) {
+  for (let bit = 31; bit >= 0; bit--) {
+    if (((a >>> bit) & 1) !== 0) {
       p ^= b;
-      if ((a & (m - 1)) === 0) break;
+      // No lower bit of a left: the rest of the product is 0.
+      if (bit === 0 || a << (32 - bit) === 0) break;
     }
-    m >>>= 1;
-    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+    b = (b & 1) !== 0 ? (b >>> 1) ^ POLY : b >>> 1;
   }
-  return p >>> 0;
+  return p;
 }
 
 /** x^(2^k) modulo the polynomial, k = 0..31. */
-const X2N: number[] = (() => {
-  const table: number[] = [];
+const X2N: Int32Array = (() => {
+  const table = new Int32Array(32);
   let p = 0x40000000; // x^1
   for (let k = 0; k < 32; k++) {
-    table.push(p);
+    table[k] = p;
     p = multModP(p, p);
   }
   return table;
@@ -189,20 +200,23 @@ const X2N: number[] = (() => {
 
 /** x^(8·bytes) modulo the polynomial. */
 function shiftFor(bytes: number): number {
-  let p = 0x80000000; // x^0
-  let n = bytes;
+  let p = 0x80000000 | 0; // x^0
   let k = 3;
-  while (n > 0) {
-    if (n % 2 === 1) p = multModP(X2N[k & 31]!, p);
-    n = Math.floor(n / 2);
-    k++;
-  }
+  for (let n = bytes; n > 0; n = Math.floor(n / 2), k++) if (n % 2 === 1) p = multModP(X2N[k & 31]!, p);
   return p;
 }
 
-/** CRC-32 of A‖B from CRC(A), CRC(B) and |B|. */
-export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
-  return (multModP(shiftFor(lengthB), crcA) ^ crcB) >>> 0;
+/**
+ * CRC-32 of A‖B from CRC(A), CRC(B) and |B| (or, when known, x^(8·|B|) modulo the polynomial:
+ * a piece's `shift`).
+ */
+export function crc32Combine(
+  crcA: number,
+  crcB: number,
+  lengthB: number,
+  shiftB = shiftFor(lengthB),
+): number {
+  return (multModP(shiftB, crcA | 0) ^ crcB) >>> 0;
 }
 
 /** Assembles one gzip member from pieces written in order. */
@@ -212,7 +226,8 @@ export class GzipAssembler {
 
   /** Counts a piece in the trailer; returns the bytes to write for it. */
   add(piece: DeflatedPiece): Buffer {
-    this._crc = this._length === 0 ? piece.crc : crc32Combine(this._crc, piece.crc, piece.length);
+    this._crc =
+      this._length === 0 ? piece.crc : crc32Combine(this._crc, piece.crc, piece.length, piece.shift);
     this._length += piece.length;
     return piece.data;
   }

@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
+import fc from 'fast-check';
 import {
   crc32Combine,
   deflatePiece,
@@ -55,6 +56,24 @@ describe('gzip from pieces compressed apart', () => {
     ] as const) {
       assert.equal(crc32Combine(crc32(x), crc32(y), y.length), crc32(Buffer.concat([x, y])));
     }
+  });
+
+  it("combines CRC-32s as zlib's crc32 of the concatenation, for any bytes (and a piece's shift)", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.integer({ min: 0, max: 70_000 }),
+        (x, y, padding) => {
+          // Zeros in front of y reach lengths with many bits set, cheaply.
+          const b = Buffer.concat([Buffer.alloc(padding), y]);
+          const expected = crc32(Buffer.concat([x, b]));
+          assert.equal(crc32Combine(crc32(x), crc32(b), b.length), expected);
+          assert.equal(crc32Combine(crc32(x), crc32(b), b.length, deflatePieceSync(b).shift), expected);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('is one gzip member that zlib reads whole, byte for byte', async () => {
