@@ -62,7 +62,8 @@ export const FRESH_DEFLATE_BYTES = 1 << 20;
  * A body made of text built for this scrape (family headers, `# EOF`, families computed at
  * collection) and chunks encoded and compressed when their objects changed. A text scrape is a
  * sequence of buffer writes; a gzip scrape writes the chunks' compressed pieces, compressing only
- * the pieces that are not ready (on libuv's thread pool, a few at a time, in order).
+ * the pieces that are not ready (small ones in place, the others on libuv's thread pool, a few at
+ * a time, in order).
  */
 export class ExpositionBody implements EncodedBody {
   private readonly _pieces: () => Iterable<string | EncodedChunk>;

@@ -174,7 +174,7 @@ export class GzipLookahead {
       );
     const prepared = { takenAt, families };
     this._prepared = prepared;
-    // Dropped once too old to serve, with the superseded chunks it holds.
+    // Dropped once too old to serve, with the compressed pieces it holds.
     this._clock.clearTimeout(this._dropTimer);
     this._dropTimer = this._clock.setTimeout(
       () => {

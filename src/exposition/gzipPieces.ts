@@ -168,9 +168,10 @@ export function gzipTrailer(crc: number, length: number): Buffer {
 }
 
 // CRC-32 combination as zlib's crc32_combine does it: arithmetic on polynomials over GF(2), the
-// CRC of A‖B being CRC(A)·x^(8·|B|) + CRC(B) modulo the CRC polynomial (reflected). Written with
-// 32-bit integer operations only: a mask of 0x80000000 or a division leaves V8's integer
-// arithmetic for doubles, and a combine cost microseconds, once per piece of every gzip scrape.
+// CRC of A‖B being CRC(A)·x^(8·|B|) + CRC(B) modulo the CRC polynomial (reflected). multModP
+// uses 32-bit integer operations only: a mask of 0x80000000 leaves V8's integer arithmetic for
+// doubles, and a combine cost microseconds, once per piece of every gzip scrape. shiftFor (exact
+// for any length) runs once per piece, when it is compressed.
 const POLY = 0xedb88320 | 0;
 
 /** a·b modulo the CRC polynomial (reflected bit order), as a signed 32-bit integer. */
