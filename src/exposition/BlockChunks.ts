@@ -277,6 +277,8 @@ export class EncodedChunk {
   /** The bytes compressed as a deflate piece (see gzipPieces), computed once, off the event loop. */
   deflated(): Promise<DeflatedPiece> {
     if (this._demand) this._demand.wanted = true;
+    // Compressed already (deflatedNow, or a compressed-only chunk, which has no text to compress).
+    if (this._piece !== undefined) return (this._deflated ??= Promise.resolve(this._piece));
     this._deflated ??= deflatePiece(this.segments()).then(
       (piece) => (this._piece = piece),
       (err: unknown) => {

@@ -154,6 +154,17 @@ describe('ExpositionBody', () => {
   });
 });
 
+describe('EncodedChunk compressed forms', () => {
+  it('deflated() gives the piece compressed in place, or kept alone, without compressing again', async () => {
+    const chunk = EncodedChunk.of('# HELP x X.\n# TYPE x gauge\n');
+    const now = chunk.deflatedNow();
+    assert.equal(await chunk.deflated(), now);
+    const kept = EncodedChunk.compressedOnly(now);
+    assert.equal(await kept.deflated(), now);
+    assert.equal(kept.compressed, now);
+  });
+});
+
 describe('compressionGroups', () => {
   it('groups changed chunks up to the bytes given, and leaves encoded or compressed ones alone', () => {
     const changed = (name: string) => new EncodedChunk([block(name)]);
